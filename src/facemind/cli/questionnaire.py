@@ -1,0 +1,3 @@
+"""Questionnaire commands: instruments, score, sdi."""
+
+from __future__ import annotations

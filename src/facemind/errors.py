@@ -1,0 +1,33 @@
+"""User-facing errors: one line naming the file, row, column and value at fault."""
+
+from __future__ import annotations
+
+
+class FacemindError(Exception):
+    """An error in the user's input or settings; the CLI prints it as one line and exits 2."""
+
+
+class InputError(FacemindError):
+    """Bad input data, located as precisely as possible."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.file, self.row, self.column, self.value = file, row, column, value
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if value is not None:
+            where.append(f"value {value!r}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)

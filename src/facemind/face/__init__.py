@@ -1,0 +1,1 @@
+"""Face signals from videos: frame schema, decoding, landmarker backend, OpenFace import, batch runner."""
