@@ -1,3 +1,192 @@
-"""Questionnaire commands: instruments, score, sdi."""
+"""Questionnaire commands: ``instruments``, ``score`` and ``sdi``."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import sdi as sdi_mod
+from ..errors import FacemindError
+from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
+from ..io import read_table, write_json, write_table
+from . import app
+
+out = Console()
+err = Console(stderr=True)
+
+InstrumentOpt = Annotated[
+    str,
+    typer.Option(
+        "--instrument", "-i", help="Built-in id (see `facemind instruments`) or a spec file."
+    ),
+]
+IdOpt = Annotated[str, typer.Option("--id-column", help="Column holding participant ids.")]
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output table (.csv or .parquet).")]
+
+
+def _load(responses: Path, instrument: str, id_column: str):
+    inst = load_instrument(instrument)
+    df = (
+        read_table(responses, dtype={id_column: "string"})
+        if responses.suffix.lower() == ".csv"
+        else read_table(responses)
+    )
+    return validate_responses(df, inst, id_column=id_column, source=str(responses))
+
+
+@app.command("instruments")
+def instruments_cmd(
+    show: Annotated[
+        str | None,
+        typer.Option("--show", help="Print the full spec of one instrument (id or file)."),
+    ] = None,
+) -> None:
+    """List the built-in questionnaire instruments (or show one spec)."""
+    if show is not None:
+        inst = load_instrument(show)
+        for name, sub in inst.subscales.items():
+            bands = ", ".join(f"{b.label} >= {b.min:g}" for b in sub.bands) or "none"
+            rev = f"; reverse {', '.join(sub.reverse)}" if sub.reverse else ""
+            out.print(
+                f"[bold]{name}[/]: {', '.join(sub.items)}{rev}; x{sub.multiplier:g}; bands {bands}; "
+                f"prorate up to {sub.max_missing} missing"
+            )
+        return
+    table = Table("id", "name", "items", "responses", "subscales")
+    for iid in builtin_ids():
+        inst = load_instrument(iid)
+        table.add_row(
+            inst.id, inst.name, str(len(inst.items)), f"{inst.response_min}-{inst.response_max}",
+            ", ".join(inst.subscales),
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command("score")
+def score_cmd(
+    responses: Annotated[
+        Path, typer.Argument(help="Responses table (.csv or .parquet), one row per respondent.")
+    ],
+    instrument: InstrumentOpt,
+    output: OutOpt,
+    id_column: IdOpt = "participant_id",
+    missing: Annotated[
+        str,
+        typer.Option(
+            "--missing", help="Missing answers: error, drop (leave out of the subscale) or prorate."
+        ),
+    ] = "error",
+) -> None:
+    """Score a questionnaire: per subscale the scored total, the raw sum and the severity band."""
+    data = _load(responses, instrument, id_column)
+    table, report = score_responses(data, missing=missing)  # type: ignore[arg-type]
+    write_table(table, output)
+    for line in report.lines():
+        err.print(f"[yellow]{line}[/]")
+    err.print(
+        f"scored {len(table)} respondents on {', '.join(data.instrument.subscales)} -> {output}"
+    )
+
+
+def _parse_fractions(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise FacemindError(f"--removal must be comma-separated numbers, got {text!r}") from None
+    for v in values:
+        if not 0 <= v < 1:
+            raise FacemindError(f"--removal fractions must be in [0, 1), got {v}")
+    return values
+
+
+@app.command("sdi")
+def sdi_cmd(
+    responses: Annotated[Path, typer.Argument(help="Responses table (.csv or .parquet).")],
+    instrument: InstrumentOpt,
+    output: OutOpt,
+    id_column: IdOpt = "participant_id",
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="Group by raw subscale total or by severity band.")
+    ] = "total",
+    standardize: Annotated[
+        bool,
+        typer.Option(
+            "--standardize/--no-standardize", help="z-score items (ddof=1) before distances."
+        ),
+    ] = True,
+    center: Annotated[
+        str,
+        typer.Option(
+            "--center",
+            help="Distance to the group center (SDI) or to the global center (released scripts' variant).",
+        ),
+    ] = "group",
+    missing: Annotated[
+        str, typer.Option("--missing", help="error, or drop (leave out of that subscale).")
+    ] = "error",
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Write the per-subscale SDI summary as JSON.")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw GDI bars and discrepancy distributions (PNG)."),
+    ] = None,
+    removal: Annotated[
+        str,
+        typer.Option(
+            "--removal", help="Fractions for 'SDI after removing X%' (within each group)."
+        ),
+    ] = "0,0.1,0.2,0.3,0.4,0.5",
+) -> None:
+    """Symptom Discrepancy Index: per-respondent discrepancy, per-group GDI and per-subscale SDI."""
+    if group_by not in ("total", "band"):
+        raise FacemindError(f"--group-by must be 'total' or 'band', got {group_by!r}")
+    if center not in ("group", "global"):
+        raise FacemindError(f"--center must be 'group' or 'global', got {center!r}")
+    if missing not in ("error", "drop"):
+        raise FacemindError(f"--missing must be 'error' or 'drop' for sdi, got {missing!r}")
+    fractions = _parse_fractions(removal)
+    data = _load(responses, instrument, id_column)
+    results = sdi_mod.compute(
+        data,
+        group_by=group_by,
+        standardize=standardize,
+        center=center,
+        missing=missing,  # type: ignore[arg-type]
+    )
+    write_table(sdi_mod.per_respondent(results, id_column=id_column), output)
+    summ = sdi_mod.summary(results, removal_fractions=fractions)
+    if summary is not None:
+        write_json(summ, summary)
+    if plot is not None:
+        from ..report.sdi_plot import plot_sdi
+
+        plot_sdi(results, plot)
+    print_sdi_table(results, fractions)
+    for name, res in results.items():
+        if res.left_out:
+            err.print(
+                f"[yellow]{name}: {res.left_out} of {len(data.ids)} respondents left out (missing answers)[/]"
+            )
+    wrote = [str(output)] + [str(p) for p in (summary, plot) if p is not None]
+    err.print(f"wrote {', '.join(wrote)}")
+
+
+def print_sdi_table(results: dict[str, sdi_mod.SubscaleSDI], fractions: list[float]) -> None:
+    """Print one row per subscale: n, groups, SDI and SDI after each removal fraction."""
+    table = Table(title="Symptom Discrepancy Index")
+    for col in ["subscale", "n", "groups", "SDI"] + [f"-{f:.0%}" for f in fractions if f > 0]:
+        table.add_column(col, justify="right" if col != "subscale" else "left")
+    for name, res in results.items():
+        curve = (
+            res.removal_curve([f for f in fractions if f > 0])
+            if any(f > 0 for f in fractions)
+            else None
+        )
+        extra = [f"{v:.3f}" for v in curve["sdi"]] if curve is not None else []
+        table.add_row(name, str(res.n), str(len(res.groups)), f"{res.sdi:.3f}", *extra)
+    out.print(table)

@@ -1,0 +1,190 @@
+"""Validation of questionnaire responses against an instrument spec.
+
+Every problem is reported as one line naming the file, the row (1-based data row, the header
+not counted), the column and the value at fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .spec import Instrument, Subscale
+
+MissingPolicy = Literal["error", "drop", "prorate"]
+MISSING_POLICIES: tuple[str, ...] = ("error", "drop", "prorate")
+
+
+@dataclass(frozen=True)
+class Responses:
+    """Validated responses: ids, canonical item columns (float, NaN = missing), source rows."""
+
+    ids: pd.Series
+    items: pd.DataFrame
+    rows: np.ndarray
+    source: str
+    instrument: Instrument
+    id_column: str
+
+    def keyed(self, subscale: Subscale) -> pd.DataFrame:
+        """The subscale's item values after reverse keying (``min + max - value``)."""
+        block = self.items[list(subscale.items)].copy()
+        if subscale.reverse:
+            inst = self.instrument
+            rev = list(subscale.reverse)
+            block[rev] = inst.response_min + inst.response_max - block[rev]
+        return block
+
+    def missing_mask(self, subscale: Subscale) -> np.ndarray:
+        """Rows with at least one missing item in the subscale."""
+        return self.items[list(subscale.items)].isna().to_numpy().any(axis=1)
+
+    def missing_error(self, subscale: Subscale, hint: str) -> InputError:
+        """One-line error listing the first rows with missing answers in the subscale."""
+        block = self.items[list(subscale.items)].isna().to_numpy()
+        bad_rows = np.flatnonzero(block.any(axis=1))
+        cells = []
+        for r in bad_rows[:3]:
+            col = subscale.items[int(np.argmax(block[r]))]
+            cells.append(f"row {self.rows[r]} column {col!r}")
+        more = f" and {len(bad_rows) - 3} more" if len(bad_rows) > 3 else ""
+        first = bad_rows[0]
+        return InputError(
+            f"{len(bad_rows)} respondent(s) miss answers on subscale {subscale.name!r} "
+            f"({'; '.join(cells)}{more}); {hint}",
+            file=self.source,
+            row=int(self.rows[first]),
+            column=subscale.items[int(np.argmax(block[first]))],
+        )
+
+
+def resolve_item_columns(columns: list[str], inst: Instrument, source: str) -> dict[str, str]:
+    """Map each canonical item name to the column holding it (exact name, then aliases)."""
+    present = set(columns)
+    mapping: dict[str, str] = {}
+    missing: list[str] = []
+    for item in inst.items:
+        candidates = [item] + [a for a in inst.aliases.get(item, ()) if a != item]
+        found = [c for c in candidates if c in present]
+        if len(found) > 1:
+            raise InputError(
+                f"item {item!r} appears under several columns {found}; keep one",
+                file=source, column=found[1],
+            )  # fmt: skip
+        if found:
+            mapping[item] = found[0]
+        else:
+            missing.append(item)
+    if missing:
+        shown = ", ".join(missing[:8]) + (
+            f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        )
+        raise InputError(
+            f"item column(s) missing for instrument {inst.id!r}: {shown}",
+            file=source, column=missing[0],
+        )  # fmt: skip
+    return mapping
+
+
+def _first_bad(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def _coerce_item(col: pd.Series, name: str, inst: Instrument, rows: np.ndarray, source: str):
+    """Numeric values of one item column, or the first (row index, error) found in it."""
+    if pd.api.types.is_bool_dtype(col):
+        return None, (0, InputError("boolean item values are not allowed", file=source, row=int(rows[0]), column=name, value=bool(col.iloc[0])))  # fmt: skip
+    if pd.api.types.is_numeric_dtype(col):
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        text = None
+    else:
+        text = col.astype("string").str.strip()
+        text = text.mask(text == "")
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = _first_bad(text.notna().to_numpy() & np.isnan(values))
+        if bad is not None:
+            return values, (bad, InputError(
+                "non-numeric item value", file=source, row=int(rows[bad]), column=name,
+                value=str(text.iloc[bad]),
+            ))  # fmt: skip
+    finite = ~np.isnan(values)
+    bad = _first_bad(finite & ~np.isfinite(values))
+    if bad is None:
+        bad = _first_bad(finite & np.isfinite(values) & (np.mod(values, 1) != 0))
+        if bad is not None:
+            return values, (bad, InputError("item values must be integers", file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad])))  # fmt: skip
+    else:
+        return values, (bad, InputError("item values must be finite", file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad])))  # fmt: skip
+    bad = _first_bad(finite & ((values < inst.response_min) | (values > inst.response_max)))
+    if bad is not None:
+        return values, (bad, InputError(
+            f"item value out of range {inst.response_min}-{inst.response_max}",
+            file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad]),
+        ))  # fmt: skip
+    return values, None
+
+
+def _show(value: object) -> object:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def validate_responses(
+    df: pd.DataFrame,
+    inst: Instrument,
+    *,
+    id_column: str = "participant_id",
+    source: str = "responses",
+) -> Responses:
+    """Check ids and item values; return canonical float items with NaN for missing answers."""
+    if len(df) == 0:
+        raise InputError("no respondents (the table has a header but no rows)", file=source)
+    rows = np.arange(1, len(df) + 1)
+    if id_column not in df.columns:
+        raise InputError(
+            "id column not found (set it with --id-column)", file=source, column=id_column
+        )
+    ids = df[id_column]
+    bad = _first_bad(
+        ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
+    )
+    if bad is not None:
+        raise InputError(
+            "missing participant id", file=source, row=int(rows[bad]), column=id_column
+        )
+    dup = ids.duplicated(keep="first").to_numpy()
+    bad = _first_bad(dup)
+    if bad is not None:
+        first = int(np.flatnonzero((ids == ids.iloc[bad]).to_numpy())[0])
+        raise InputError(
+            f"duplicate participant id (first seen at row {rows[first]})",
+            file=source, row=int(rows[bad]), column=id_column, value=_show(ids.iloc[bad]),
+        )  # fmt: skip
+    mapping = resolve_item_columns([str(c) for c in df.columns], inst, source)
+    values: dict[str, np.ndarray] = {}
+    errors: list[tuple[int, int, InputError]] = []
+    for order, (item, column) in enumerate(mapping.items()):
+        vals, err = _coerce_item(df[column], column, inst, rows, source)
+        if err is not None:
+            errors.append((err[0], order, err[1]))
+        else:
+            values[item] = vals
+    if errors:
+        raise min(errors, key=lambda e: (e[0], e[1]))[2]
+    items = pd.DataFrame(values, index=df.index, columns=list(mapping))
+    return Responses(
+        ids=ids.reset_index(drop=True),
+        items=items.reset_index(drop=True),
+        rows=rows,
+        source=source,
+        instrument=inst,
+        id_column=id_column,
+    )

@@ -1,0 +1,408 @@
+"""The Symptom Discrepancy Index (SDI): how much symptom heterogeneity hides behind equal scores.
+
+For one subscale (PAPER.md):
+
+1. standardize each item over the sample, ``z = (x - mean) / sd`` with ``ddof=1``; an item with
+   no variance contributes 0;
+2. group respondents by their raw subscale total (or by severity band);
+3. each group's center is the mean z-vector of its members;
+4. a respondent's discrepancy is the Euclidean distance of their z-vector to their group's
+   center (``center="global"`` measures to the sample's overall center instead, as the
+   released modelling scripts did; it is offered only to reproduce them);
+5. discrepancies are min-max normalized to [0, 1] over the whole sample;
+6. per group, ``GDI = mean(d) + sd(d)`` (``sd`` with ``ddof=1``; a group of one has sd 0);
+7. the subscale's SDI is the size-weighted mean of the group GDIs.
+
+Filters return boolean keep-masks (True = keep), in the style of data-quality tools, so they
+compose with any selection. "SDI after removing X%" recomputes the group table on the kept
+respondents with their original (not renormalized) discrepancies.
+Everything is vectorized: group operations use ``np.bincount`` over factorized group codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import FacemindError
+from .instruments import Instrument, Responses, load_instrument, validate_responses
+from .instruments.scoring import integral_series
+
+GroupBy = Literal["total", "band"]
+Center = Literal["group", "global"]
+Within = Literal["group", "overall"]
+DEFAULT_REMOVAL_FRACTIONS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def standardize_items(items: np.ndarray) -> np.ndarray:
+    """Column z-scores with ``ddof=1``; columns with zero (or undefined) variance become 0."""
+    x = np.asarray(items, dtype=float)
+    if x.ndim != 2:
+        raise ValueError("items must be a 2-D array (respondents x items)")
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    sd = x.std(axis=0, ddof=1) if n > 1 else np.zeros(x.shape[1])
+    safe = np.where(sd > 0, sd, 1.0)
+    z = (x - mean) / safe
+    z[:, ~(sd > 0)] = 0.0
+    return z
+
+
+def _codes(groups: Any) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
+    if (codes < 0).any():
+        raise FacemindError("group labels must not be missing")
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def raw_discrepancy(
+    items: Any, groups: Any, *, standardize: bool = True, center: Center = "group"
+) -> np.ndarray:
+    """Unnormalized Euclidean distance of each respondent's item vector to its center."""
+    x = np.asarray(items, dtype=float)
+    if np.isnan(x).any():
+        raise FacemindError("items must not contain missing values (filter or drop them first)")
+    z = standardize_items(x) if standardize else x
+    if center == "global":
+        return np.linalg.norm(z - z.mean(axis=0), axis=1)
+    if center != "group":
+        raise FacemindError(f"center must be 'group' or 'global', got {center!r}")
+    codes, _ = _codes(groups)
+    counts = np.bincount(codes).astype(float)
+    centers = (
+        np.column_stack(
+            [np.bincount(codes, weights=z[:, j], minlength=counts.size) for j in range(z.shape[1])]
+        )
+        / counts[:, None]
+    )
+    return np.linalg.norm(z - centers[codes], axis=1)
+
+
+def minmax(values: np.ndarray) -> np.ndarray:
+    """Min-max normalize to [0, 1]; a constant vector maps to 0."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return v
+    lo, hi = v.min(), v.max()
+    return (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+
+
+def subscale_discrepancy(
+    items: Any, groups: Any, *, standardize: bool = True, center: Center = "group"
+) -> np.ndarray:
+    """Normalized (0-1) discrepancy of each respondent (rows of ``items``, keyed item values)."""
+    return minmax(raw_discrepancy(items, groups, standardize=standardize, center=center))
+
+
+def group_table(discrepancy: Any, groups: Any, *, ddof: int = 1) -> pd.DataFrame:
+    """Per group: ``group``, ``n``, ``mean``, ``std`` and ``gdi = mean + std`` (sorted by group)."""
+    d = np.asarray(discrepancy, dtype=float)
+    if d.size == 0:
+        return pd.DataFrame({"group": [], "n": [], "mean": [], "std": [], "gdi": []})
+    codes, uniques = _codes(groups)
+    n = np.bincount(codes)
+    s1 = np.bincount(codes, weights=d)
+    mean = s1 / n
+    ss = np.bincount(codes, weights=(d - mean[codes]) ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > ddof, ss / (n - ddof), 0.0)
+    std = np.sqrt(np.maximum(var, 0.0))
+    present = n > 0
+    return pd.DataFrame(
+        {
+            "group": uniques[present],
+            "n": n[present].astype(int),
+            "mean": mean[present],
+            "std": std[present],
+            "gdi": mean[present] + std[present],
+        }
+    )
+
+
+def dataset_sdi(groups_table: pd.DataFrame) -> float:
+    """Size-weighted mean of the group GDIs (NaN for an empty table)."""
+    n = groups_table["n"].to_numpy(dtype=float)
+    if n.sum() == 0:
+        return float("nan")
+    return float(np.dot(n, groups_table["gdi"].to_numpy(dtype=float)) / n.sum())
+
+
+def _check_fraction(fraction: float) -> float:
+    f = float(fraction)
+    if not 0.0 <= f < 1.0:
+        raise FacemindError(f"removal fraction must be in [0, 1), got {fraction!r}")
+    return f
+
+
+def _tiebreak_codes(tiebreak: Any, n: int) -> np.ndarray:
+    if tiebreak is None:
+        return np.arange(n)
+    codes, _ = pd.factorize(pd.Series(np.asarray(tiebreak)), sort=True)
+    return codes
+
+
+def keep_within_groups(
+    discrepancy: Any, groups: Any, fraction: float, *, tiebreak: Any = None
+) -> np.ndarray:
+    """Keep-mask dropping the most discrepant ``fraction`` of every group.
+
+    Each group of size n loses ``round(fraction * n)`` members (halves rounded up) but keeps at
+    least one. Ties in discrepancy drop the member with the smaller ``tiebreak`` key first
+    (default: row position; pass participant ids to make the mask independent of row order).
+    """
+    f = _check_fraction(fraction)
+    d = np.asarray(discrepancy, dtype=float)
+    keep = np.ones(d.size, dtype=bool)
+    if f == 0.0 or d.size == 0:
+        return keep
+    codes, _ = _codes(groups)
+    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), -d, codes))
+    counts = np.bincount(codes)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    sorted_codes = codes[order]
+    rank = np.arange(d.size) - starts[sorted_codes]
+    n_drop = np.minimum(np.floor(f * counts + 0.5), counts - 1)
+    keep[order[rank < n_drop[sorted_codes]]] = False
+    return keep
+
+
+def keep_overall(discrepancy: Any, fraction: float, *, tiebreak: Any = None) -> np.ndarray:
+    """Keep-mask dropping the ``round(fraction * N)`` most discrepant respondents overall."""
+    f = _check_fraction(fraction)
+    d = np.asarray(discrepancy, dtype=float)
+    keep = np.ones(d.size, dtype=bool)
+    n_drop = min(int(np.floor(f * d.size + 0.5)), max(d.size - 1, 0))
+    if n_drop == 0:
+        return keep
+    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), -d))
+    keep[order[:n_drop]] = False
+    return keep
+
+
+def keep_mask(
+    discrepancy: Any,
+    groups: Any,
+    fraction: float,
+    *,
+    within: Within = "group",
+    tiebreak: Any = None,
+) -> np.ndarray:
+    """Dispatch to :func:`keep_within_groups` or :func:`keep_overall`."""
+    if within == "group":
+        return keep_within_groups(discrepancy, groups, fraction, tiebreak=tiebreak)
+    if within == "overall":
+        return keep_overall(discrepancy, fraction, tiebreak=tiebreak)
+    raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
+
+
+@dataclass
+class SubscaleSDI:
+    """SDI of one subscale: per-respondent table, group table and the dataset SDI.
+
+    ``table`` is aligned with the input rows; respondents left out of the subscale (missing
+    answers with ``missing="drop"``) have empty cells there and are in no group.
+    """
+
+    subscale: str
+    table: pd.DataFrame
+    groups: pd.DataFrame
+    sdi: float
+    n: int
+    left_out: int
+    ids: pd.Series
+
+    @property
+    def discrepancy(self) -> pd.Series:
+        return self.table[f"{self.subscale}_discrepancy"]
+
+    @property
+    def group(self) -> pd.Series:
+        return self.table[f"{self.subscale}_group"]
+
+    @property
+    def included(self) -> np.ndarray:
+        return self.discrepancy.notna().to_numpy()
+
+    def keep_mask(self, fraction: float, *, within: Within = "group") -> np.ndarray:
+        """Keep-mask over all input rows; rows left out of the subscale are False.
+
+        Ties are broken by participant id, so the mask does not depend on row order.
+        """
+        inc = self.included
+        mask = np.zeros(len(self.table), dtype=bool)
+        mask[inc] = keep_mask(
+            self.discrepancy.to_numpy()[inc],
+            self.group.to_numpy()[inc],
+            fraction,
+            within=within,
+            tiebreak=self.ids.to_numpy()[inc],
+        )
+        return mask
+
+    def after_removal(self, keep: np.ndarray) -> tuple[float, pd.DataFrame]:
+        """SDI and group table of the kept respondents (discrepancies not renormalized)."""
+        sel = np.asarray(keep, dtype=bool) & self.included
+        gt = group_table(self.discrepancy.to_numpy()[sel], self.group.to_numpy()[sel])
+        return dataset_sdi(gt), gt
+
+    def removal_curve(
+        self, fractions: Iterable[float] = DEFAULT_REMOVAL_FRACTIONS, *, within: Within = "group"
+    ) -> pd.DataFrame:
+        """SDI after removing each fraction of the most discrepant respondents."""
+        rows = []
+        for f in fractions:
+            keep = self.keep_mask(f, within=within)
+            value, _ = self.after_removal(keep)
+            rows.append({"fraction": float(f), "n_kept": int(keep.sum()), "sdi": value})
+        return pd.DataFrame(rows)
+
+
+def _subscale_sdi(
+    responses: Responses,
+    subscale: str,
+    *,
+    group_by: GroupBy,
+    standardize: bool,
+    center: Center,
+    missing: str,
+) -> SubscaleSDI:
+    inst = responses.instrument
+    sub = inst.subscales[subscale]
+    keyed = responses.keyed(sub).to_numpy()
+    missing_rows = np.isnan(keyed).any(axis=1)
+    if missing_rows.any() and missing == "error":
+        raise responses.missing_error(sub, "use --missing drop to leave them out of the subscale")
+    inc = ~missing_rows
+    raw = keyed[inc].sum(axis=1)
+    if group_by == "total":
+        groups: np.ndarray = raw.astype(np.int64)
+    elif group_by == "band":
+        if not sub.bands:
+            raise FacemindError(
+                f"subscale {subscale!r} of {inst.id!r} has no bands; use --group-by total"
+            )
+        groups = sub.band_of(raw * sub.multiplier)
+    else:
+        raise FacemindError(f"group_by must be 'total' or 'band', got {group_by!r}")
+    n_rows = len(keyed)
+    table = pd.DataFrame(index=pd.RangeIndex(n_rows))
+    raw_col = np.full(n_rows, np.nan)
+    raw_col[inc] = raw
+    table[f"{subscale}_raw"] = integral_series(raw_col)
+    group_col = np.full(n_rows, None, dtype=object)
+    disc_col = np.full(n_rows, np.nan)
+    if inc.any():
+        group_col[inc] = groups
+        disc_col[inc] = subscale_discrepancy(
+            keyed[inc], groups, standardize=standardize, center=center
+        )
+    table[f"{subscale}_group"] = group_col
+    table[f"{subscale}_discrepancy"] = disc_col
+    gt = group_table(disc_col[inc], groups)
+    if group_by == "band":  # order bands by severity, not alphabetically
+        order = {label: i for i, label in enumerate(sub.band_labels)}
+        gt = gt.sort_values("group", key=lambda s: s.map(order)).reset_index(drop=True)
+    return SubscaleSDI(
+        subscale=subscale,
+        table=table,
+        groups=gt,
+        sdi=dataset_sdi(gt),
+        n=int(inc.sum()),
+        left_out=int(missing_rows.sum()),
+        ids=responses.ids,
+    )
+
+
+def compute(
+    responses: pd.DataFrame | Responses,
+    instrument: str | Instrument | None = None,
+    *,
+    subscales: Sequence[str] | None = None,
+    group_by: GroupBy = "total",
+    standardize: bool = True,
+    center: Center = "group",
+    missing: Literal["error", "drop"] = "error",
+    id_column: str = "participant_id",
+    source: str = "responses",
+) -> dict[str, SubscaleSDI]:
+    """SDI of every (or the chosen) subscale of a responses table.
+
+    ``responses`` is a raw table (validated here against ``instrument``) or an already
+    validated :class:`~facemind.instruments.Responses`.
+    """
+    if missing not in ("error", "drop"):
+        raise FacemindError(f"missing must be 'error' or 'drop' for the SDI, got {missing!r}")
+    if isinstance(responses, Responses):
+        data = responses
+    else:
+        if instrument is None:
+            raise FacemindError("an instrument is required to compute the SDI of a raw table")
+        data = validate_responses(
+            responses, load_instrument(instrument), id_column=id_column, source=source
+        )
+    names = list(subscales) if subscales is not None else list(data.instrument.subscales)
+    unknown = [s for s in names if s not in data.instrument.subscales]
+    if unknown:
+        raise FacemindError(
+            f"unknown subscale(s) {unknown} for {data.instrument.id!r} "
+            f"(has {', '.join(data.instrument.subscales)})"
+        )
+    return {
+        s: _subscale_sdi(
+            data, s, group_by=group_by, standardize=standardize, center=center, missing=missing
+        )
+        for s in names
+    }
+
+
+def per_respondent(
+    results: dict[str, SubscaleSDI], *, id_column: str = "participant_id"
+) -> pd.DataFrame:
+    """One table: id, then per subscale ``<sub>_raw``, ``<sub>_group``, ``<sub>_discrepancy``."""
+    first = next(iter(results.values()))
+    frames = [pd.DataFrame({id_column: first.ids})] + [r.table for r in results.values()]
+    return pd.concat(frames, axis=1)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def summary(
+    results: dict[str, SubscaleSDI],
+    *,
+    removal_fractions: Iterable[float] | None = DEFAULT_REMOVAL_FRACTIONS,
+    within: Within = "group",
+) -> dict[str, Any]:
+    """The JSON summary of DESIGN.md, plus ``removal`` (SDI after removing each fraction)."""
+    out: dict[str, Any] = {}
+    for name, res in results.items():
+        entry: dict[str, Any] = {
+            "sdi": float(res.sdi),
+            "n": res.n,
+            "left_out": res.left_out,
+            "groups": [
+                {
+                    "group": _json_value(row.group),
+                    "n": int(row.n),
+                    "mean": float(row.mean),
+                    "std": float(row.std),
+                    "gdi": float(row.gdi),
+                }
+                for row in res.groups.itertuples(index=False)
+            ],
+        }
+        if removal_fractions is not None:
+            entry["removal"] = res.removal_curve(removal_fractions, within=within).to_dict(
+                "records"
+            )
+        out[name] = entry
+    return out
