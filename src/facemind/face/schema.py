@@ -109,6 +109,15 @@ def _arrow_type(column: str) -> pa.DataType:
     return pa.float32()
 
 
+def _float32(column: pd.Series) -> np.ndarray:
+    """A fresh float32 copy of a column; non-numeric values become NaN."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_extension_array_dtype(
+        column.dtype
+    ):
+        return column.to_numpy(dtype="float32", copy=True)
+    return pd.to_numeric(column, errors="coerce").astype("float32").to_numpy().copy()
+
+
 def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
     """Check a frame table and return it with canonical column order and dtypes.
 
@@ -122,29 +131,29 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
     for col in df.columns:
         if col not in CORE_COLUMNS and col not in allowed_extra:
             raise InputError("unknown frame-table column", file=source, column=col)
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    # Columns are collected first and assembled once (inserting ~200 columns one by one into
+    # a DataFrame is slow and fragments it).
+    out: dict[str, object] = {}
     out["frame"] = pd.to_numeric(df["frame"]).astype("int64").to_numpy()
     out["timestamp"] = pd.to_numeric(df["timestamp"]).astype("float64").to_numpy()
     out["face_detected"] = df["face_detected"].astype(bool).to_numpy()
-    if len(out) > 1 and not np.all(np.diff(out["timestamp"].to_numpy()) >= 0):
-        bad = int(np.argmax(np.diff(out["timestamp"].to_numpy()) < 0)) + 1
+    ts = out["timestamp"]
+    if len(df) > 1 and not np.all(np.diff(ts) >= 0):
+        bad = int(np.argmax(np.diff(ts) < 0)) + 1
         raise InputError(
             "timestamps must not decrease", file=source, row=bad, column="timestamp",
-            value=float(out["timestamp"].iloc[bad]),
+            value=float(ts[bad]),
         )  # fmt: skip
-    no_face = ~out["face_detected"].to_numpy()
+    no_face = ~out["face_detected"]
     for col in CORE_COLUMNS[3:]:
         values = (
-            pd.to_numeric(df[col], errors="coerce").astype("float32").to_numpy()
-            if col in df.columns
-            else np.full(len(df), np.nan, dtype="float32")
+            _float32(df[col]) if col in df.columns else np.full(len(df), np.nan, dtype="float32")
         )
-        values = values.copy()
         values[no_face] = np.nan
         out[col] = values
     for col in BLENDSHAPE_COLUMNS:
         if col in df.columns:
-            values = pd.to_numeric(df[col], errors="coerce").astype("float32").to_numpy().copy()
+            values = _float32(df[col])
             values[no_face] = np.nan
             out[col] = values
     if MP_LANDMARKS_COLUMN in df.columns:
@@ -152,7 +161,7 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
             None if (nf or v is None) else np.asarray(v, dtype="float32")
             for v, nf in zip(df[MP_LANDMARKS_COLUMN].tolist(), no_face, strict=True)
         ]
-    return out
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
 
 def to_arrow(df: pd.DataFrame, *, metadata: dict[str, str] | None = None) -> pa.Table:
