@@ -1,0 +1,149 @@
+"""Model registry: names (``logreg``, ``svm``, ``rf``, ``gbt``, ...) -> estimator builders.
+
+``sweep --models`` and ``train --model`` look names up here. A model family registers a
+:class:`ModelSpec` whose ``build(task, random_state=..., n_jobs=...)`` returns an unfitted
+scikit-learn-compatible estimator (``fit(X, y)``, ``predict``, and ``predict_proba`` or
+``decision_function`` for classifiers). ``X`` is a DataFrame of the feature rows of a
+training fold whose index holds participant codes, so the estimator can keep a participant's
+rows together. Deep models plug in the same way::
+
+    register_model(ModelSpec("sequence", build_sequence, tasks=CLASSIFICATION + ("regression",),
+                             requires="deep", description="..."))
+
+:func:`make_estimator` adds what every family shares: optional inner grid search
+(``param_grid``) and, for classification, class balance inside the training fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import FacemindError
+from .wrappers import BALANCE_METHODS, Balanced, FitLog, FitProbe, GroupedSearch, probe_pipeline
+
+#: Classification task names (see :data:`facemind.labels.TASKS`).
+CLASSIFICATION: tuple[str, ...] = ("binary", "bands", "3class")
+ALL_TASKS: tuple[str, ...] = CLASSIFICATION + ("regression",)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model family.
+
+    ``build(task, *, random_state, n_jobs)`` returns an unfitted estimator for ``task``;
+    ``param_grid`` (keys addressing that estimator, e.g. ``clf__C``) is used by the optional
+    inner grid search, per task kind (``"classification"`` / ``"regression"``); ``requires``
+    names the optional extra the builder needs, ``input`` what ``X`` holds (``features``: one
+    numeric row per video or participant).
+    """
+
+    name: str
+    build: Callable[..., Any]
+    tasks: tuple[str, ...] = ALL_TASKS
+    param_grid: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict)
+    requires: str | None = None
+    input: str = "features"
+    description: str = ""
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add a model family to the registry (``replace=True`` to override a name)."""
+    if spec.name in _REGISTRY and not replace:
+        raise FacemindError(f"model {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def available_models() -> list[str]:
+    """Registered model names, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_model(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` registered as ``name``, or a one-line error listing the names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise FacemindError(
+            f"unknown model {name!r}; choose from {', '.join(available_models())}"
+        ) from None
+
+
+def check_model(name: str, task: str) -> ModelSpec:
+    """Check that ``name`` exists, supports ``task`` and has its dependencies installed."""
+    spec = get_model(name)
+    if task not in spec.tasks:
+        raise FacemindError(
+            f"model {name!r} does not support the {task} task (it supports {', '.join(spec.tasks)})"
+        )
+    spec.build(task, random_state=0, n_jobs=1)  # raises a clear error if an extra is missing
+    return spec
+
+
+def make_estimator(
+    name: str,
+    task: str,
+    *,
+    random_state: int = 0,
+    balance: str = "downsample",
+    grid_search: bool = False,
+    inner_folds: int = 3,
+    n_jobs: int = 1,
+    log: FitLog | None = None,
+) -> Any:
+    """Unfitted estimator for model ``name`` on ``task``, ready for one training fold.
+
+    Layers, inside out: the family's estimator (with a :class:`FitProbe` before each step when
+    ``log`` is given), an inner :class:`GroupedSearch` when ``grid_search`` and the family has
+    a grid, and :class:`Balanced` for classification (``balance`` in ``BALANCE_METHODS``).
+    """
+    spec = check_model(name, task)
+    classification = task in CLASSIFICATION
+    est = spec.build(task, random_state=random_state, n_jobs=n_jobs)
+    if log is not None:
+        est = probe_pipeline(est, log, prefix=f"{name}:")
+    grid = spec.param_grid.get("classification" if classification else "regression")
+    if grid_search and grid:
+        if classification:
+            scoring = "f1" if task == "binary" else "f1_macro"
+        else:
+            scoring = "neg_mean_absolute_error"
+        est = GroupedSearch(
+            est,
+            grid,
+            scoring=scoring,
+            folds=inner_folds,
+            classification=classification,
+            random_state=random_state,
+        )
+    if classification:
+        if balance not in BALANCE_METHODS:
+            raise FacemindError(
+                f"unknown balance {balance!r}; choose one of {', '.join(BALANCE_METHODS)}"
+            )
+        est = Balanced(est, method=balance, random_state=random_state)
+    return est
+
+
+__all__ = [
+    "ALL_TASKS",
+    "BALANCE_METHODS",
+    "CLASSIFICATION",
+    "Balanced",
+    "FitLog",
+    "FitProbe",
+    "GroupedSearch",
+    "ModelSpec",
+    "available_models",
+    "check_model",
+    "get_model",
+    "make_estimator",
+    "register_model",
+]
+
+from . import classical  # noqa: E402,F401  (registers logreg, ridge, svm, rf, gbt)

@@ -1,0 +1,173 @@
+"""Classical models on feature tables: scikit-learn pipelines fitted inside each training fold.
+
+Every pipeline is ``SimpleImputer(median) -> StandardScaler -> PCA(99% variance) -> model``,
+the paper's preprocessing, but fitted on the training fold only (the released scripts fitted
+scaler and PCA on all data before cross-validation). Models:
+
+- ``logreg``: logistic regression (classification only);
+- ``ridge``: ridge regression (the linear model for the regression task);
+- ``svm``: RBF support-vector classifier / regressor (the paper's SVM and SVR);
+- ``rf``: random forest;
+- ``gbt``: gradient-boosted trees, XGBoost (``hist`` trees). XGBoost rather than LightGBM
+  because the paper's regression used it (results stay comparable), it is deterministic for a
+  seed with one thread, its wheels bundle their own OpenMP runtime, and it is an optional extra
+  (``pip install 'facemind[gbt]'``): without it ``gbt`` fails with a one-line message.
+
+Each model uses one thread; the sweep parallelises over folds instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import FacemindError
+from . import CLASSIFICATION, ModelSpec, register_model
+
+PCA_VARIANCE = 0.99
+
+
+def feature_pipeline(model: Any, *, random_state: int = 0) -> Pipeline:
+    """Impute, scale, PCA keeping 99% of the variance, then ``model``; pandas in and out."""
+    pipe = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("pca", PCA(n_components=PCA_VARIANCE, svd_solver="full", random_state=random_state)),
+            ("clf", model),
+        ]
+    )
+    return pipe.set_output(transform="pandas")
+
+
+def _is_classification(task: str) -> bool:
+    return task in CLASSIFICATION
+
+
+def build_logreg(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    from sklearn.linear_model import LogisticRegression
+
+    return feature_pipeline(
+        LogisticRegression(C=1.0, max_iter=2000, random_state=random_state),
+        random_state=random_state,
+    )
+
+
+def build_ridge(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    from sklearn.linear_model import Ridge
+
+    return feature_pipeline(Ridge(alpha=1.0), random_state=random_state)
+
+
+def build_svm(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    from sklearn.svm import SVC, SVR
+
+    if _is_classification(task):
+        model: Any = SVC(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
+    else:
+        model = SVR(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
+    return feature_pipeline(model, random_state=random_state)
+
+
+RF_TREES = 300
+
+
+def build_rf(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
+    model = cls(
+        n_estimators=RF_TREES,
+        max_features="sqrt",
+        min_samples_leaf=2,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    return feature_pipeline(model, random_state=random_state)
+
+
+def _xgboost() -> Any:
+    try:
+        import xgboost
+    except ImportError:
+        raise FacemindError(
+            "model 'gbt' needs XGBoost, which is not installed: pip install 'facemind[gbt]'"
+        ) from None
+    return xgboost
+
+
+def build_gbt(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    xgb = _xgboost()
+    common = dict(
+        n_estimators=300,
+        max_depth=4,
+        learning_rate=0.05,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        tree_method="hist",
+        random_state=random_state,
+        n_jobs=n_jobs,
+        verbosity=0,
+    )
+    if _is_classification(task):
+        model: Any = xgb.XGBClassifier(**common)
+    else:
+        model = xgb.XGBRegressor(**common)
+    return feature_pipeline(model, random_state=random_state)
+
+
+_TREE_GRID = {"clf__min_samples_leaf": [1, 5], "clf__max_depth": [None, 12]}
+
+register_model(
+    ModelSpec(
+        "logreg",
+        build_logreg,
+        tasks=CLASSIFICATION,
+        param_grid={"classification": {"clf__C": [0.01, 0.1, 1.0, 10.0]}},
+        description="logistic regression on PCA components",
+    )
+)
+register_model(
+    ModelSpec(
+        "ridge",
+        build_ridge,
+        tasks=("regression",),
+        param_grid={"regression": {"clf__alpha": [0.1, 1.0, 10.0, 100.0]}},
+        description="ridge regression on PCA components",
+    )
+)
+register_model(
+    ModelSpec(
+        "svm",
+        build_svm,
+        param_grid={
+            "classification": {"clf__C": [0.1, 1.0, 10.0], "clf__gamma": ["scale", 0.01]},
+            "regression": {"clf__C": [0.1, 1.0, 10.0], "clf__gamma": ["scale", 0.01]},
+        },
+        description="RBF support-vector machine (SVC / SVR)",
+    )
+)
+register_model(
+    ModelSpec(
+        "rf",
+        build_rf,
+        param_grid={"classification": _TREE_GRID, "regression": _TREE_GRID},
+        description=f"random forest ({RF_TREES} trees)",
+    )
+)
+register_model(
+    ModelSpec(
+        "gbt",
+        build_gbt,
+        param_grid={
+            "classification": {"clf__max_depth": [3, 6], "clf__learning_rate": [0.05, 0.1]},
+            "regression": {"clf__max_depth": [3, 6], "clf__learning_rate": [0.05, 0.1]},
+        },
+        requires="gbt",
+        description="gradient-boosted trees (XGBoost, hist)",
+    )
+)
