@@ -1,0 +1,397 @@
+"""Batch extraction: inputs to tasks, one task per video, locally or on a Dask cluster.
+
+- Inputs are video files, folders (searched recursively by extension) or CSV lists with a
+  ``path`` column and optional ``video_id`` / ``participant_id`` columns.
+- Each video is processed by :func:`process_video`, which writes its frame table, crops (only
+  when asked) and its record; the manifest is rebuilt from the records.
+- A rerun skips videos whose record has the same input fingerprint (size, modification time)
+  and settings; corrupt or face-less videos are recorded with their status, never fatal.
+- ``workers=1`` runs in this process; ``workers=N`` starts a Dask ``LocalCluster`` of N
+  single-threaded worker processes; ``scheduler=ADDRESS`` uses an existing cluster (the
+  output folder must then be on a file system the workers share).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import FacemindError, InputError
+from ..io import read_table
+from .extract import ExtractSettings, extract_video
+from .landmarker import Landmarker, backend_version
+from .manifest import (
+    build_manifest,
+    check_video_id,
+    frames_path,
+    read_record,
+    write_record,
+)
+from .model import MODEL_NAME, resolve_model, verify_model
+from .schema import SCHEMA_VERSION, write_frame_table
+from .video import VIDEO_EXTENSIONS
+
+BACKEND = "mediapipe"
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One video to process."""
+
+    video_id: str
+    participant_id: str
+    path: str
+    size: int
+    fingerprint: str
+
+
+def _fingerprint(p: Path) -> tuple[int, str]:
+    st = p.stat()
+    return st.st_size, f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _task(path: Path, video_id: str | None, participant_id: str | None, **where) -> VideoTask:
+    vid = check_video_id(video_id if video_id is not None else path.stem, **where)
+    if not path.is_file():
+        raise InputError("video file not found", file=where.get("source") or str(path),
+                         row=where.get("row"), column="path", value=str(path))  # fmt: skip
+    size, fp = _fingerprint(path)
+    pid = participant_id if participant_id not in (None, "") else vid
+    return VideoTask(vid, str(pid), str(path.resolve()), size, fp)
+
+
+def _from_csv(csv: Path) -> list[VideoTask]:
+    df = read_table(csv, dtype=str, keep_default_na=False)
+    if "path" not in df.columns:
+        raise InputError("video list needs a 'path' column", file=str(csv), column="path")
+    tasks = []
+    for i, rec in enumerate(df.to_dict("records")):
+        row = i + 2  # 1-based, after the header line
+        raw = (rec.get("path") or "").strip()
+        if not raw:
+            raise InputError("empty path", file=str(csv), row=row, column="path")
+        p = Path(raw)
+        if not p.is_absolute():
+            p = csv.parent / p
+        vid = (rec.get("video_id") or "").strip() or None
+        tasks.append(_task(p, vid, (rec.get("participant_id") or "").strip() or None,
+                           source=str(csv), row=row))  # fmt: skip
+    return tasks
+
+
+def collect_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[VideoTask]:
+    """Expand files, folders and CSV lists into tasks; refuse duplicate or unsafe ids."""
+    tasks: list[VideoTask] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(
+                q for q in p.rglob("*")
+                if q.is_file() and q.suffix.lower() in VIDEO_EXTENSIONS
+                and not any(part.startswith(".") for part in q.relative_to(p).parts)
+            )  # fmt: skip
+            tasks.extend(_task(q, None, None) for q in found)
+        elif p.suffix.lower() == ".csv":
+            tasks.extend(_from_csv(p))
+        elif p.is_file():
+            tasks.append(_task(p, None, None))
+        else:
+            raise InputError("input not found", file=str(p))
+    seen: dict[str, str] = {}
+    for t in tasks:
+        if t.video_id in seen:
+            raise InputError(
+                f"duplicate video id (also {seen[t.video_id]}); give distinct ids in a CSV list",
+                file=t.path, column="video_id", value=t.video_id,
+            )  # fmt: skip
+        seen[t.video_id] = t.path
+    return tasks
+
+
+def settings_key(settings: ExtractSettings, model_sha256: str) -> str:
+    """The settings string stored in the manifest (and compared on resume)."""
+    d = dict(settings.to_dict(), model_sha256=model_sha256, backend=backend_version(),
+             schema_version=SCHEMA_VERSION)  # fmt: skip
+    return json.dumps(d, sort_keys=True)
+
+
+def is_done(out: Path, task: VideoTask, settings: str, retry_failed: bool = False) -> bool:
+    """Whether a previous run finished ``task`` with the same input and settings."""
+    rec = read_record(out, task.video_id)
+    if rec is None or rec.get("settings") != settings or rec.get("path") != task.path:
+        return False
+    if (rec.get("resume") or {}).get("fingerprint") != task.fingerprint:
+        return False
+    if rec.get("status") == "failed":
+        return not retry_failed
+    return frames_path(out, task.video_id).is_file()
+
+
+# -- worker side ---------------------------------------------------------------------------
+
+_MODEL_CACHE: dict[str, bytes] = {}
+
+
+def _model_bytes(model_path: str) -> bytes:
+    """The model file, read and verified once per process (each Dask worker loads it once)."""
+    if model_path not in _MODEL_CACHE:
+        verify_model(model_path)
+        _MODEL_CACHE[model_path] = Path(model_path).read_bytes()
+    return _MODEL_CACHE[model_path]
+
+
+class _BufferLandmarker(Landmarker):
+    """A VIDEO-mode landmarker built from the in-memory model (no file read per video)."""
+
+    def __init__(self, model: bytes, min_confidence: float) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.video = True
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=model),
+            running_mode=vision.RunningMode.VIDEO,
+            num_faces=1,
+            min_face_detection_confidence=min_confidence,
+            min_face_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._impl = vision.FaceLandmarker.create_from_options(options)
+        self._last_ms = -1
+
+
+def process_video(
+    task: VideoTask, out: str, model_path: str, model_sha256: str,
+    settings: ExtractSettings, settings_str: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Extract one video, write its frame table, crops and record; return the record."""
+    out_dir = Path(out)
+    model = _model_bytes(model_path)
+    t0 = time.perf_counter()
+    try:
+        res = extract_video(
+            task.path, lambda: _BufferLandmarker(model, settings.min_confidence), settings
+        )
+        status, error = res.status, res.error
+    except Exception as exc:  # noqa: BLE001 - one bad video must never stop the batch
+        res, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
+    target = frames_path(out_dir, task.video_id)
+    if res is not None and res.frames is not None:
+        write_frame_table(
+            res.frames, target,
+            metadata={"facemind.video_id": task.video_id, "facemind.backend": BACKEND},
+        )  # fmt: skip
+        if res.crops:
+            _write_crops(out_dir, task.video_id, res.crops)
+    elif target.exists():
+        target.unlink()  # a stale table from an older version of this input
+    info = res.info if res is not None else None
+    record = {
+        "video_id": task.video_id,
+        "participant_id": task.participant_id,
+        "path": task.path,
+        "size": task.size,
+        "status": status,
+        "error": error,
+        "frames": res.n_frames if res is not None else 0,
+        "face_frames": res.face_frames if res is not None else 0,
+        "fps": info.fps if info else None,
+        "duration": _duration(res),
+        "backend": BACKEND,
+        "backend_version": backend_version().split()[-1],
+        "model": MODEL_NAME,
+        "model_sha256": model_sha256,
+        "settings": settings_str,
+        "synthetic": False,
+    }  # fmt: skip
+    write_record(out_dir, record, resume={"fingerprint": task.fingerprint})
+    record["seconds"] = time.perf_counter() - t0
+    return record
+
+
+def _duration(res) -> float | None:
+    """Decoded length: last timestamp plus one frame (container values can be wrong)."""
+    if res is None or res.info is None:
+        return None
+    if res.frames is None or not len(res.frames):
+        return res.info.duration
+    step = 1.0 / res.info.fps if res.info.fps else 0.0
+    return float(res.frames["timestamp"].iloc[-1]) + step
+
+
+def _write_crops(out: Path, video_id: str, crops: list) -> None:
+    from PIL import Image
+
+    from ..io import atomic_path
+
+    folder = out / "crops" / video_id
+    for index, arr in crops:
+        with atomic_path(folder / f"{index:06d}.png") as tmp:
+            Image.fromarray(arr).save(tmp, format="PNG")
+
+
+# -- driver --------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did."""
+
+    total: int
+    skipped: int
+    processed: int
+    failed: int
+    no_face: int
+    frames: int
+    seconds: float
+    manifest: pd.DataFrame
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    settings: ExtractSettings = ExtractSettings(),
+    workers: int = 1,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = False,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchSummary:
+    """Extract every input video into ``out`` (see the module docstring).
+
+    ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
+    """
+    if workers < 1:
+        raise FacemindError(f"--workers must be at least 1, got {workers}")
+    out_dir = Path(out)
+    tasks = collect_inputs(inputs)
+    if not tasks:
+        raise FacemindError("no videos found in the inputs")
+    model = str(resolve_model(model_path))
+    sha = verify_model(model)
+    skey = settings_key(settings, sha)
+    todo = [t for t in tasks if not is_done(out_dir, t, skey, retry_failed)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    counts = {"failed": 0, "no_face": 0, "frames": 0}
+
+    with _Progress(len(tasks), len(tasks) - len(todo), enabled=progress) as bar:
+
+        def done(rec: dict[str, Any]) -> None:
+            counts["frames"] += int(rec.get("frames") or 0)
+            if rec["status"] in ("failed", "no_face"):
+                counts[rec["status"]] += 1
+            bar.advance(rec, counts)
+            if on_result is not None:
+                on_result(rec)
+
+        args = (str(out_dir), model, sha, settings, skey)
+        if scheduler is None and workers == 1:
+            for t in todo:
+                done(process_video(t, *args))
+        elif todo:
+            _run_dask(todo, args, workers, scheduler, done)
+    manifest = build_manifest(out_dir)
+    return BatchSummary(
+        total=len(tasks), skipped=len(tasks) - len(todo), processed=len(todo),
+        failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
+        seconds=time.perf_counter() - t0, manifest=manifest,
+    )  # fmt: skip
+
+
+def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - the dist extra is part of the install
+        raise FacemindError("--workers > 1 and --scheduler need dask[distributed]") from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, host="127.0.0.1",
+        )  # fmt: skip
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = [
+            client.submit(
+                process_video,
+                t,
+                *args,
+                key=f"extract-{t.video_id}-{t.fingerprint}",
+                pure=False,
+                retries=1,
+            )  # fmt: skip
+            for t in todo
+        ]
+        for fut in as_completed(futures):
+            try:
+                rec = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails one video only
+                t = todo[futures.index(fut)]
+                rec = {"video_id": t.video_id, "participant_id": t.participant_id,
+                       "path": t.path, "size": t.size, "status": "failed",
+                       "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
+                       "face_frames": 0, "backend": BACKEND, "settings": args[4]}  # fmt: skip
+                write_record(Path(args[0]), rec)
+            done(rec)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class _Progress:
+    """A rich progress bar: videos done, frames per second, failures."""
+
+    def __init__(self, total: int, already: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        if not enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[fps]:>6.1f} frames/s"),
+            TextColumn("failed {task.fields[failed]}  no face {task.fields[no_face]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+        )  # fmt: skip
+        self.task = self.progress.add_task(
+            "extract", total=total, completed=already, fps=0.0, failed=0, no_face=0
+        )
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def advance(self, rec: dict[str, Any], counts: dict[str, int]) -> None:
+        if not self.enabled:
+            return
+        fps = counts["frames"] / max(time.perf_counter() - self.t0, 1e-9)
+        self.progress.update(
+            self.task, advance=1, fps=fps, failed=counts["failed"], no_face=counts["no_face"]
+        )

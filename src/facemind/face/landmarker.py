@@ -1,0 +1,97 @@
+"""The MediaPipe FaceLandmarker backend: one face, 478 landmarks, blendshapes, head matrix.
+
+One :class:`Landmarker` serves one video (VIDEO mode keeps tracking state and needs strictly
+increasing millisecond timestamps) or any number of still images (IMAGE mode). It runs on
+the CPU and never uses the network (the model is a local file).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .schema import BLENDSHAPE_NAMES
+
+DEFAULT_MIN_CONFIDENCE = 0.7
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found in one frame."""
+
+    mesh: np.ndarray  # (478, 3) normalized x, y (0-1 of width/height), z (scaled like x)
+    blendshapes: np.ndarray  # (52,) scores 0-1 in BLENDSHAPE_NAMES order
+    matrix: np.ndarray  # (4, 4) canonical face model -> camera, OpenGL axes, cm
+
+
+def backend_version() -> str:
+    """``mediapipe <version>``."""
+    import mediapipe
+
+    return f"mediapipe {mediapipe.__version__}"
+
+
+class Landmarker:
+    """A configured MediaPipe FaceLandmarker; use as a context manager."""
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        video: bool = True,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    ) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.video = video
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(Path(model_path))),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_faces=1,
+            min_face_detection_confidence=min_confidence,
+            min_face_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._impl: Any = vision.FaceLandmarker.create_from_options(options)
+        self._last_ms = -1
+
+    def __enter__(self) -> Landmarker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the graph (idempotent)."""
+        if self._impl is not None:
+            self._impl.close()
+            self._impl = None
+
+    def detect(self, rgb: np.ndarray, timestamp_s: float = 0.0) -> Detection | None:
+        """Find the face in one RGB (or grey) uint8 frame; ``None`` when there is none."""
+        import mediapipe as mp
+
+        if rgb.ndim == 2:
+            rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+        elif rgb.shape[2] == 4:
+            rgb = rgb[:, :, :3]
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self.video:
+            ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = ms
+            result = self._impl.detect_for_video(image, ms)
+        else:
+            result = self._impl.detect(image)
+        if not result.face_landmarks:
+            return None
+        mesh = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]], dtype=np.float64)
+        scores = {c.category_name: c.score for c in result.face_blendshapes[0]}
+        blend = np.array([scores.get(n, np.nan) for n in BLENDSHAPE_NAMES], dtype=np.float64)
+        matrix = np.asarray(result.facial_transformation_matrixes[0], dtype=np.float64)
+        return Detection(mesh=mesh, blendshapes=blend, matrix=matrix)
