@@ -176,3 +176,24 @@ def test_join_errors_name_file_row_and_column():
         )
     with pytest.raises(InputError, match="missing id column"):
         labels.join_features_responses(feats, pd.DataFrame({"pid": ["A"]}))
+
+
+def test_targets_from_the_builtin_dass21_scoring():
+    from facemind.instruments import load_instrument, score
+
+    inst = load_instrument("dass21")
+    dep = inst.subscales["depression"]
+    # the real spec's bands agree with the paper's cut-offs on the doubled score
+    scores = [9, 10, 13, 14, 20, 21, 27, 28]
+    assert labels.band_index(scores, dep).tolist() == [0, 1, 1, 2, 2, 3, 3, 4]
+    assert labels.band_index(scores, dep).tolist() == dep.band_index(scores).tolist()
+    # depression items 3, 5 at value 3 -> raw 6, scored 12 (mild): positive, class 1
+    row = {f"dass_{i}": 0 for i in range(1, 22)}
+    row.update({"participant_id": "A", "dass_3": 3, "dass_5": 3})
+    scored = score(pd.DataFrame([row]), inst)
+    assert scored["depression"].tolist() == [12]
+    assert labels.make_target(scored["depression"], dep, "binary").tolist() == [1]
+    assert labels.make_target(scored["depression"], dep, "3class").tolist() == [1]
+    assert labels.make_target(scored["anxiety"], inst.subscales["anxiety"], "binary").tolist() == [
+        0
+    ]

@@ -1,0 +1,280 @@
+"""Study commands: ``synth`` (synthetic cohorts) and ``features`` (frame tables to features)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import FacemindError
+from . import app
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------
+# synth
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("synth")
+def synth_cmd(
+    participants: Annotated[
+        int, typer.Option("--participants", "-n", help="Number of participants.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed (outputs are a function of it).")
+    ] = 0,
+    discrepant_share: Annotated[
+        float,
+        typer.Option(
+            "--discrepant-share", help="Share of respondents with atypical item profiles."
+        ),
+    ] = 0.1,
+    fps: Annotated[float, typer.Option("--fps", help="Frames per second of the videos.")] = 5.0,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Nominal video length in seconds (+-15%).")
+    ] = 60.0,
+    videos_per_participant: Annotated[
+        int, typer.Option("--videos-per-participant", help="Videos (tasks) per participant.")
+    ] = 1,
+    signal: Annotated[
+        float, typer.Option("--signal", help="Strength of the latent states' effect on faces.")
+    ] = 1.0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for writing.")] = 1,
+) -> None:
+    """Write a SYNTHETIC cohort: responses.csv, frames/*.parquet, manifest.parquet."""
+    from ..synth import SynthConfig, write_cohort
+
+    if jobs < 1:
+        raise FacemindError(f"--jobs must be at least 1, got {jobs}")
+    config = SynthConfig(
+        participants=participants, seed=seed, discrepant_share=discrepant_share, fps=fps,
+        duration=duration, videos_per_participant=videos_per_participant, signal=signal,
+    )  # fmt: skip
+    start = time.perf_counter()
+    s = write_cohort(out_dir, config, jobs=jobs)
+    reused = f" ({s.reused_videos} reused from an earlier run)" if s.reused_videos else ""
+    out.print(
+        f"synthetic cohort: {s.participants} participants ({s.discrepant} planted discrepant), "
+        f"{s.videos} videos{reused}, {s.no_face_videos} without any face frame; "
+        f"written to {s.out} in {time.perf_counter() - start:.1f} s"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# features
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("features")
+def features_cmd(
+    frames_dir: Annotated[
+        Path, typer.Argument(help="Extraction directory (manifest.parquet + frames/).")
+    ],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Features table (.parquet or .csv).")],
+    groups: Annotated[
+        str | None,
+        typer.Option(
+            "--groups",
+            help="Comma-separated channel groups: aus,pose,gaze,landmarks,blendshapes "
+            "(default: every group present).",
+        ),
+    ] = None,
+    per: Annotated[
+        str, typer.Option("--per", help="One row per 'video' or per 'participant'.")
+    ] = "video",
+    min_face_frames: Annotated[
+        int, typer.Option("--min-face-frames", help="Leave out videos with fewer face frames.")
+    ] = 10,
+    activation_threshold: Annotated[
+        float, typer.Option("--activation-threshold", help="AU intensity counted as active.")
+    ] = 1.0,
+    blink_threshold: Annotated[
+        float, typer.Option("--blink-threshold", help="AU45 intensity counted as a blink.")
+    ] = 1.0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+) -> None:
+    """Per-video (or per-participant) statistics, dynamics and coverage of frame tables."""
+    from ..features import extract_features, write_features
+    from ..io import TABLE_SUFFIXES
+
+    if jobs < 1:
+        raise FacemindError(f"--jobs must be at least 1, got {jobs}")
+    if output.suffix.lower() not in TABLE_SUFFIXES:
+        raise FacemindError(f"{output}: unsupported table extension (use .csv or .parquet)")
+    group_list = None
+    if groups is not None:
+        group_list = [g.strip() for g in groups.split(",") if g.strip()]
+        if not group_list:
+            raise FacemindError("--groups: give at least one group")
+    start = time.perf_counter()
+    result = extract_features(
+        frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per, jobs=jobs,
+        activation_threshold=activation_threshold, blink_threshold=blink_threshold,
+    )  # fmt: skip
+    if result.table.empty:
+        raise FacemindError(f"{frames_dir}: no video has features ({result.summary()})")
+    write_features(result, output)
+    out.print(
+        f"{result.summary()}; {len(result.table.columns) - 2} columns written to {output} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# sweep
+# --------------------------------------------------------------------------------------------
+
+
+def _csv_list(option: str, text: str) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise FacemindError(f"{option}: give at least one value")
+    return values
+
+
+@app.command("sweep")
+def sweep_cmd(
+    features: Annotated[Path, typer.Option("--features", help="Features table (.parquet/.csv).")],
+    responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
+    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Per-fold results (.csv/.parquet); the summary "
+            "goes beside it as <stem>_summary<ext>.",
+        ),
+    ],
+    subscales: Annotated[
+        str | None, typer.Option("--subscales", help="Comma-separated (default: all).")
+    ] = None,
+    task: Annotated[
+        str, typer.Option("--task", help="binary, 3class, bands or regression.")
+    ] = "binary",
+    positive_band: Annotated[
+        str, typer.Option("--positive-band", help="Binary task: positive at or above this band.")
+    ] = "mild",
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated model names [default: logreg,svm,rf,gbt; "
+            "ridge replaces logreg for regression].",
+        ),
+    ] = None,
+    fractions: Annotated[
+        str, typer.Option("--fractions", help="Removal fractions.")
+    ] = "0,0.05,0.1,0.2,0.3,0.4,0.5",
+    protocols: Annotated[
+        str, typer.Option("--protocols", help="paper and/or train-only.")
+    ] = "paper,train-only",
+    criteria: Annotated[
+        str,
+        typer.Option(
+            "--criteria",
+            help="Removal criteria: sdi, random, mahalanobis, irv, longstring, guttman.",
+        ),
+    ] = "sdi,random",
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", help="Repeats of the k-fold split.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (-1: all cores).")
+    ] = 1,
+    balance: Annotated[
+        str, typer.Option("--balance", help="Class balance: downsample, weights or none.")
+    ] = "downsample",
+    grid_search: Annotated[
+        bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
+    ] = False,
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Participant id column in both tables.")
+    ] = "participant_id",
+) -> None:
+    """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
+    from ..instruments import load_instrument
+    from ..io import TABLE_SUFFIXES, read_table, write_table
+
+    for path, flag in ((output, "--out"),):
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise FacemindError(f"{path}: unsupported {flag} extension (use .csv or .parquet)")
+    try:
+        fraction_values = [float(v) for v in _csv_list("--fractions", fractions)]
+    except ValueError:
+        raise FacemindError(
+            f"--fractions: not a comma-separated list of numbers: {fractions!r}"
+        ) from None
+    inst = load_instrument(instrument)
+    config = SweepConfig(
+        subscales=_csv_list("--subscales", subscales) if subscales is not None else None,
+        task=task,
+        positive_band=positive_band,
+        models=_csv_list("--models", models) if models is not None else None,
+        fractions=fraction_values,
+        protocols=_csv_list("--protocols", protocols),
+        criteria=_csv_list("--criteria", criteria),
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        jobs=jobs,
+        balance=balance,
+        grid_search=grid_search,
+        id_column=id_column,
+    )
+    config.validate(inst)
+    feature_table = read_table(features)
+    response_table = read_table(responses)
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("folds x models"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        bar_task = bar.add_task("sweep", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(bar_task, completed=done, total=total)
+
+        result = run_sweep(
+            feature_table,
+            response_table,
+            inst,
+            config,
+            progress=progress,
+            features_name=str(features),
+            responses_name=str(responses),
+        )
+    for note in result.notes:
+        err.print(f"note: {note}")
+    write_table(result.folds, output)
+    summary = summary_path(output)
+    write_table(result.summary, summary)
+    out.print(
+        f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
+        f"{result.n_participants} participants ({result.n_rows} feature rows) written to "
+        f"{output}; summary (means, 95% corrected resampled t-intervals over folds) in "
+        f"{summary}; {time.perf_counter() - start:.1f} s"
+    )
