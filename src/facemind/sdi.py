@@ -30,7 +30,6 @@ import pandas as pd
 
 from .errors import FacemindError
 from .instruments import Instrument, Responses, load_instrument, validate_responses
-from .instruments.scoring import integral_series
 
 GroupBy = Literal["total", "band"]
 Center = Literal["group", "global"]
@@ -38,16 +37,19 @@ Within = Literal["group", "overall"]
 DEFAULT_REMOVAL_FRACTIONS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
-def standardize_items(items: np.ndarray) -> np.ndarray:
-    """Column z-scores with ``ddof=1``; columns with zero (or undefined) variance become 0."""
+def standardize_items(items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Column z-scores with ``ddof=1``; columns with zero (or undefined) variance become 0.
+
+    ``weights`` are row multiplicities (rows standing for several identical respondents).
+    """
     x = np.asarray(items, dtype=float)
     if x.ndim != 2:
         raise ValueError("items must be a 2-D array (respondents x items)")
-    n = x.shape[0]
-    mean = x.mean(axis=0)
-    sd = x.std(axis=0, ddof=1) if n > 1 else np.zeros(x.shape[1])
-    safe = np.where(sd > 0, sd, 1.0)
-    z = (x - mean) / safe
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    n = w.sum()
+    z = x - (w @ x) / n
+    sd = np.sqrt((w @ (z * z)) / (n - 1)) if n > 1 else np.zeros(x.shape[1])
+    z /= np.where(sd > 0, sd, 1.0)
     z[:, ~(sd > 0)] = 0.0
     return z
 
@@ -60,26 +62,55 @@ def _codes(groups: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def raw_discrepancy(
-    items: Any, groups: Any, *, standardize: bool = True, center: Center = "group"
+    items: Any,
+    groups: Any,
+    *,
+    standardize: bool = True,
+    center: Center = "group",
+    weights: Any = None,
 ) -> np.ndarray:
     """Unnormalized Euclidean distance of each respondent's item vector to its center."""
     x = np.asarray(items, dtype=float)
     if np.isnan(x).any():
         raise FacemindError("items must not contain missing values (filter or drop them first)")
-    z = standardize_items(x) if standardize else x
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    z = standardize_items(x, w) if standardize else x
     if center == "global":
-        return np.linalg.norm(z - z.mean(axis=0), axis=1)
+        return np.linalg.norm(z - (w @ z) / w.sum(), axis=1)
     if center != "group":
         raise FacemindError(f"center must be 'group' or 'global', got {center!r}")
     codes, _ = _codes(groups)
-    counts = np.bincount(codes).astype(float)
-    centers = (
-        np.column_stack(
-            [np.bincount(codes, weights=z[:, j], minlength=counts.size) for j in range(z.shape[1])]
-        )
-        / counts[:, None]
+    size = np.bincount(codes, weights=w)
+    sums = np.column_stack(
+        [np.bincount(codes, weights=w * z[:, j], minlength=size.size) for j in range(z.shape[1])]
     )
-    return np.linalg.norm(z - centers[codes], axis=1)
+    return np.linalg.norm(z - (sums / size[:, None])[codes], axis=1)
+
+
+def response_profiles(
+    items: np.ndarray, low: int, high: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct answer profiles of integer items in ``[low, high]``.
+
+    Returns ``(profiles, inverse, counts)`` with ``items == profiles[inverse]``. With a few
+    items on a short scale there are far fewer profiles than respondents, so the SDI is
+    computed once per profile (weighted by its count): exactly the same values, much faster.
+    """
+    x = np.asarray(items)
+    n, k = x.shape
+    base = high - low + 1
+    if k * np.log2(base) <= 22:  # dense table of every possible profile (exact in float64)
+        powers = base ** np.arange(k, dtype=np.int64)
+        codes = ((x - low) @ powers.astype(float)).astype(np.int64)
+        counts_all = np.bincount(codes, minlength=base**k)
+        present = np.flatnonzero(counts_all)
+        lookup = np.empty(base**k, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        digits = (present[:, None] // (base ** np.arange(k, dtype=np.int64))) % base
+        return (digits + low).astype(float), lookup[codes], counts_all[present]
+    xi = (x - low).astype(np.int64)
+    uniq, inverse, counts = np.unique(xi, axis=0, return_inverse=True, return_counts=True)
+    return (uniq + low).astype(float), inverse.reshape(-1), counts
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
@@ -98,27 +129,31 @@ def subscale_discrepancy(
     return minmax(raw_discrepancy(items, groups, standardize=standardize, center=center))
 
 
-def group_table(discrepancy: Any, groups: Any, *, ddof: int = 1) -> pd.DataFrame:
-    """Per group: ``group``, ``n``, ``mean``, ``std`` and ``gdi = mean + std`` (sorted by group)."""
+def group_table(
+    discrepancy: Any, groups: Any, *, weights: Any = None, ddof: int = 1
+) -> pd.DataFrame:
+    """Per group: ``group``, ``n``, ``mean``, ``std`` and ``gdi = mean + std`` (sorted by group).
+
+    ``weights`` are row multiplicities, as in :func:`response_profiles`.
+    """
     d = np.asarray(discrepancy, dtype=float)
     if d.size == 0:
         return pd.DataFrame({"group": [], "n": [], "mean": [], "std": [], "gdi": []})
+    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
     codes, uniques = _codes(groups)
-    n = np.bincount(codes)
-    s1 = np.bincount(codes, weights=d)
-    mean = s1 / n
-    ss = np.bincount(codes, weights=(d - mean[codes]) ** 2)
+    n = np.bincount(codes, weights=w)
+    mean = np.bincount(codes, weights=w * d) / n
+    ss = np.bincount(codes, weights=w * (d - mean[codes]) ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(n > ddof, ss / (n - ddof), 0.0)
     std = np.sqrt(np.maximum(var, 0.0))
-    present = n > 0
     return pd.DataFrame(
         {
-            "group": uniques[present],
-            "n": n[present].astype(int),
-            "mean": mean[present],
-            "std": std[present],
-            "gdi": mean[present] + std[present],
+            "group": uniques,
+            "n": np.rint(n).astype(int),
+            "mean": mean,
+            "std": std,
+            "gdi": mean + std,
         }
     )
 
@@ -136,6 +171,11 @@ def _check_fraction(fraction: float) -> float:
     if not 0.0 <= f < 1.0:
         raise FacemindError(f"removal fraction must be in [0, 1), got {fraction!r}")
     return f
+
+
+def _rank_key(d: np.ndarray) -> np.ndarray:
+    """Discrepancies rounded to 12 decimals: equal profiles tie despite summation-order noise."""
+    return -np.round(d, 12)
 
 
 def _tiebreak_codes(tiebreak: Any, n: int) -> np.ndarray:
@@ -160,7 +200,7 @@ def keep_within_groups(
     if f == 0.0 or d.size == 0:
         return keep
     codes, _ = _codes(groups)
-    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), -d, codes))
+    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), _rank_key(d), codes))
     counts = np.bincount(codes)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     sorted_codes = codes[order]
@@ -178,7 +218,7 @@ def keep_overall(discrepancy: Any, fraction: float, *, tiebreak: Any = None) -> 
     n_drop = min(int(np.floor(f * d.size + 0.5)), max(d.size - 1, 0))
     if n_drop == 0:
         return keep
-    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), -d))
+    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), _rank_key(d)))
     keep[order[:n_drop]] = False
     return keep
 
@@ -272,40 +312,45 @@ def _subscale_sdi(
 ) -> SubscaleSDI:
     inst = responses.instrument
     sub = inst.subscales[subscale]
-    keyed = responses.keyed(sub).to_numpy()
+    keyed = responses.keyed(sub)
     missing_rows = np.isnan(keyed).any(axis=1)
     if missing_rows.any() and missing == "error":
         raise responses.missing_error(sub, "use --missing drop to leave them out of the subscale")
     inc = ~missing_rows
-    raw = keyed[inc].sum(axis=1)
+    profiles, inverse, counts = response_profiles(keyed[inc], inst.response_min, inst.response_max)
+    p_raw = profiles.sum(axis=1)
     if group_by == "total":
-        groups: np.ndarray = raw.astype(np.int64)
+        p_groups: np.ndarray = p_raw.astype(np.int64)
     elif group_by == "band":
         if not sub.bands:
             raise FacemindError(
                 f"subscale {subscale!r} of {inst.id!r} has no bands; use --group-by total"
             )
-        groups = sub.band_of(raw * sub.multiplier)
+        p_groups = sub.band_index(p_raw * sub.multiplier)
     else:
         raise FacemindError(f"group_by must be 'total' or 'band', got {group_by!r}")
+    d_p = minmax(
+        raw_discrepancy(profiles, p_groups, standardize=standardize, center=center, weights=counts)
+    )
     n_rows = len(keyed)
-    table = pd.DataFrame(index=pd.RangeIndex(n_rows))
-    raw_col = np.full(n_rows, np.nan)
-    raw_col[inc] = raw
-    table[f"{subscale}_raw"] = integral_series(raw_col)
-    group_col = np.full(n_rows, None, dtype=object)
+    raw_col = np.zeros(n_rows, dtype=np.int64)
+    raw_col[inc] = p_raw[inverse]
     disc_col = np.full(n_rows, np.nan)
-    if inc.any():
-        group_col[inc] = groups
-        disc_col[inc] = subscale_discrepancy(
-            keyed[inc], groups, standardize=standardize, center=center
+    disc_col[inc] = d_p[inverse]
+    group_col = np.zeros(n_rows, dtype=np.int64)
+    group_col[inc] = p_groups[inverse]
+    table = pd.DataFrame(index=pd.RangeIndex(n_rows))
+    table[f"{subscale}_raw"] = pd.arrays.IntegerArray(raw_col, ~inc)
+    gt = group_table(d_p, p_groups, weights=counts)
+    if group_by == "total":
+        table[f"{subscale}_group"] = pd.arrays.IntegerArray(group_col, ~inc)
+    else:  # band indices -> labels, ordered by severity
+        group_col[~inc] = -1
+        table[f"{subscale}_group"] = pd.Categorical.from_codes(
+            group_col, categories=sub.band_labels
         )
-    table[f"{subscale}_group"] = group_col
+        gt["group"] = np.asarray(sub.band_labels, dtype=object)[gt["group"].to_numpy()]
     table[f"{subscale}_discrepancy"] = disc_col
-    gt = group_table(disc_col[inc], groups)
-    if group_by == "band":  # order bands by severity, not alphabetically
-        order = {label: i for i, label in enumerate(sub.band_labels)}
-        gt = gt.sort_values("group", key=lambda s: s.map(order)).reset_index(drop=True)
     return SubscaleSDI(
         subscale=subscale,
         table=table,

@@ -16,7 +16,7 @@ from ..io import read_table, write_json, write_table
 from . import app
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 InstrumentOpt = Annotated[
     str,

@@ -30,13 +30,13 @@ class Responses:
     instrument: Instrument
     id_column: str
 
-    def keyed(self, subscale: Subscale) -> pd.DataFrame:
+    def keyed(self, subscale: Subscale) -> np.ndarray:
         """The subscale's item values after reverse keying (``min + max - value``)."""
-        block = self.items[list(subscale.items)].copy()
+        block = self.items[list(subscale.items)].to_numpy(dtype=float, copy=True)
         if subscale.reverse:
             inst = self.instrument
-            rev = list(subscale.reverse)
-            block[rev] = inst.response_min + inst.response_max - block[rev]
+            rev = [subscale.items.index(r) for r in subscale.reverse]
+            block[:, rev] = inst.response_min + inst.response_max - block[:, rev]
         return block
 
     def missing_mask(self, subscale: Subscale) -> np.ndarray:
@@ -99,9 +99,13 @@ def _coerce_item(col: pd.Series, name: str, inst: Instrument, rows: np.ndarray, 
     """Numeric values of one item column, or the first (row index, error) found in it."""
     if pd.api.types.is_bool_dtype(col):
         return None, (0, InputError("boolean item values are not allowed", file=source, row=int(rows[0]), column=name, value=bool(col.iloc[0])))  # fmt: skip
-    if pd.api.types.is_numeric_dtype(col):
+    if pd.api.types.is_integer_dtype(col) and not col.hasnans:
+        ints = col.to_numpy()
+        if ints.min() >= inst.response_min and ints.max() <= inst.response_max:
+            return ints.astype(float), None
+        values = ints.astype(float)
+    elif pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=float, na_value=np.nan)
-        text = None
     else:
         text = col.astype("string").str.strip()
         text = text.mask(text == "")
@@ -153,9 +157,10 @@ def validate_responses(
             "id column not found (set it with --id-column)", file=source, column=id_column
         )
     ids = df[id_column]
-    bad = _first_bad(
-        ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
-    )
+    blank = ids.isna().to_numpy(copy=True)
+    if not pd.api.types.is_numeric_dtype(ids):
+        blank |= (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
+    bad = _first_bad(blank)
     if bad is not None:
         raise InputError(
             "missing participant id", file=source, row=int(rows[bad]), column=id_column

@@ -54,7 +54,7 @@ def score_responses(
     out = pd.DataFrame({responses.id_column: responses.ids})
     report = ScoreReport(n=len(out))
     for sub in inst.subscales.values():
-        keyed = responses.keyed(sub).to_numpy()
+        keyed = responses.keyed(sub)
         n_missing = np.isnan(keyed).sum(axis=1)
         if missing == "error" and n_missing.any():
             raise responses.missing_error(sub, "use --missing drop or --missing prorate")
