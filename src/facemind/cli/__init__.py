@@ -29,14 +29,7 @@ def fail(message: str) -> None:
 
 
 def _register() -> None:
-    from . import questionnaire  # noqa: F401
-
-    for name in ("face", "study"):
-        try:
-            __import__(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+    from . import demo, face, questionnaire, study  # noqa: F401
 
 
 _register()

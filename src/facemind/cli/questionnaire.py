@@ -176,9 +176,13 @@ def sdi_cmd(
     err.print(f"wrote {', '.join(wrote)}")
 
 
-def print_sdi_table(results: dict[str, sdi_mod.SubscaleSDI], fractions: list[float]) -> None:
+def print_sdi_table(
+    results: dict[str, sdi_mod.SubscaleSDI],
+    fractions: list[float],
+    title: str = "Symptom Discrepancy Index",
+) -> None:
     """Print one row per subscale: n, groups, SDI and SDI after each removal fraction."""
-    table = Table(title="Symptom Discrepancy Index")
+    table = Table(title=title)
     for col in ["subscale", "n", "groups", "SDI"] + [f"-{f:.0%}" for f in fractions if f > 0]:
         table.add_column(col, justify="right" if col != "subscale" else "left")
     for name, res in results.items():
