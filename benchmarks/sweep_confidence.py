@@ -52,7 +52,9 @@ def main() -> None:
             truth[v] = None  # no face anywhere
         else:
             truth[v] = True  # a face in every frame
-    print("conf  " + "  ".join(f"{v.split('.')[0][:14]:>14}" for v in VIDEOS) + "  (hit/face, false)")
+    print(
+        "conf  " + "  ".join(f"{v.split('.')[0][:14]:>14}" for v in VIDEOS) + "  (hit/face, false)"
+    )
     for conf in (float(c) for c in args.confidences.split(",")):
         cells = []
         for v in VIDEOS:
@@ -64,7 +66,9 @@ def main() -> None:
             det = res.frames["face_detected"].to_numpy()
             t = truth[v]
             face = np.ones_like(det) if t is True else (np.zeros_like(det) if t is None else t)
-            cells.append(f"{int((det & face).sum()):>4}/{int(face.sum()):<4} {int((det & ~face).sum()):>3}")
+            cells.append(
+                f"{int((det & face).sum()):>4}/{int(face.sum()):<4} {int((det & ~face).sum()):>3}"
+            )
         print(f"{conf:<4}  " + "  ".join(f"{c:>14}" for c in cells))
 
 

@@ -88,7 +88,9 @@ def test_gaze_angles_match_openface_formula():
     g0 = np.array([0.109059, 0.062474, -0.99207])
     g1 = np.array([-0.124401, 0.0663107, -0.990014])
     m = (g0 + g1) / 2
-    assert g.gaze_angles(g0, g1) == pytest.approx((np.arctan2(m[0], -m[2]), np.arctan2(m[1], -m[2])))
+    assert g.gaze_angles(g0, g1) == pytest.approx(
+        (np.arctan2(m[0], -m[2]), np.arctan2(m[1], -m[2]))
+    )
 
 
 def test_alignment_puts_eyes_level_at_target():

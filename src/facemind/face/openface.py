@@ -69,7 +69,7 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
     dropped = 0
     if "face_id" in df.columns:
         conf = pd.to_numeric(df.get("confidence", 0.0), errors="coerce").fillna(-1)
-        order = df.assign(_c=conf).sort_values(["frame", "_c"], ascending=[True, False])
+        order = df.copy().assign(_c=conf).sort_values(["frame", "_c"], ascending=[True, False])
         kept = order.drop_duplicates("frame", keep="first").drop(columns="_c")
         dropped = len(df) - len(kept)
         df = kept
