@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.facemind-installed
 ASSETS := .cache/assets/.complete
 
-.PHONY: install assets test demo lint bench clean
+.PHONY: install assets sysdeps test demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ $(ASSETS): scripts/fetch_assets.py | $(STAMP)
 
 assets: $(ASSETS)
 
-test: install assets
+# System tools the tests need: strace traces an extraction to prove it makes no network calls.
+sysdeps:
+	@command -v strace >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq strace; }
+
+test: install assets sysdeps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 

@@ -72,6 +72,7 @@ def complete(dest: Path) -> bool:
 def fetch(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     if complete(dest):
+        (dest / ".complete").touch()  # newer than this script: make sees it as up to date
         return
     with tempfile.TemporaryDirectory(prefix="facemind-assets-") as tmpdir:
         tmp = Path(tmpdir)

@@ -1,0 +1,110 @@
+"""Extraction speed: frames per second with 1 and 2 workers, and peak memory per worker.
+
+Uses the real test videos (``make assets``), repeated to make a batch: single_face.mp4 and
+WolfgangLanger_Pexels.mp4 are 640x360, the two .mov files 960x540 HEVC. One worker runs in
+this process (no cluster); two workers are a Dask LocalCluster of single-threaded processes.
+Peak memory is each process's high-water resident set size (VmHWM).
+
+    .venv/bin/python benchmarks/bench_extract.py [--assets .cache/assets] [--copies 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+VIDEOS_360P = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
+VIDEOS_540P = ("face_noface.mov", "noface_face.mov")
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _make_batch(assets: Path, names: tuple[str, ...], copies: int, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for k in range(copies):
+        for n in names:
+            src = assets / n
+            shutil.copy(src, folder / f"{src.stem}_{k}{src.suffix}")
+
+
+def run(folder: Path, model: Path, workers: int) -> tuple[int, float, list[float]]:
+    from facemind.face.batch import run_batch
+
+    with tempfile.TemporaryDirectory() as out:
+        if workers == 1:
+            t0 = time.perf_counter()
+            s = run_batch([folder], out, model, workers=1)
+            return s.frames, time.perf_counter() - t0, [_peak_rss_mib()]
+        from dask.distributed import Client, LocalCluster
+
+        import facemind.face.batch as batch
+
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, host="127.0.0.1",
+        ) as cluster, Client(cluster) as client:  # fmt: skip
+            client.run(lambda: None)  # workers up before the clock starts
+            t0 = time.perf_counter()
+            frames = 0
+            tasks = batch.collect_inputs([folder])
+            sha = batch.verify_model(model)
+            skey = batch.settings_key(batch.ExtractSettings(), sha)
+            futs = [
+                client.submit(
+                    batch.process_video,
+                    t,
+                    out,
+                    str(model),
+                    sha,
+                    batch.ExtractSettings(),
+                    skey,
+                    pure=False,
+                )  # fmt: skip
+                for t in tasks
+            ]
+            for rec in client.gather(futs):
+                frames += int(rec["frames"])
+            elapsed = time.perf_counter() - t0
+            peaks = list(client.run(_peak_rss_mib).values())
+        return frames, elapsed, peaks
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--assets", default=".cache/assets")
+    ap.add_argument("--copies", type=int, default=2, help="copies of each video in the batch")
+    args = ap.parse_args()
+    assets = Path(args.assets)
+    model = assets / "face_landmarker.task"
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, names in (("640x360 h264", VIDEOS_360P), ("960x540 hevc", VIDEOS_540P)):
+            folder = Path(tmp) / label.split()[0]
+            _make_batch(assets, names, args.copies, folder)
+            base = None
+            for workers in (1, 2):
+                frames, secs, peaks = run(folder, model, workers)
+                fps = frames / secs
+                base = base or fps
+                print(
+                    f"{label}  workers={workers}  frames={frames}  {secs:6.1f} s  "
+                    f"{fps:6.1f} fps  ({fps / workers:5.1f} per worker, x{fps / base:.2f})  "
+                    f"peak RSS per worker: {', '.join(f'{p:.0f} MiB' for p in peaks)}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
