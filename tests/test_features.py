@@ -161,7 +161,9 @@ def cohort(tmp_path_factory):
 def test_extract_features_from_directory(cohort):
     res = features.extract_features(cohort, jobs=1)
     t = res.table
-    assert list(t.columns[:2]) == ["video_id", "participant_id"]
+    assert list(t.columns[:3]) == ["video_id", "participant_id", "synthetic"]
+    assert t["synthetic"].all()  # labeled synthetic, like its source
+    assert "synthetic" not in features.feature_columns(t)
     assert len(t) + len(res.excluded) == 16
     assert t["video_id"].is_unique
     man = pd.read_parquet(cohort / "manifest.parquet").set_index("video_id")

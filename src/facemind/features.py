@@ -1,7 +1,9 @@
 """Per-video features from frame tables: the paper's 12 statistics, dynamics and coverage.
 
-One row per video (or per participant, the mean over their videos). Every feature column is
-named ``<channel>__<name>`` (it contains ``__``; identifier columns do not):
+One row per video (or per participant, the mean over their videos): ``video_id``,
+``participant_id``, ``synthetic`` (only when the manifest marks videos as synthetic), then the
+features. Every feature column is named ``<channel>__<name>`` (it contains ``__``; identifier
+columns do not; :func:`feature_columns` lists them):
 
 - statistics over the *face frames* of every selected channel (``schema.CHANNEL_GROUPS``):
   ``mean, median, max, min, std, var, range, q25, q75, iqr, skew, kurtosis``. ``std``/``var``
@@ -417,7 +419,10 @@ def _read_chunk(args) -> tuple[list[np.ndarray], list[tuple[str, str]], list[dic
             continue
         try:
             present = set(pq.read_schema(path).names)
-            table = pq.read_table(path, columns=[c for c in cols if c in present])
+            # One thread per reader: the parallelism is over videos (processes).
+            table = pq.read_table(
+                path, columns=[c for c in cols if c in present], use_threads=False
+            )
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read frame table: {exc}", file=str(path)) from None
         for c in schema.ID_COLUMNS:
@@ -517,7 +522,22 @@ def extract_features(
         rows += r
         ids += i
         excluded += e
-    return _assemble(rows, ids, names, excluded, per)
+    result = _assemble(rows, ids, names, excluded, per)
+    _label_synthetic(result.table, manifest)
+    return result
+
+
+def _label_synthetic(table: pd.DataFrame, manifest: pd.DataFrame) -> None:
+    """Add a ``synthetic`` column (third) when the manifest lists synthetic videos."""
+    if "synthetic" not in manifest.columns:
+        return
+    flags = manifest["synthetic"].fillna(False).astype(bool)
+    if not flags.any():
+        return
+    by_participant = flags.groupby(manifest["participant_id"].astype(str)).any()
+    table.insert(
+        2, "synthetic", table["participant_id"].map(by_participant).fillna(False).astype(bool)
+    )
 
 
 def write_features(result: FeatureResult, path: str | os.PathLike[str]) -> Path:

@@ -502,6 +502,7 @@ def write_cohort(
         for task in tasks:
             rows.extend(_write_chunk(task))
     manifest = pd.DataFrame(rows, columns=list(schema.MANIFEST_COLUMNS))
+    manifest = manifest.astype({"error": "string", "model": "string", "model_sha256": "string"})
     write_manifest(manifest, out / "manifest.parquet", metadata=SYNTH_METADATA)
     return SynthSummary(
         out=out,

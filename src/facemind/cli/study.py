@@ -101,7 +101,7 @@ def features_cmd(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
 ) -> None:
     """Per-video (or per-participant) statistics, dynamics and coverage of frame tables."""
-    from ..features import extract_features, write_features
+    from ..features import extract_features, feature_columns, write_features
     from ..io import TABLE_SUFFIXES
 
     if jobs < 1:
@@ -121,8 +121,10 @@ def features_cmd(
     if result.table.empty:
         raise FacemindError(f"{frames_dir}: no video has features ({result.summary()})")
     write_features(result, output)
+    n_features = len(feature_columns(result.table))
+    synthetic = " (SYNTHETIC data)" if "synthetic" in result.table.columns else ""
     out.print(
-        f"{result.summary()}; {len(result.table.columns) - 2} columns written to {output} "
+        f"{result.summary()}; {n_features} features written to {output}{synthetic} "
         f"in {time.perf_counter() - start:.1f} s"
     )
 
@@ -243,7 +245,7 @@ def sweep_cmd(
     feature_table = read_table(features)
     response_table = read_table(responses)
     start = time.perf_counter()
-    with Progress(
+    bar = Progress(
         TextColumn("sweep"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -252,12 +254,17 @@ def sweep_cmd(
         TimeRemainingColumn(),
         console=err,
         transient=True,
-    ) as bar:
-        bar_task = bar.add_task("sweep", total=None)
+    )
+    bar_task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(bar_task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        nonlocal bar_task
+        if bar_task is None:  # start only once the data are checked and the plan is made
+            bar.start()
+            bar_task = bar.add_task("sweep", total=total)
+        bar.update(bar_task, completed=done, total=total)
 
+    try:
         result = run_sweep(
             feature_table,
             response_table,
@@ -267,8 +274,11 @@ def sweep_cmd(
             features_name=str(features),
             responses_name=str(responses),
         )
+    finally:
+        if bar_task is not None:
+            bar.stop()
     for note in result.notes:
-        err.print(f"note: {note}")
+        err.print(f"note: {note}", soft_wrap=True)
     write_table(result.folds, output)
     summary = summary_path(output)
     write_table(result.summary, summary)
@@ -276,5 +286,6 @@ def sweep_cmd(
         f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
         f"{result.n_participants} participants ({result.n_rows} feature rows) written to "
         f"{output}; summary (means, 95% corrected resampled t-intervals over folds) in "
-        f"{summary}; {time.perf_counter() - start:.1f} s"
+        f"{summary}; {time.perf_counter() - start:.1f} s",
+        soft_wrap=True,
     )
