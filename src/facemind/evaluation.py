@@ -43,7 +43,7 @@ import pandas as pd
 from . import labels, screening, sdi
 from .errors import FacemindError, InputError
 from .instruments import Instrument, load_instrument, score_responses, validate_responses
-from .models import FitLog, check_model, make_estimator
+from .models import BALANCE_METHODS, FitLog, check_model, make_estimator
 
 PROTOCOLS: tuple[str, ...] = ("paper", "train-only")
 CRITERIA: tuple[str, ...] = ("sdi", "random", "mahalanobis", "irv", "longstring", "guttman")
@@ -184,6 +184,10 @@ class SweepConfig:
         if self.jobs == 0 or self.jobs < -1:
             raise FacemindError(
                 f"--jobs must be a positive number of processes or -1, got {self.jobs}"
+            )
+        if self.balance not in BALANCE_METHODS:
+            raise FacemindError(
+                f"unknown balance {self.balance!r}; choose one of {', '.join(BALANCE_METHODS)}"
             )
         if self.grid_search and self.inner_folds < 2:
             raise FacemindError("inner grid search needs at least 2 inner folds")
