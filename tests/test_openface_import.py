@@ -55,7 +55,8 @@ def test_failed_frames_and_multiple_faces(raw):
     out = conform(imp.frames)
     assert not out.loc[3, "face_detected"] and np.isnan(out.loc[3, "AU12"])
     assert np.isnan(out.loc[4, "pose_yaw"]) and out.loc[4, "timestamp"] == raw.loc[4, "timestamp"]
-    multi = pd.concat([raw.assign(face_id=0), raw.assign(face_id=1, confidence=0.1)])
+    base = raw.copy()
+    multi = pd.concat([base.assign(face_id=0), base.assign(face_id=1, confidence=0.1)])
     imp = openface_to_frames(multi)
     assert len(imp.frames) == 100 and imp.dropped_duplicate_faces == 100
     assert np.allclose(imp.frames["confidence"], raw["confidence"])

@@ -324,22 +324,18 @@ def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
     else:
         client = Client(scheduler)
     try:
-        futures = [
+        futures = {
             client.submit(
-                process_video,
-                t,
-                *args,
-                key=f"extract-{t.video_id}-{t.fingerprint}",
-                pure=False,
-                retries=1,
-            )  # fmt: skip
+                process_video, t, *args,
+                key=f"extract-{t.video_id}-{t.fingerprint}", pure=False, retries=1,
+            ): t
             for t in todo
-        ]
-        for fut in as_completed(futures):
+        }  # fmt: skip
+        for fut in as_completed(list(futures)):
             try:
                 rec = fut.result()
             except Exception as exc:  # noqa: BLE001 - a crashed worker fails one video only
-                t = todo[futures.index(fut)]
+                t = futures[fut]
                 rec = {"video_id": t.video_id, "participant_id": t.participant_id,
                        "path": t.path, "size": t.size, "status": "failed",
                        "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
