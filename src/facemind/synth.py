@@ -147,8 +147,9 @@ def _pour(
     reverse of how the graded-response model fills them), so that the profile is unusual for
     its total.
     """
-    key = rng.random((len(totals), n_items))
-    if difficulty is not None:
+    if difficulty is None:
+        key = rng.random((len(totals), n_items))
+    else:
         key = -np.asarray(difficulty)[None, :] + 0.75 * rng.standard_normal((len(totals), n_items))
     order = np.argsort(key, axis=1)
     filled = np.clip(totals[:, None] - 3 * np.arange(n_items)[None, :], 0, 3)
