@@ -3,7 +3,9 @@
 Uses the real test videos (``make assets``), repeated to make a batch: single_face.mp4 and
 WolfgangLanger_Pexels.mp4 are 640x360, the two .mov files 960x540 HEVC. One worker runs in
 this process (no cluster); two workers are a Dask LocalCluster of single-threaded processes.
-Peak memory is each process's high-water resident set size (VmHWM).
+Peak memory is each process's high-water resident set size (VmHWM). Frames per CPU-second
+(user + system time of the worker processes, all threads) is the speed a worker would reach
+on a core of its own; it is less affected by other load on the machine than wall-clock fps.
 
     .venv/bin/python benchmarks/bench_extract.py [--assets .cache/assets] [--copies 2]
 """
@@ -40,14 +42,20 @@ def _make_batch(assets: Path, names: tuple[str, ...], copies: int, folder: Path)
             shutil.copy(src, folder / f"{src.stem}_{k}{src.suffix}")
 
 
-def run(folder: Path, model: Path, workers: int) -> tuple[int, float, list[float]]:
+def _cpu_seconds() -> float:
+    """CPU time (user + system, all threads) this process has used."""
+    return time.process_time()
+
+
+def run(folder: Path, model: Path, workers: int) -> tuple[int, float, float, list[float]]:
     from facemind.face.batch import run_batch
 
     with tempfile.TemporaryDirectory() as out:
         if workers == 1:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_seconds()
             s = run_batch([folder], out, model, workers=1)
-            return s.frames, time.perf_counter() - t0, [_peak_rss_mib()]
+            cpu = _cpu_seconds() - c0
+            return s.frames, time.perf_counter() - t0, cpu, [_peak_rss_mib()]
         from dask.distributed import Client, LocalCluster
 
         import facemind.face.batch as batch
@@ -56,7 +64,7 @@ def run(folder: Path, model: Path, workers: int) -> tuple[int, float, list[float
             n_workers=workers, threads_per_worker=1, processes=True,
             dashboard_address=None, host="127.0.0.1",
         ) as cluster, Client(cluster) as client:  # fmt: skip
-            client.run(lambda: None)  # workers up before the clock starts
+            c0 = sum(client.run(_cpu_seconds).values())  # workers are up before the clock
             t0 = time.perf_counter()
             frames = 0
             tasks = batch.collect_inputs([folder])
@@ -78,8 +86,9 @@ def run(folder: Path, model: Path, workers: int) -> tuple[int, float, list[float
             for rec in client.gather(futs):
                 frames += int(rec["frames"])
             elapsed = time.perf_counter() - t0
+            cpu = sum(client.run(_cpu_seconds).values()) - c0
             peaks = list(client.run(_peak_rss_mib).values())
-        return frames, elapsed, peaks
+        return frames, elapsed, cpu, peaks
 
 
 def main() -> None:
@@ -95,12 +104,13 @@ def main() -> None:
             _make_batch(assets, names, args.copies, folder)
             base = None
             for workers in (1, 2):
-                frames, secs, peaks = run(folder, model, workers)
+                frames, secs, cpu, peaks = run(folder, model, workers)
                 fps = frames / secs
                 base = base or fps
                 print(
                     f"{label}  workers={workers}  frames={frames}  {secs:6.1f} s  "
-                    f"{fps:6.1f} fps  ({fps / workers:5.1f} per worker, x{fps / base:.2f})  "
+                    f"{fps:6.1f} fps  ({fps / workers:5.1f} per worker, x{fps / base:.2f}; "
+                    f"{frames / cpu:5.1f} frames per CPU-second)  "
                     f"peak RSS per worker: {', '.join(f'{p:.0f} MiB' for p in peaks)}",
                     flush=True,
                 )
