@@ -95,16 +95,20 @@ def make_estimator(
     inner_folds: int = 3,
     n_jobs: int = 1,
     log: FitLog | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> Any:
     """Unfitted estimator for model ``name`` on ``task``, ready for one training fold.
 
     Layers, inside out: the family's estimator (with a :class:`FitProbe` before each step when
     ``log`` is given), an inner :class:`GroupedSearch` when ``grid_search`` and the family has
     a grid, and :class:`Balanced` for classification (``balance`` in ``BALANCE_METHODS``).
+    ``inputs`` (e.g. ``{"frames": DIR}``) go to the builder of a family whose ``input`` is
+    not ``features`` (the deep models load their data from there).
     """
     spec = check_model(name, task)
     classification = task in CLASSIFICATION
-    est = spec.build(task, random_state=random_state, n_jobs=n_jobs)
+    extra = dict(inputs or {}) if spec.input != "features" else {}
+    est = spec.build(task, random_state=random_state, n_jobs=n_jobs, **extra)
     if log is not None:
         est = probe_pipeline(est, log, prefix=f"{name}:")
     grid = spec.param_grid.get("classification" if classification else "regression")
@@ -146,4 +150,5 @@ __all__ = [
     "register_model",
 ]
 
-from . import classical  # noqa: E402,F401  (registers logreg, ridge, svm, rf, gbt)
+# Registers logreg, ridge, svm, rf, gbt; then sequence and frames-cnn (PyTorch imported lazily).
+from . import classical, deep  # noqa: E402,F401

@@ -1,0 +1,144 @@
+"""Model commands: ``train`` (fit one model on a cohort and save it) and ``predict`` (score
+new videos, an extraction directory or a features table with a saved model)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import FacemindError
+from . import app
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _params(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise FacemindError(f"--params: not a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise FacemindError("--params: give a JSON object, e.g. '{\"epochs\": 20}'")
+    return value
+
+
+@app.command("train")
+def train_cmd(
+    responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
+    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    subscale: Annotated[str, typer.Option("--subscale", help="Subscale to model.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="logreg, ridge, svm, rf, gbt (on --features); sequence (frame tables) or "
+            "frames-cnn (face crops) on --frames.",
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    features: Annotated[
+        Path | None, typer.Option("--features", help="Features table for classical models.")
+    ] = None,
+    frames: Annotated[
+        Path | None,
+        typer.Option(
+            "--frames", help="Extraction directory (manifest, frames/, crops/) for deep models."
+        ),
+    ] = None,
+    task: Annotated[
+        str, typer.Option("--task", help="binary, 3class, bands or regression.")
+    ] = "binary",
+    positive_band: Annotated[
+        str, typer.Option("--positive-band", help="Binary task: positive at or above this band.")
+    ] = "mild",
+    balance: Annotated[
+        str, typer.Option("--balance", help="Class balance: downsample, weights or none.")
+    ] = "downsample",
+    grid_search: Annotated[
+        bool, typer.Option("--grid-search", help="Inner grid search (classical models).")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    params: Annotated[
+        str | None,
+        typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
+    ] = None,
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Participant id column in both tables.")
+    ] = "participant_id",
+) -> None:
+    """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
+    from ..io import read_table
+    from ..models.trained import train_model
+
+    if (features is None) == (frames is None):
+        raise FacemindError(
+            "give exactly one of --features F (classical models) or --frames DIR (deep models)"
+        )
+    start = time.perf_counter()
+    trained, notes = train_model(
+        read_table(responses), instrument, subscale, model,
+        features=read_table(features) if features is not None else None,
+        frames=frames, task=task, positive_band=positive_band, balance=balance,
+        grid_search=grid_search, seed=seed, id_column=id_column, params=_params(params),
+        features_name=str(features or frames), responses_name=str(responses),
+    )  # fmt: skip
+    for note in notes:
+        err.print(f"note: {note}")
+    trained.save(output)
+    t = trained.meta["training"]
+    out.print(
+        f"{model} ({task}, {trained.meta['instrument']} {subscale}) trained on "
+        f"{t['participants']} participants ({t['rows_fitted']} rows fitted) and saved to "
+        f"{output} in {time.perf_counter() - start:.1f} s"
+    )
+
+
+@app.command("predict")
+def predict_cmd(
+    videos: Annotated[
+        list[Path] | None, typer.Argument(help="Video files, folders or CSV lists of videos.")
+    ] = None,
+    model: Annotated[
+        Path, typer.Option("--model", help="Model directory from `facemind train`.")
+    ] = ...,
+    output: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.csv/.parquet).")] = ...,
+    features: Annotated[
+        Path | None, typer.Option("--features", help="Score a features table instead of videos.")
+    ] = None,
+    face_model: Annotated[
+        Path | None, typer.Option("--face-model", help="Face model file (.task).")
+    ] = None,
+) -> None:
+    """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
+    from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..models.trained import TrainedModel
+
+    if output.suffix.lower() not in TABLE_SUFFIXES:
+        raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")
+    if bool(videos) == (features is not None):
+        raise FacemindError("give videos to score, or --features F (not both)")
+    start = time.perf_counter()
+    trained = TrainedModel.load(model)
+    if features is not None:
+        result = trained.predict_features(read_table(features), source=str(features))
+    else:
+        result = trained.predict_videos(
+            videos, face_model=face_model, on_video=lambda v: err.print(f"scoring {v}")
+        )
+    write_table(result, output)
+    bad = result[result["status"] != "ok"]
+    for _, row in bad.iterrows():
+        err.print(f"note: {row['video_id']}: no prediction ({row['status']})")
+    out.print(
+        f"{len(result) - len(bad)} of {len(result)} video(s) scored with {trained.meta['model']} "
+        f"({trained.meta['task']}, {trained.meta['subscale']}); written to {output} in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
