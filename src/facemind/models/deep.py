@@ -858,6 +858,20 @@ def build_frames_cnn(
                      random_state=random_state, threads=max(1, n_jobs), **params)  # fmt: skip
 
 
+def attach_frames(estimator: Any, frames: str | os.PathLike[str] | None) -> Any:
+    """Point every deep model inside ``estimator`` (wrappers, pipelines) at ``frames``.
+
+    Sets the ``frames`` parameter wherever it occurs, before fitting (wrappers clone their
+    inner estimator with its parameters); other estimators are returned unchanged.
+    """
+    if frames is None or not hasattr(estimator, "get_params"):
+        return estimator
+    keys = [k for k in estimator.get_params(deep=True) if k == "frames" or k.endswith("__frames")]
+    if keys:
+        estimator.set_params(**{k: str(frames) for k in keys})
+    return estimator
+
+
 DEEP_MODELS: dict[str, type[_DeepModel]] = {"sequence": SequenceModel, "frames-cnn": FramesCNN}
 
 register_model(

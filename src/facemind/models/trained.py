@@ -347,10 +347,11 @@ def train_model(
     if task != "regression" and len(np.unique(y)) < 2:
         raise FacemindError(f"subscale {subscale!r}: every participant is in the same class")
     X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
-    est = make_estimator(
-        model, task, random_state=seed, balance=balance, grid_search=grid_search,
-        inputs={"frames": str(frames)} if frames is not None else None,
-    )  # fmt: skip
+    est = make_estimator(model, task, random_state=seed, balance=balance, grid_search=grid_search)
+    if frames is not None:
+        from .deep import attach_frames
+
+        attach_frames(est, frames)
     if params:
         inner = est.estimator if isinstance(est, Balanced) else est
         inner.set_params(**params)
