@@ -31,18 +31,21 @@ $(ASSETS): scripts/fetch_assets.py | $(STAMP)
 
 assets: $(ASSETS)
 
-# System tools the tests need: strace traces an extraction to prove it makes no network calls.
+# Debian tools the tests need: strace traces an extraction to prove it makes no network calls;
+# Chromium and chromedriver open the HTML report in a real browser.
 sysdeps:
-	@command -v strace >/dev/null 2>&1 || { \
+	@command -v strace >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 \
+	  && command -v chromedriver >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq strace; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq strace chromium chromium-driver >/dev/null; }
 
 test: install assets sysdeps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
-demo: install
-	$(BIN)/facemind demo --out demo-output
+demo: install assets
+	$(BIN)/facemind demo --out demo-output --videos .cache/assets --model .cache/assets/face_landmarker.task
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

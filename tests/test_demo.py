@@ -11,7 +11,7 @@ from facemind.cli import main
 
 def test_demo_writes_labeled_files(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--participants", "200"]) == 0
+    assert main(["demo", "--out", str(out), "--participants", "200", "--questionnaire-only"]) == 0
     captured = capsys.readouterr()
     assert "SYNTHETIC" in captured.out and "depression" in captured.out
     assert str(out.resolve()) in captured.err.replace("\n", "")

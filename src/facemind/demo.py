@@ -1,15 +1,26 @@
-"""The demo study: a synthetic cohort taken through scoring and the SDI (labeled synthetic)."""
+"""The demo study: a synthetic cohort taken through every stage, then the report.
+
+Steps: synthesize a cohort (labeled synthetic), score it, compute its SDI, compute facial
+features, run a reduced sweep (both protocols, SDI and random removal), and write the report.
+When a face model and a folder of real videos are given, those videos are extracted too and
+their extraction quality goes into the report.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sdi
+from .errors import FacemindError
 from .instruments import load_instrument, score_responses, validate_responses
-from .io import write_json, write_table
+from .io import read_table, write_json, write_table
 from .report.sdi_plot import plot_sdi
-from .synth import make_responses
+from .synth import SynthConfig, make_responses, write_cohort
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 
 
 @dataclass
@@ -19,18 +30,13 @@ class DemoResult:
     out: Path
     files: dict[str, Path] = field(default_factory=dict)
     results: dict[str, sdi.SubscaleSDI] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
-def run_questionnaire_demo(
-    out: str | Path, *, participants: int = 2000, seed: int = 0, discrepant_share: float = 0.1
-) -> DemoResult:
-    """Synthesize DASS-21 answers, score them and compute their SDI; write every step's file."""
-    out = Path(out)
-    result = DemoResult(out=out)
-    inst = load_instrument("dass21")
-    responses = make_responses(participants, seed=seed, discrepant_share=discrepant_share)
-    result.files["responses"] = write_table(responses, out / "responses.csv")
-    data = validate_responses(responses, inst, source=str(result.files["responses"]))
+def _score_and_sdi(result: DemoResult, responses_path: Path) -> None:
+    out = result.out
+    data = validate_responses(read_table(responses_path, dtype={"participant_id": "string"}),
+                              load_instrument("dass21"), source=str(responses_path))  # fmt: skip
     scores, _ = score_responses(data)
     scores["synthetic"] = True
     result.files["scores"] = write_table(scores, out / "scores.csv")
@@ -42,4 +48,97 @@ def run_questionnaire_demo(
     summary["synthetic"] = True
     result.files["sdi_summary"] = write_json(summary, out / "sdi_summary.json")
     result.files["sdi_plot"] = plot_sdi(result.results, out / "sdi.png")
+
+
+def run_questionnaire_demo(
+    out: str | Path, *, participants: int = 2000, seed: int = 0, discrepant_share: float = 0.1
+) -> DemoResult:
+    """Synthesize DASS-21 answers, score them and compute their SDI; write every step's file."""
+    result = DemoResult(out=Path(out))
+    responses = make_responses(participants, seed=seed, discrepant_share=discrepant_share)
+    result.files["responses"] = write_table(responses, result.out / "responses.csv")
+    _score_and_sdi(result, result.files["responses"])
     return result
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    participants: int = 2000,
+    seed: int = 0,
+    videos: str | Path | None = None,
+    model: str | Path | None = None,
+    jobs: int = 1,
+    log: Callable[[str], None] = print,
+) -> DemoResult:
+    """The whole demo study (see the module docstring); ``log`` receives one line per step."""
+    from .evaluation import SweepConfig, run_sweep, summary_path
+    from .features import extract_features, write_features
+    from .report.html import ReportData, write_report
+
+    result = DemoResult(out=Path(out))
+    cohort = result.out / "cohort"
+    t0 = time.perf_counter()
+
+    def step(text: str) -> None:
+        log(f"[{time.perf_counter() - t0:6.1f} s] {text}")
+
+    step(f"synthesizing {participants} participants (SYNTHETIC) -> {cohort}")
+    write_cohort(
+        cohort, SynthConfig(participants=participants, seed=seed, fps=4.0, duration=45.0), jobs=jobs
+    )
+    result.files["responses"] = cohort / "responses.csv"
+    step("scoring DASS-21 and computing the SDI")
+    _score_and_sdi(result, result.files["responses"])
+    step("computing facial features from the frame tables")
+    feats = extract_features(cohort, jobs=jobs)
+    result.files["features"] = write_features(feats, result.out / "features.parquet")
+    step(
+        "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 4 fractions x 5 folds)"
+    )
+    responses = read_table(result.files["responses"], dtype={"participant_id": "string"})
+    config = SweepConfig(
+        models=("logreg", "gbt"), fractions=(0.0, 0.1, 0.2, 0.3), criteria=("sdi", "random"),
+        folds=5, seed=seed, jobs=jobs,
+    )  # fmt: skip
+    sweep = run_sweep(feats.table, responses, "dass21", config)
+    result.files["results"] = write_table(sweep.folds, result.out / "results.csv")
+    write_table(sweep.summary, summary_path(result.files["results"]))
+    manifest_dir = cohort
+    if videos is not None:
+        manifest_dir = _extract_real(result, Path(videos), model, step) or cohort
+    step("writing the report")
+    data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
+                      summary=sweep.summary, manifest=read_table(manifest_dir / "manifest.parquet"),
+                      features=feats.table, source=str(result.files["responses"]))  # fmt: skip
+    result.files["report"] = write_report(data, result.out / "report.html")
+    step("done")
+    return result
+
+
+def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, step) -> Path | None:
+    """Extract the real sample videos in ``videos`` when the face model can be found."""
+    from .face.batch import run_batch
+    from .face.model import resolve_model
+
+    try:
+        model_path = resolve_model(model)
+    except FacemindError as exc:
+        result.notes.append(f"real videos not extracted: {exc}")
+        return None
+    files = (
+        sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if videos.is_dir()
+        else []
+    )
+    if not files:
+        result.notes.append(f"real videos not extracted: no videos in {videos}")
+        return None
+    target = result.out / "real-extraction"
+    step(f"extracting {len(files)} real sample videos with MediaPipe -> {target}")
+    summary = run_batch(files, target, model_path)
+    result.files["real_extraction"] = target / "manifest.parquet"
+    result.notes.append(
+        f"real videos: {summary.total} extracted, {summary.no_face} without a face, {summary.failed} failed"
+    )
+    return target

@@ -29,7 +29,7 @@ def fail(message: str) -> None:
 
 
 def _register() -> None:
-    from . import demo, face, model, questionnaire, study  # noqa: F401
+    from . import demo, face, model, questionnaire, report, study  # noqa: F401
 
 
 _register()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..demo import run_questionnaire_demo
+from ..demo import run_demo, run_questionnaire_demo
 from . import app
 from .questionnaire import print_sdi_table
 
@@ -21,20 +21,51 @@ def demo_cmd(
         "demo-output"
     ),
     participants: Annotated[
-        int, typer.Option("--participants", min=50, help="Synthetic cohort size.")
+        int, typer.Option("--participants", min=100, help="Synthetic cohort size.")
     ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    videos: Annotated[
+        Path | None,
+        typer.Option("--videos", help="Folder of real sample videos to extract as well."),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Face model file (default: resolved as extract does)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    questionnaire_only: Annotated[
+        bool,
+        typer.Option(
+            "--questionnaire-only", help="Only score the synthetic answers and print their SDI."
+        ),
+    ] = False,
 ) -> None:
-    """Run a SYNTHETIC demo study: DASS-21 answers, scores and their SDI."""
+    """Run a SYNTHETIC demo study end to end and write its report (report.html)."""
     err.print(
-        f"[bold]facemind demo[/] - SYNTHETIC data ({participants} simulated respondents, seed {seed})"
+        f"[bold]facemind demo[/] - SYNTHETIC data ({participants} simulated participants, seed {seed})"
     )
-    result = run_questionnaire_demo(out, participants=participants, seed=seed)
+    if questionnaire_only:
+        result = run_questionnaire_demo(out, participants=participants, seed=seed)
+    else:
+        result = run_demo(
+            out,
+            participants=participants,
+            seed=seed,
+            videos=videos,
+            model=model,
+            jobs=jobs,
+            log=err.print,
+        )
     print_sdi_table(
         result.results,
         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
         title="Symptom Discrepancy Index (SYNTHETIC data)",
     )
+    for note in result.notes:
+        err.print(note)
     for name, path in result.files.items():
-        err.print(f"  {name:12s} {path}")
-    err.print(f"demo files are in {result.out.resolve()}")
+        err.print(f"  {name:16s} {path}")
+    if "report" in result.files:
+        err.print(f"[bold green]report:[/] {result.files['report'].resolve()}")
+    else:
+        err.print(f"demo files are in {result.out.resolve()}")

@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 from ..io import atomic_path  # noqa: E402
 
 
-def plot_sdi(results: dict, path: str | Path, *, dpi: int = 110) -> Path:
-    """Draw GDI per group (bar width ~ share of respondents) and discrepancy histograms to PNG."""
+def sdi_figure(results: dict) -> plt.Figure:
+    """GDI per group with the SDI line, and the discrepancy histogram, one row per subscale."""
     n = len(results)
     fig, axes = plt.subplots(n, 2, figsize=(11, 2.8 * n), squeeze=False)
     for row, (name, res) in enumerate(results.items()):
@@ -36,6 +36,12 @@ def plot_sdi(results: dict, path: str | Path, *, dpi: int = 110) -> Path:
         ax2.set_xlabel("discrepancy (0-1)")
         ax2.set_ylabel("respondents")
     fig.tight_layout()
+    return fig
+
+
+def plot_sdi(results: dict, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write :func:`sdi_figure` as a PNG file (atomically)."""
+    fig = sdi_figure(results)
     target = Path(path)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")

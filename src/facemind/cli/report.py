@@ -1,0 +1,88 @@
+"""The ``report`` command: one self-contained HTML file of a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import InputError
+from ..evaluation import summarize, summary_path
+from ..instruments import load_instrument
+from ..io import read_table
+from ..report.html import ReportData, write_report
+from . import app
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def load_report_data(
+    responses: Path,
+    instrument: str,
+    *,
+    results: Path | None = None,
+    extraction: Path | None = None,
+    features: Path | None = None,
+    id_column: str = "participant_id",
+) -> ReportData:
+    """Read the study's files (ids as text) into :class:`ReportData`."""
+    csv_ids = {"dtype": {id_column: "string"}} if responses.suffix.lower() == ".csv" else {}
+    data = ReportData(
+        responses=read_table(responses, **csv_ids),
+        instrument=load_instrument(instrument),
+        id_column=id_column,
+        source=str(responses),
+    )
+    if results is not None:
+        data.folds = read_table(results)
+        side = summary_path(results)
+        data.summary = read_table(side) if side.exists() else summarize(data.folds)
+    if extraction is not None:
+        manifest = extraction / "manifest.parquet"
+        if not manifest.exists():
+            raise InputError("no manifest.parquet in the extraction folder", file=str(extraction))
+        data.manifest = read_table(manifest)
+    if features is not None:
+        data.features = read_table(features)
+    return data
+
+
+@app.command("report")
+def report_cmd(
+    responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
+    instrument: Annotated[
+        str, typer.Option("--instrument", "-i", help="Built-in id or spec file.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results", help="Per-fold sweep results (its _summary file is used if beside it)."
+        ),
+    ] = None,
+    extraction: Annotated[
+        Path | None,
+        typer.Option(
+            "--extraction", help="Extraction folder (manifest.parquet) for quality figures."
+        ),
+    ] = None,
+    features: Annotated[
+        Path | None, typer.Option("--features", help="Features table (optional).")
+    ] = None,
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Participant id column.")
+    ] = "participant_id",
+) -> None:
+    """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
+    data = load_report_data(
+        responses,
+        instrument,
+        results=results,
+        extraction=extraction,
+        features=features,
+        id_column=id_column,
+    )
+    path = write_report(data, output)
+    err.print(f"report written to {path.resolve()}")
