@@ -29,8 +29,9 @@ tables are left out and listed in :attr:`FeatureResult.excluded` with the reason
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -455,13 +456,15 @@ def extract_features(
     activation_threshold: float = 1.0,
     blink_threshold: float = 1.0,
     chunk: int = 64,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FeatureResult:
     """Features of every video listed in ``frames_dir``'s ``manifest.parquet``.
 
     ``frames_dir`` is the extraction directory (``manifest.parquet`` + ``frames/``) or its
     ``frames/`` folder. ``groups`` defaults to every channel group present in the frame tables.
     Videos with status ``failed`` are left out (reason ``extraction_failed``), as are missing
-    frame tables and videos with fewer than ``min_face_frames`` face frames.
+    frame tables and videos with fewer than ``min_face_frames`` face frames. ``progress`` is
+    called with (videos done, videos in all) after every chunk.
     """
     if per not in PER_CHOICES:
         raise FacemindError(f"--per must be one of {', '.join(PER_CHOICES)}, got {per!r}")
@@ -513,15 +516,20 @@ def extract_features(
     ]
     rows: list[np.ndarray] = []
     ids: list[tuple[str, str]] = []
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_read_chunk, tasks))
-    else:
-        results = [_read_chunk(t) for t in tasks]
-    for r, i, e in results:
-        rows += r
-        ids += i
-        excluded += e
+    done = 0
+    with (
+        ProcessPoolExecutor(max_workers=jobs)
+        if jobs > 1 and len(tasks) > 1
+        else nullcontext() as pool
+    ):
+        results = pool.map(_read_chunk, tasks) if pool is not None else map(_read_chunk, tasks)
+        for (r, i, e), task in zip(results, tasks, strict=True):
+            rows += r
+            ids += i
+            excluded += e
+            done += len(task[0])
+            if progress is not None:
+                progress(done, len(items))
     result = _assemble(rows, ids, names, excluded, per)
     _label_synthetic(result.table, manifest)
     return result

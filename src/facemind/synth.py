@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -461,12 +462,18 @@ class SynthSummary:
 
 
 def write_cohort(
-    out: str | os.PathLike[str], config: SynthConfig, *, jobs: int = 1, chunk: int = 64
+    out: str | os.PathLike[str],
+    config: SynthConfig,
+    *,
+    jobs: int = 1,
+    chunk: int = 64,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
     """Write ``out/responses.csv``, ``out/frames/<video_id>.parquet`` and ``out/manifest.parquet``.
 
     A rerun with the same settings reuses frame tables already written (so an interrupted run
-    resumes); ``out`` holding a cohort made with other settings is an error.
+    resumes); ``out`` holding a cohort made with other settings is an error. ``progress`` is
+    called with (videos done, videos in all) after every chunk.
     """
     config.validate()
     out = Path(out)
@@ -495,13 +502,16 @@ def write_cohort(
     reused = sum((out / "frames" / f"{vid}.parquet").exists() for _, vid, _, _ in plan)
     tasks = [(plan[i : i + chunk], str(out), cfg_dict) for i in range(0, len(plan), chunk)]
     rows: list[dict] = []
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for part in pool.map(_write_chunk, tasks):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(_write_chunk(task))
+    with (
+        ProcessPoolExecutor(max_workers=jobs)
+        if jobs > 1 and len(tasks) > 1
+        else nullcontext() as pool
+    ):
+        parts = pool.map(_write_chunk, tasks) if pool is not None else map(_write_chunk, tasks)
+        for part in parts:
+            rows.extend(part)
+            if progress is not None:
+                progress(len(rows), len(plan))
     manifest = pd.DataFrame(rows, columns=list(schema.MANIFEST_COLUMNS))
     manifest = manifest.astype({"error": "string", "model": "string", "model_sha256": "string"})
     write_manifest(manifest, out / "manifest.parquet", metadata=SYNTH_METADATA)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +17,24 @@ from . import app
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+CORES = os.cpu_count() or 1
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (only on a terminal), updated as (done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 # --------------------------------------------------------------------------------------------
@@ -46,7 +67,9 @@ def synth_cmd(
     signal: Annotated[
         float, typer.Option("--signal", help="Strength of the latent states' effect on faces.")
     ] = 1.0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for writing.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes for writing (default: cores).")
+    ] = CORES,
 ) -> None:
     """Write a SYNTHETIC cohort: responses.csv, frames/*.parquet, manifest.parquet."""
     from ..synth import SynthConfig, write_cohort
@@ -58,7 +81,8 @@ def synth_cmd(
         duration=duration, videos_per_participant=videos_per_participant, signal=signal,
     )  # fmt: skip
     start = time.perf_counter()
-    s = write_cohort(out_dir, config, jobs=jobs)
+    with _progress("synth") as progress:
+        s = write_cohort(out_dir, config, jobs=jobs, progress=progress)
     reused = f" ({s.reused_videos} reused from an earlier run)" if s.reused_videos else ""
     out.print(
         f"synthetic cohort: {s.participants} participants ({s.discrepant} planted discrepant), "
@@ -98,7 +122,9 @@ def features_cmd(
     blink_threshold: Annotated[
         float, typer.Option("--blink-threshold", help="AU45 intensity counted as a blink.")
     ] = 1.0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (default: cores).")
+    ] = CORES,
 ) -> None:
     """Per-video (or per-participant) statistics, dynamics and coverage of frame tables."""
     from ..features import extract_features, feature_columns, write_features
@@ -114,10 +140,12 @@ def features_cmd(
         if not group_list:
             raise FacemindError("--groups: give at least one group")
     start = time.perf_counter()
-    result = extract_features(
-        frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per, jobs=jobs,
-        activation_threshold=activation_threshold, blink_threshold=blink_threshold,
-    )  # fmt: skip
+    with _progress("features") as progress:
+        result = extract_features(
+            frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per, jobs=jobs,
+            activation_threshold=activation_threshold, blink_threshold=blink_threshold,
+            progress=progress,
+        )  # fmt: skip
     if result.table.empty:
         raise FacemindError(f"{frames_dir}: no video has features ({result.summary()})")
     write_features(result, output)
@@ -207,6 +235,14 @@ def sweep_cmd(
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
     ] = False,
+    refit_preprocessing: Annotated[
+        bool,
+        typer.Option(
+            "--refit-preprocessing",
+            help="Refit scaler and PCA on every filtered training set (slower) instead of once "
+            "per training fold.",
+        ),
+    ] = False,
     id_column: Annotated[
         str, typer.Option("--id-column", help="Participant id column in both tables.")
     ] = "participant_id",
@@ -251,6 +287,7 @@ def sweep_cmd(
         grid_search=grid_search,
         id_column=id_column,
         frames=str(frames) if frames is not None else None,
+        refit_preprocessing=refit_preprocessing,
     )
     config.validate(inst)
     if (features is None) == (frames is None):
@@ -269,7 +306,7 @@ def sweep_cmd(
         TextColumn("sweep"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("folds x models"),
+        TextColumn("fold units"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
