@@ -517,6 +517,8 @@ def extract_features(
     rows: list[np.ndarray] = []
     ids: list[tuple[str, str]] = []
     done = 0
+    if progress is not None:
+        progress(0, len(items))
     with (
         ProcessPoolExecutor(max_workers=jobs)
         if jobs > 1 and len(tasks) > 1

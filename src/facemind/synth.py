@@ -502,6 +502,8 @@ def write_cohort(
     reused = sum((out / "frames" / f"{vid}.parquet").exists() for _, vid, _, _ in plan)
     tasks = [(plan[i : i + chunk], str(out), cfg_dict) for i in range(0, len(plan), chunk)]
     rows: list[dict] = []
+    if progress is not None:
+        progress(0, len(plan))
     with (
         ProcessPoolExecutor(max_workers=jobs)
         if jobs > 1 and len(tasks) > 1
