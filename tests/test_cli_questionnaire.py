@@ -154,3 +154,9 @@ def test_console_script_exit_code(tmp_path):
     assert proc.stderr.strip() == f"facemind: error: {tmp_path / 'none.csv'}: file not found"
     helped = subprocess.run([sys.executable, "-m", "facemind", "sdi", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "--group-by" in helped.stdout
+
+
+def test_usage_errors_exit_2_without_traceback(capsys):
+    for args in (["nonexist"], ["score", "--bogus"]):
+        code, _, err = run(args, capsys)
+        assert code == 2 and "Traceback" not in err and "Error:" in err

@@ -35,8 +35,18 @@ def _register() -> None:
 _register()
 
 
+def _click_exception() -> type[Exception]:
+    """ClickException of the click that typer runs on (recent typer vendors its own)."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - typer running on click itself
+        from click.exceptions import ClickException
+    return ClickException
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into a one-line message and exit 2."""
+    click_exception = _click_exception()
     try:
         app(args=argv, prog_name="facemind", standalone_mode=False)
     except FacemindError as exc:
@@ -45,23 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("facemind: interrupted", file=sys.stderr)
         return 130
-    except SystemExit as exc:  # typer/click exits for --help and usage errors
-        return int(exc.code or 0) if isinstance(exc.code, int) else 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            print("facemind: aborted", file=sys.stderr)
-            return 1
-        raise
+    except click_exception as exc:  # usage errors: unknown command or option, bad value
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 def console() -> None:
