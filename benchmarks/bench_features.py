@@ -11,6 +11,8 @@ videos (a linear extrapolation: videos are independent and processed in fixed ch
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import tempfile
 import time
@@ -20,6 +22,17 @@ from facemind.features import extract_features
 from facemind.synth import SynthConfig, write_cohort
 
 COHORT = 11_427
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished workers."""
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
 
 
 def main() -> None:
@@ -33,15 +46,19 @@ def main() -> None:
     try:
         cfg = SynthConfig(args.videos, seed=0, fps=30.0, duration=60.0)
         write_cohort(out, cfg, jobs=args.jobs)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         res = extract_features(out, groups=groups, jobs=args.jobs)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
         frames = res.table["coverage__frames"].mean()
         rate = len(res.table) / seconds
         print(
             f"features: {len(res.table)} videos x {frames:.0f} frames (mean), "
             f"{len(res.table.columns) - 2} columns, jobs={args.jobs}: {seconds:.1f} s = "
             f"{rate:.1f} videos/s; {COHORT} videos at this rate: {COHORT / rate / 60:.1f} min"
+        )
+        print(
+            f"  CPU {cpu:.1f} s = {1000 * cpu / len(res.table):.0f} ms per video; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
     finally:
         shutil.rmtree(out, ignore_errors=True)

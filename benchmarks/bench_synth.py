@@ -11,12 +11,25 @@ videos per second and the size written.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from facemind.synth import SynthConfig, write_cohort
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished workers."""
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
 
 
 def main() -> None:
@@ -30,15 +43,19 @@ def main() -> None:
     out = args.keep or Path(tempfile.mkdtemp(prefix="facemind-bench-synth-"))
     cfg = SynthConfig(args.participants, seed=0, fps=args.fps, duration=args.duration)
     try:
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         s = write_cohort(out, cfg, jobs=args.jobs)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         frames = sum(1 for _ in (out / "frames").iterdir())
         print(
             f"synth: {s.participants} participants, {s.videos} videos of ~{args.duration:g} s at "
             f"{args.fps:g} fps, jobs={args.jobs}: {seconds:.1f} s "
             f"({s.videos / seconds:.1f} videos/s), {frames} frame tables, {size / 1e9:.2f} GB"
+        )
+        print(
+            f"  CPU {cpu:.1f} s = {1000 * cpu / s.videos:.0f} ms per video; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
     finally:
         if args.keep is None:
