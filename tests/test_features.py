@@ -228,3 +228,17 @@ def test_cli_features_success_and_errors(cohort, tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2, args
         assert msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_default_groups_follow_the_columns_present():
+    # an OpenFace-like table: core columns only, no blendshapes
+    frames = _frames(30, AU12=np.linspace(0, 2, 30), pose_yaw=np.linspace(0, 5, 30))
+    res = features.compute_features([("v", "p", frames)], min_face_frames=1)
+    cols = features.feature_columns(res.table)
+    assert not any(c.startswith("bs_") for c in cols)
+    assert "AU12__mean" in cols and "pose_yaw__mean" in cols
+    # core channels with no values at all (here: landmarks, gaze) are dropped and reported
+    assert "x_0__mean" not in cols and "x_0__mean" in res.dropped_columns
+    assert "empty in every video dropped" in res.summary()
+    # coverage is always there
+    assert {"coverage__frames", "coverage__face_share"} <= set(cols)
