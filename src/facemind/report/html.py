@@ -77,29 +77,21 @@ def _is_synthetic(data: ReportData) -> bool:
     )
 
 
-def _counts(values: pd.Series, name: str) -> pd.DataFrame:
+def _distribution(values: pd.Series) -> pd.DataFrame:
+    """One variable's levels as columns, with rows n and %."""
     counts = values.value_counts(dropna=False).sort_index()
-    total = counts.sum()
-    return pd.DataFrame(
-        {
-            "variable": name,
-            "level": ["missing" if pd.isna(k) else str(k) for k in counts.index],
-            "n": counts.to_numpy(),
-            "%": (100 * counts.to_numpy() / total).round(1),
-        }
-    )
+    levels = ["missing" if pd.isna(k) else str(k) for k in counts.index]
+    pct = [f"{v:.1f}" for v in 100 * counts.to_numpy() / counts.sum()]
+    return pd.DataFrame([["n", *counts.tolist()], ["%", *pct]], columns=["", *levels])
 
 
 def cohort_section(data: ReportData) -> str:
-    """Table 1: n, gender, age and grade distributions."""
+    """Table 1: n, then the gender, age and grade distributions."""
     df = data.responses
     parts = [f"<p>{len(df)} respondents.</p>"]
-    tables = []
     for col in ("gender", "age", "grade"):
         if col in df.columns:
-            tables.append(_counts(df[col], col))
-    if tables:
-        parts.append(_table(pd.concat(tables, ignore_index=True), floatfmt="{:.1f}"))
+            parts.append(f"<p><b>{col}</b></p>" + _table(_distribution(df[col])))
     if "age" in df.columns:
         age = pd.to_numeric(df["age"], errors="coerce")
         parts.append(

@@ -1,0 +1,82 @@
+"""Write docs/cli.md from the commands' own help (run after changing a command's options)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import typer
+
+from facemind.cli import app
+
+
+def _walk(cmd, prefix: str):
+    sub = getattr(cmd, "commands", None)
+    if sub:
+        for name in sorted(sub):
+            yield from _walk(sub[name], f"{prefix} {name}".strip())
+    else:
+        yield prefix, cmd
+
+
+def _default(param) -> str:
+    if param.required:
+        return "required"
+    default = param.default
+    if default is None or default == () or callable(default):
+        return ""
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return f"`{default}`"
+
+
+def render() -> str:
+    """The CLI reference as Markdown."""
+    root = typer.main.get_command(app)
+    lines = [
+        "# Command-line reference",
+        "",
+        "Generated from the commands' help by `python scripts/gen_cli_docs.py`; "
+        "`facemind COMMAND --help` shows the same.",
+        "Every command exits 0 on success and 2 with a one-line reason on bad input.",
+        "",
+    ]
+    for name, cmd in _walk(root, ""):
+        lines += [f"## `facemind {name}`", "", (cmd.help or "").strip().split("\n\n")[0], ""]
+        args = [p for p in cmd.params if p.param_type_name == "argument"]
+        opts = [p for p in cmd.params if p.param_type_name == "option" and p.name != "help"]
+        usage = " ".join(p.name.upper() + ("..." if p.nargs == -1 else "") for p in args)
+        lines += ["```", f"facemind {name} [OPTIONS] {usage}".rstrip(), "```", ""]
+        if args or opts:
+            lines += ["| argument / option | default | meaning |", "|---|---|---|"]
+            for p in args:
+                lines.append(
+                    f"| `{p.name.upper()}` | {'required' if p.required else ''} | {getattr(p, 'help', '') or ''} |"
+                )
+            for p in opts:
+                flags = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
+                help_text = (p.help or "").replace("|", "\\|")
+                lines.append(f"| {flags} | {_default(p)} | {help_text} |")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if docs/cli.md is out of date")
+    args = parser.parse_args()
+    target = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    text = render()
+    if args.check:
+        if not target.exists() or target.read_text() != text:
+            print("docs/cli.md is out of date: run python scripts/gen_cli_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
