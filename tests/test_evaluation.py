@@ -147,8 +147,9 @@ def test_paper_protocol_gains_at_least_as_much_as_train_only():
             criteria=["guttman"],
             protocols=["train-only"],
         ),
+        dict(models=["svm"], criteria=["irv"], refit_preprocessing=True),
     ],
-    ids=["plain", "grid-search-weights"],
+    ids=["plain", "grid-search-weights", "refit-preprocessing"],
 )
 def test_no_test_row_ever_enters_a_fit(kw):
     # Two feature rows per participant: folds must also keep a participant's rows together.

@@ -43,7 +43,14 @@ import pandas as pd
 from . import labels, screening, sdi
 from .errors import FacemindError, InputError
 from .instruments import Instrument, load_instrument, score_responses, validate_responses
-from .models import BALANCE_METHODS, FitLog, check_model, make_estimator
+from .models import (
+    BALANCE_METHODS,
+    FitLog,
+    check_model,
+    get_model,
+    make_estimator,
+    make_preprocessing,
+)
 
 PROTOCOLS: tuple[str, ...] = ("paper", "train-only")
 CRITERIA: tuple[str, ...] = ("sdi", "random", "mahalanobis", "irv", "longstring", "guttman")
@@ -126,6 +133,7 @@ class SweepConfig:
     balance: str = "downsample"
     grid_search: bool = False
     inner_folds: int = 3
+    refit_preprocessing: bool = False
     id_column: str = "participant_id"
     #: Extraction directory the deep models (``sequence``, ``frames-cnn``) load their inputs
     #: from; their feature table is then :func:`facemind.models.deep.input_table`.
@@ -496,7 +504,8 @@ class FitRecorder:
 
 @dataclass
 class _Context:
-    X: np.ndarray
+    """What every unit of one subscale needs (shared, read-only)."""
+
     row_person: np.ndarray
     items: np.ndarray
     raw: np.ndarray
@@ -505,36 +514,62 @@ class _Context:
     subscale: str
     config: SweepConfig
     instrument: Instrument
-    paper_keep: dict[tuple[str, float], np.ndarray]
+    paper_keep: dict[tuple[int, str, float], np.ndarray]
     record: bool
 
 
-def _split_labels(y: np.ndarray, task: str) -> np.ndarray:
-    if task != "regression":
-        return y
-    # Stratify a continuous target on its quintiles.
-    edges = np.unique(np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
-    return np.searchsorted(edges, y, side="right")
+def _strata(targets: list[np.ndarray], task: str) -> np.ndarray:
+    """One stratum per combination of the subscales' classes (quintiles for regression)."""
+    cols = []
+    for y in targets:
+        if task == "regression":
+            edges = np.unique(np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
+            cols.append(np.searchsorted(edges, y, side="right"))
+        else:
+            cols.append(np.asarray(y))
+    _, joint = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+    return joint.ravel()
 
 
-def _splits(ctx_y: np.ndarray, row_person: np.ndarray, task: str, folds: int, seed: int):
+def _splits(strata: np.ndarray, row_person: np.ndarray, folds: int, seed: int):
+    """Stratified k-fold grouped by participant (one participant's rows stay together)."""
+    import warnings
+
     from sklearn.model_selection import StratifiedGroupKFold
 
-    strata = _split_labels(ctx_y, task)
-    person_strata = pd.Series(strata).groupby(row_person).first()
-    counts = person_strata.value_counts()
-    if task != "regression" and counts.min() < folds:
-        raise FacemindError(
-            f"the smallest class has {int(counts.min())} participant(s), fewer than --folds "
-            f"{folds}; lower --folds or use more participants"
-        )
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(cv.split(np.zeros(len(strata)), strata, groups=row_person))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rare joint strata: best effort
+        return list(cv.split(np.zeros(len(strata)), strata, groups=row_person))
+
+
+def _frame(values: np.ndarray, rows: np.ndarray, row_person: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        values[rows], index=row_person[rows], columns=[f"f{i}" for i in range(values.shape[1])]
+    )
+
+
+def _fit_preprocessing(
+    model: str,
+    X: np.ndarray,
+    row_person: np.ndarray,
+    train_rows: np.ndarray,
+    seed: int,
+    record: bool,
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Fit a model family's preprocessing on the training rows of a fold; transform all rows."""
+    log = FitLog() if record else None
+    pre = make_preprocessing(model, random_state=seed, log=log)
+    pre.fit(_frame(X, train_rows, row_person))
+    z = pre.transform(_frame(X, np.arange(len(X)), row_person))
+    return np.asarray(z, dtype=np.float64), (log.records if log is not None else [])
 
 
 def _fit_predict(
     ctx: _Context,
     model: str,
+    inputs: np.ndarray,
+    preprocessed: bool,
     train_rows: np.ndarray,
     test_rows: np.ndarray,
     random_state: int,
@@ -550,14 +585,14 @@ def _fit_predict(
         inner_folds=cfg.inner_folds,
         n_jobs=1,
         log=log,
+        preprocessing=not preprocessed,
     )
     if cfg.frames is not None:
         from .models.deep import attach_frames
 
         attach_frames(est, cfg.frames)  # the deep models load their inputs from there
-    Xtr = pd.DataFrame(ctx.X[train_rows], index=ctx.row_person[train_rows])
-    Xtr.columns = [f"f{i}" for i in range(Xtr.shape[1])]
-    Xte = pd.DataFrame(ctx.X[test_rows], index=ctx.row_person[test_rows], columns=Xtr.columns)
+    Xtr = _frame(inputs, train_rows, ctx.row_person)
+    Xte = _frame(inputs, test_rows, ctx.row_person)
     ytr, yte = ctx.y_rows[train_rows], ctx.y_rows[test_rows]
     est.fit(Xtr, ytr)
     pred = est.predict(Xte)
@@ -568,9 +603,17 @@ def _fit_predict(
 
 
 def _run_fold_model(
-    ctx: _Context, repeat: int, fold: int, train_rows: np.ndarray, test_rows: np.ndarray, model: str
+    ctx: _Context,
+    repeat: int,
+    fold: int,
+    train_rows: np.ndarray,
+    test_rows: np.ndarray,
+    model: str,
+    inputs: np.ndarray,
+    preprocessed: bool,
+    pre_records: list[tuple[str, np.ndarray]],
 ) -> tuple[list[dict[str, Any]], list[tuple]]:
-    """Every protocol x criterion x fraction of one model on one fold."""
+    """Every protocol x criterion x fraction of one model on one fold of one subscale."""
     cfg = ctx.config
     records: list[tuple] = []
     rows: list[dict[str, Any]] = []
@@ -578,10 +621,11 @@ def _run_fold_model(
 
     def fit(protocol, criterion, fraction, tr, te, extra):
         log = FitLog() if ctx.record else None
-        metrics, n_fit = _fit_predict(ctx, model, tr, te, rs, log)
+        metrics, n_fit = _fit_predict(ctx, model, inputs, preprocessed, tr, te, rs, log)
         if log is not None:
             key = (model, protocol, criterion, fraction, repeat, fold)
             records.append((*key, "test", ctx.row_person[te]))
+            records.extend((*key, f"fit:{tag}", ids) for tag, ids in pre_records)
             records.extend((*key, f"fit:{tag}", ids) for tag, ids in log.records)
         return {"n_train": len(tr), "n_test": len(te), **metrics, "n_fit": n_fit, **extra}
 
@@ -597,7 +641,7 @@ def _run_fold_model(
         for protocol in cfg.protocols:
             for criterion in cfg.criteria:
                 if protocol == "paper":
-                    keep_people = ctx.paper_keep[(criterion, fraction)]
+                    keep_people = ctx.paper_keep[(repeat, criterion, fraction)]
                     tr = train_rows[keep_people[ctx.row_person[train_rows]]]
                     te = test_rows[keep_people[ctx.row_person[test_rows]]]
                 else:
@@ -661,6 +705,14 @@ def plan_size(config: SweepConfig, inst: Instrument) -> int:
     return subs * len(config.resolved_models()) * config.repeats * config.folds * per_fold
 
 
+def _records_to(recorder: FitRecorder, subscale: str, person_ids: np.ndarray, records) -> None:
+    for model, protocol, criterion, fraction, repeat, fold, stage, codes in records:
+        recorder.records.append(
+            FitRecord(subscale, model, protocol, criterion, fraction, repeat, fold, stage,
+                      frozenset(person_ids[np.asarray(codes, dtype=np.int64)]))
+        )  # fmt: skip
+
+
 def run_sweep(
     features: pd.DataFrame,
     responses: pd.DataFrame,
@@ -674,7 +726,12 @@ def run_sweep(
 ) -> SweepResult:
     """Run the sweep; deterministic for ``config.seed`` whatever ``config.jobs``.
 
-    ``progress(done, total)`` is called as (subscale, repeat, fold, model) units finish.
+    Folds are shared by all subscales (stratified on the joint classes, grouped by participant).
+    Unless ``config.refit_preprocessing``, a model family's unsupervised preprocessing (impute,
+    scale, PCA) is fitted once on each training fold and shared by every fraction, protocol,
+    criterion and model of that fold; the models themselves are fitted on the kept rows only.
+    ``progress(done, total)`` is called as preprocessing and (subscale, repeat, fold, model)
+    units finish.
     """
     from joblib import Parallel, delayed
 
@@ -683,75 +740,111 @@ def run_sweep(
     cfg.validate(inst)
     subs = cfg.resolved_subscales(inst)
     models = cfg.resolved_models()
+    record = recorder is not None
     study = prepare_study(
         features, responses, inst, subscales=subs, id_column=cfg.id_column,
         features_name=features_name, responses_name=responses_name,
     )  # fmt: skip
     fractions = sorted({float(f) for f in cfg.fractions})
-    units: list[tuple[_Context, int, int, np.ndarray, np.ndarray, str]] = []
+    targets: dict[str, np.ndarray] = {}
     for s in subs:
-        y_people = labels.make_target(
+        y = labels.make_target(
             study.scored[s], inst.subscales[s], cfg.task, positive_band=cfg.positive_band
         )
-        if cfg.task != "regression" and len(np.unique(y_people)) < 2:
-            raise FacemindError(f"subscale {s!r}: every participant is in the same class")
-        for repeat in range(cfg.repeats):
-            paper_keep: dict[tuple[str, float], np.ndarray] = {}
-            if "paper" in cfg.protocols:
+        if cfg.task != "regression":
+            classes, counts = np.unique(y, return_counts=True)
+            if len(classes) < 2:
+                raise FacemindError(f"subscale {s!r}: every participant is in the same class")
+            if counts.min() < cfg.folds:
+                raise FacemindError(
+                    f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
+                    f"fewer than --folds {cfg.folds}; lower --folds or use more participants"
+                )
+        targets[s] = y
+    strata = _strata([targets[s][study.row_person] for s in subs], cfg.task)
+    splits = {
+        r: _splits(strata, study.row_person, cfg.folds, _seed(cfg.seed, "split", r))
+        for r in range(cfg.repeats)
+    }
+    # Paper protocol: one removal per subscale, repeat, criterion and fraction, on the cohort.
+    contexts: dict[str, _Context] = {}
+    for s in subs:
+        paper_keep: dict[tuple[int, str, float], np.ndarray] = {}
+        if "paper" in cfg.protocols:
+            for r in range(cfg.repeats):
                 for criterion in cfg.criteria:
                     for fraction in (f for f in fractions if f > 0):
-                        paper_keep[(criterion, fraction)] = removal_keep(
+                        paper_keep[(r, criterion, fraction)] = removal_keep(
                             criterion, study.items[s], study.raw[s], fraction, inst,
-                            seed=_seed(cfg.seed, s, repeat, "paper", criterion, fraction),
+                            seed=_seed(cfg.seed, s, r, "paper", criterion, fraction),
                         )  # fmt: skip
                         if recorder is not None:
                             recorder.records.extend(
-                                FitRecord(s, m, "paper", criterion, fraction, repeat, -1,
+                                FitRecord(s, m, "paper", criterion, fraction, r, -1,
                                           f"criterion:{criterion}", frozenset(study.person_ids))
                                 for m in models
                             )  # fmt: skip
-            ctx = _Context(
-                X=study.X,
-                row_person=study.row_person,
-                items=study.items[s],
-                raw=study.raw[s],
-                y_rows=y_people[study.row_person],
-                task=cfg.task,
-                subscale=s,
-                config=cfg,
-                instrument=inst,
-                paper_keep=paper_keep,
-                record=recorder is not None,
-            )
-            splits = _splits(
-                ctx.y_rows,
-                study.row_person,
-                cfg.task,
-                cfg.folds,
-                _seed(cfg.seed, "split", s, repeat),
-            )
-            for fold, (tr, te) in enumerate(splits):
-                for m in models:
-                    units.append((ctx, repeat, fold, tr, te, m))
-    total = len(units)
-    rows: list[dict[str, Any]] = []
+        contexts[s] = _Context(
+            row_person=study.row_person,
+            items=study.items[s],
+            raw=study.raw[s],
+            y_rows=targets[s][study.row_person],
+            task=cfg.task,
+            subscale=s,
+            config=cfg,
+            instrument=inst,
+            paper_keep=paper_keep,
+            record=record,
+        )
+    # Shared preprocessing: one fit per (repeat, fold, preprocessing family).
+    families: dict[Any, str] = {}
+    if not cfg.refit_preprocessing:
+        for m in models:
+            pre = get_model(m).preprocessing
+            if pre is not None and pre not in families:
+                families[pre] = m
+    pre_jobs = [
+        (r, k, fam) for r in range(cfg.repeats) for k in range(cfg.folds) for fam in families
+    ]
+    total = len(pre_jobs) + len(subs) * cfg.repeats * cfg.folds * len(models)
     done = 0
     if progress is not None:
         progress(0, total)
-    parallel = Parallel(n_jobs=cfg.jobs, return_as="generator_unordered")
-    if cfg.jobs == 1:
-        outputs = (_run_fold_model(*u) for u in units)
-    else:
-        outputs = parallel(delayed(_run_fold_model)(*u) for u in units)
-    for unit_rows, unit_records in outputs:
+
+    def parallel_map(func, arg_lists):
+        if cfg.jobs == 1:
+            return ((i, func(*a)) for i, a in enumerate(arg_lists))
+        return Parallel(n_jobs=cfg.jobs, return_as="generator_unordered")(
+            delayed(_indexed)(func, i, a) for i, a in enumerate(arg_lists)
+        )
+
+    shared: dict[tuple[int, int, Any], tuple[np.ndarray, list]] = {}
+    pre_args = [
+        (families[fam], study.X, study.row_person, splits[r][k][0],
+         _seed(cfg.seed, "preprocess", r, k), record)
+        for r, k, fam in pre_jobs
+    ]  # fmt: skip
+    for i, out in parallel_map(_fit_preprocessing, pre_args):
+        shared[pre_jobs[i]] = out
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    units = []
+    for s in subs:
+        for r in range(cfg.repeats):
+            for k, (tr, te) in enumerate(splits[r]):
+                for m in models:
+                    fam = get_model(m).preprocessing if not cfg.refit_preprocessing else None
+                    if fam is not None and (r, k, fam) in shared:
+                        z, pre_records = shared[(r, k, fam)]
+                        units.append((contexts[s], r, k, tr, te, m, z, True, pre_records))
+                    else:
+                        units.append((contexts[s], r, k, tr, te, m, study.X, False, []))
+    rows: list[dict[str, Any]] = []
+    for i, (unit_rows, unit_records) in parallel_map(_run_fold_model, units):
         rows.extend(unit_rows)
         if recorder is not None:
-            first = unit_rows[0]
-            for model, protocol, criterion, fraction, repeat, fold, stage, codes in unit_records:
-                recorder.records.append(
-                    FitRecord(first["subscale"], model, protocol, criterion, fraction, repeat,
-                              fold, stage, frozenset(study.person_ids[np.asarray(codes)]))
-                )  # fmt: skip
+            _records_to(recorder, units[i][0].subscale, study.person_ids, unit_records)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -775,6 +868,10 @@ def run_sweep(
         n_participants=study.n_people,
         n_rows=len(study.X),
     )
+
+
+def _indexed(func: Callable[..., Any], index: int, args: tuple) -> tuple[int, Any]:
+    return index, func(*args)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 ``sweep --models`` and ``train --model`` look names up here. A model family registers a
 :class:`ModelSpec` whose ``build(task, random_state=..., n_jobs=...)`` returns an unfitted
 scikit-learn-compatible estimator (``fit(X, y)``, ``predict``, and ``predict_proba`` or
-``decision_function`` for classifiers). ``X`` is a DataFrame of the feature rows of a
-training fold whose index holds participant codes, so the estimator can keep a participant's
-rows together. Deep models plug in the same way::
+``decision_function`` for classifiers). ``X`` is a DataFrame whose index holds participant
+codes, so an estimator can keep a participant's rows together. A family may name a shared,
+unsupervised ``preprocessing`` (the classical models: impute, scale, PCA): the full estimator
+is then ``preprocessing -> model``, and a sweep may fit the preprocessing once per training
+fold and reuse it for every model. Deep models plug in the same way, without preprocessing::
 
-    register_model(ModelSpec("sequence", build_sequence, tasks=CLASSIFICATION + ("regression",),
-                             requires="deep", description="..."))
+    register_model(ModelSpec("sequence", build_sequence, tasks=ALL_TASKS, requires="deep",
+                             input="frames", description="..."))
 
 :func:`make_estimator` adds what every family shares: optional inner grid search
 (``param_grid``) and, for classification, class balance inside the training fold.
@@ -33,16 +35,19 @@ class ModelSpec:
     """A registered model family.
 
     ``build(task, *, random_state, n_jobs)`` returns an unfitted estimator for ``task``;
-    ``param_grid`` (keys addressing that estimator, e.g. ``clf__C``) is used by the optional
-    inner grid search, per task kind (``"classification"`` / ``"regression"``); ``requires``
-    names the optional extra the builder needs, ``input`` what ``X`` holds (``features``: one
-    numeric row per video or participant).
+    ``preprocessing(random_state=...)``, when given, returns the unsupervised pipeline that
+    goes in front of it (fitted on the training fold too); ``param_grid`` (keys addressing the
+    built estimator, e.g. ``C``) is used by the optional inner grid search, per task kind
+    (``"classification"`` / ``"regression"``); ``requires`` names the optional extra the
+    builder needs, ``input`` what ``X`` holds (``features``: one numeric row per video or
+    participant; the sweep runs ``features`` models only).
     """
 
     name: str
     build: Callable[..., Any]
     tasks: tuple[str, ...] = ALL_TASKS
     param_grid: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict)
+    preprocessing: Callable[..., Any] | None = None
     requires: str | None = None
     input: str = "features"
     description: str = ""
@@ -95,22 +100,33 @@ def make_estimator(
     inner_folds: int = 3,
     n_jobs: int = 1,
     log: FitLog | None = None,
+    preprocessing: bool = True,
     inputs: Mapping[str, Any] | None = None,
 ) -> Any:
     """Unfitted estimator for model ``name`` on ``task``, ready for one training fold.
 
-    Layers, inside out: the family's estimator (with a :class:`FitProbe` before each step when
-    ``log`` is given), an inner :class:`GroupedSearch` when ``grid_search`` and the family has
-    a grid, and :class:`Balanced` for classification (``balance`` in ``BALANCE_METHODS``).
+    Layers, inside out: the family's preprocessing (unless ``preprocessing=False``, for use on
+    already preprocessed inputs) and model, with a :class:`FitProbe` before each step when
+    ``log`` is given; an inner :class:`GroupedSearch` when ``grid_search`` and the family has a
+    grid; and :class:`Balanced` for classification (``balance`` in ``BALANCE_METHODS``).
     ``inputs`` (e.g. ``{"frames": DIR}``) go to the builder of a family whose ``input`` is
     not ``features`` (the deep models load their data from there).
     """
+    from sklearn.pipeline import Pipeline
+
     spec = check_model(name, task)
     classification = task in CLASSIFICATION
     extra = dict(inputs or {}) if spec.input != "features" else {}
     est = spec.build(task, random_state=random_state, n_jobs=n_jobs, **extra)
+    prefix = ""
+    if preprocessing and spec.preprocessing is not None:
+        steps = spec.preprocessing(random_state=random_state).steps + [("clf", est)]
+        est = Pipeline(steps).set_output(transform="pandas")
+        prefix = "clf__"
     if log is not None:
-        est = probe_pipeline(est, log, prefix=f"{name}:")
+        est = probe_pipeline(est, log, prefix=f"{name}:", single_name="clf")
+    if log is not None and not prefix:
+        prefix = "model__"
     grid = spec.param_grid.get("classification" if classification else "regression")
     if grid_search and grid:
         if classification:
@@ -119,7 +135,7 @@ def make_estimator(
             scoring = "neg_mean_absolute_error"
         est = GroupedSearch(
             est,
-            grid,
+            {f"{prefix}{k}": v for k, v in grid.items()},
             scoring=scoring,
             folds=inner_folds,
             classification=classification,
@@ -132,6 +148,17 @@ def make_estimator(
             )
         est = Balanced(est, method=balance, random_state=random_state)
     return est
+
+
+def make_preprocessing(name: str, *, random_state: int = 0, log: FitLog | None = None) -> Any:
+    """Unfitted shared preprocessing of model ``name`` (None when it has none)."""
+    spec = get_model(name)
+    if spec.preprocessing is None:
+        return None
+    pre = spec.preprocessing(random_state=random_state)
+    if log is not None:
+        pre = probe_pipeline(pre, log, prefix="preprocess:")
+    return pre
 
 
 __all__ = [
@@ -147,6 +174,7 @@ __all__ = [
     "check_model",
     "get_model",
     "make_estimator",
+    "make_preprocessing",
     "register_model",
 ]
 

@@ -31,52 +31,58 @@ from . import CLASSIFICATION, ModelSpec, register_model
 PCA_VARIANCE = 0.99
 
 
-def feature_pipeline(model: Any, *, random_state: int = 0) -> Pipeline:
-    """Impute, scale, PCA keeping 99% of the variance, then ``model``; pandas in and out."""
+def pca_preprocessing(*, random_state: int = 0) -> Pipeline:
+    """Impute (median), scale, PCA keeping 99% of the variance; pandas in and out."""
     pipe = Pipeline(
         [
             ("impute", SimpleImputer(strategy="median")),
             ("scale", StandardScaler()),
             ("pca", PCA(n_components=PCA_VARIANCE, svd_solver="full", random_state=random_state)),
-            ("clf", model),
         ]
     )
     return pipe.set_output(transform="pandas")
+
+
+def feature_pipeline(model: Any, *, random_state: int = 0) -> Pipeline:
+    """:func:`pca_preprocessing` followed by ``model`` (step ``clf``)."""
+    steps = pca_preprocessing(random_state=random_state).steps + [("clf", model)]
+    return Pipeline(steps).set_output(transform="pandas")
 
 
 def _is_classification(task: str) -> bool:
     return task in CLASSIFICATION
 
 
-def build_logreg(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+def build_logreg(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return feature_pipeline(
-        LogisticRegression(C=1.0, max_iter=2000, random_state=random_state),
+    return LogisticRegression(
+        C=1.0,
+        max_iter=2000,
         random_state=random_state,
     )
 
 
-def build_ridge(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+def build_ridge(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.linear_model import Ridge
 
-    return feature_pipeline(Ridge(alpha=1.0), random_state=random_state)
+    return Ridge(alpha=1.0)
 
 
-def build_svm(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+def build_svm(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.svm import SVC, SVR
 
     if _is_classification(task):
         model: Any = SVC(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
     else:
         model = SVR(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
-    return feature_pipeline(model, random_state=random_state)
+    return model
 
 
 RF_TREES = 300
 
 
-def build_rf(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+def build_rf(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
@@ -87,7 +93,7 @@ def build_rf(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
         random_state=random_state,
         n_jobs=n_jobs,
     )
-    return feature_pipeline(model, random_state=random_state)
+    return model
 
 
 def _xgboost() -> Any:
@@ -100,7 +106,7 @@ def _xgboost() -> Any:
     return xgboost
 
 
-def build_gbt(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+def build_gbt(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     xgb = _xgboost()
     common = dict(
         n_estimators=300,
@@ -117,17 +123,18 @@ def build_gbt(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
         model: Any = xgb.XGBClassifier(**common)
     else:
         model = xgb.XGBRegressor(**common)
-    return feature_pipeline(model, random_state=random_state)
+    return model
 
 
-_TREE_GRID = {"clf__min_samples_leaf": [1, 5], "clf__max_depth": [None, 12]}
+_TREE_GRID = {"min_samples_leaf": [1, 5], "max_depth": [None, 12]}
 
 register_model(
     ModelSpec(
         "logreg",
         build_logreg,
         tasks=CLASSIFICATION,
-        param_grid={"classification": {"clf__C": [0.01, 0.1, 1.0, 10.0]}},
+        param_grid={"classification": {"C": [0.01, 0.1, 1.0, 10.0]}},
+        preprocessing=pca_preprocessing,
         description="logistic regression on PCA components",
     )
 )
@@ -136,7 +143,8 @@ register_model(
         "ridge",
         build_ridge,
         tasks=("regression",),
-        param_grid={"regression": {"clf__alpha": [0.1, 1.0, 10.0, 100.0]}},
+        param_grid={"regression": {"alpha": [0.1, 1.0, 10.0, 100.0]}},
+        preprocessing=pca_preprocessing,
         description="ridge regression on PCA components",
     )
 )
@@ -145,9 +153,10 @@ register_model(
         "svm",
         build_svm,
         param_grid={
-            "classification": {"clf__C": [0.1, 1.0, 10.0], "clf__gamma": ["scale", 0.01]},
-            "regression": {"clf__C": [0.1, 1.0, 10.0], "clf__gamma": ["scale", 0.01]},
+            "classification": {"C": [0.1, 1.0, 10.0], "gamma": ["scale", 0.01]},
+            "regression": {"C": [0.1, 1.0, 10.0], "gamma": ["scale", 0.01]},
         },
+        preprocessing=pca_preprocessing,
         description="RBF support-vector machine (SVC / SVR)",
     )
 )
@@ -156,6 +165,7 @@ register_model(
         "rf",
         build_rf,
         param_grid={"classification": _TREE_GRID, "regression": _TREE_GRID},
+        preprocessing=pca_preprocessing,
         description=f"random forest ({RF_TREES} trees)",
     )
 )
@@ -164,9 +174,10 @@ register_model(
         "gbt",
         build_gbt,
         param_grid={
-            "classification": {"clf__max_depth": [3, 6], "clf__learning_rate": [0.05, 0.1]},
-            "regression": {"clf__max_depth": [3, 6], "clf__learning_rate": [0.05, 0.1]},
+            "classification": {"max_depth": [3, 6], "learning_rate": [0.05, 0.1]},
+            "regression": {"max_depth": [3, 6], "learning_rate": [0.05, 0.1]},
         },
+        preprocessing=pca_preprocessing,
         requires="gbt",
         description="gradient-boosted trees (XGBoost, hist)",
     )

@@ -72,11 +72,13 @@ class FitProbe(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
-def probe_pipeline(estimator: BaseEstimator, log: FitLog, prefix: str = "") -> BaseEstimator:
+def probe_pipeline(
+    estimator: BaseEstimator, log: FitLog, prefix: str = "", single_name: str = "model"
+) -> BaseEstimator:
     """Copy of ``estimator`` with a :class:`FitProbe` before every pipeline step.
 
-    Step names are unchanged, so parameter grids still apply. A non-pipeline estimator gets one
-    probe in front of it (the whole estimator is one fitted step).
+    Step names are unchanged, so parameter grids still apply. A non-pipeline estimator becomes
+    the step ``model`` of a pipeline with one probe, tagged ``single_name``, in front of it.
     """
     est = clone(estimator)
     if isinstance(est, Pipeline):
@@ -84,8 +86,8 @@ def probe_pipeline(estimator: BaseEstimator, log: FitLog, prefix: str = "") -> B
         for name, step in est.steps:
             steps.append((f"probe_{name}", FitProbe(f"{prefix}{name}", log)))
             steps.append((name, step))
-        return Pipeline(steps)
-    return Pipeline([("probe_model", FitProbe(f"{prefix}model", log)), ("model", est)])
+        return Pipeline(steps).set_output(transform="pandas")
+    return Pipeline([("probe_model", FitProbe(f"{prefix}{single_name}", log)), ("model", est)])
 
 
 def final_step_name(estimator: BaseEstimator) -> str | None:
