@@ -693,6 +693,8 @@ class SweepResult:
     notes: list[str]
     n_participants: int
     n_rows: int
+    #: Columns left by the shared preprocessing (PCA components) in each (repeat, fold).
+    components: list[int] = field(default_factory=list)
 
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:
@@ -867,6 +869,7 @@ def run_sweep(
         notes=study.notes,
         n_participants=study.n_people,
         n_rows=len(study.X),
+        components=[shared[key][0].shape[1] for key in pre_jobs],
     )
 
 

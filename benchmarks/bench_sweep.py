@@ -1,0 +1,96 @@
+"""Benchmark: the default `facemind sweep` on a SYNTHETIC cohort of 11,427 participants.
+
+The default sweep: 3 subscales x 4 models (logreg, svm, rf, gbt) x 7 fractions x 2 protocols
+(paper, train-only) x 2 criteria (sdi, random) x 5 folds, binary task. The cohort (synthetic
+responses, 60 s videos at 5 fps, per-video features of every channel group) is made once with
+`facemind synth` + `facemind features` logic and kept in --cohort for later runs; making it is
+not part of the timed figure.
+
+    python benchmarks/bench_sweep.py [--participants 11427] [--jobs 2] [--quick]
+
+--quick runs one subscale (depression) of the full sweep and extrapolates: the shared
+preprocessing (one fit per fold, measured in full) plus three times the measured model units
+(the three subscales' units are the same work on different labels). It says so when it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from facemind.evaluation import SweepConfig, plan_size, run_sweep
+from facemind.instruments import load_instrument
+
+COHORT = 11_427
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ensure_cohort(folder: Path, participants: int, jobs: int) -> tuple[Path, Path]:
+    """Make (once) the synthetic cohort and its features; return (features, responses)."""
+    from facemind.features import extract_features, write_features
+    from facemind.synth import SynthConfig, write_cohort
+
+    features = folder / "features.parquet"
+    responses = folder / "responses.csv"
+    if not features.exists():
+        start = time.perf_counter()
+        write_cohort(folder, SynthConfig(participants, seed=0), jobs=jobs)
+        write_features(extract_features(folder, jobs=jobs), features)
+        print(f"made synthetic cohort in {folder} in {(time.perf_counter() - start) / 60:.1f} min")
+    return features, responses
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--participants", type=int, default=COHORT)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cohort", type=Path, default=None, help="cohort folder (made if missing)")
+    ap.add_argument("--quick", action="store_true", help="one subscale, extrapolated to three")
+    args = ap.parse_args()
+    folder = args.cohort or REPO / ".cache" / "bench" / f"cohort-{args.participants}"
+    features_path, responses_path = ensure_cohort(folder, args.participants, args.jobs)
+    features = pd.read_parquet(features_path)
+    responses = pd.read_csv(responses_path)
+    inst = load_instrument("dass21")
+    full = SweepConfig(jobs=args.jobs)
+    cfg = SweepConfig(jobs=args.jobs, subscales=["depression"]) if args.quick else full
+    marks: list[tuple[int, float]] = []
+    start = time.perf_counter()
+    result = run_sweep(
+        features, responses, inst, cfg, progress=lambda d, t: marks.append((d, time.perf_counter()))
+    )
+    seconds = time.perf_counter() - start
+    n_pre = cfg.folds * cfg.repeats  # one preprocessing family (the classical models)
+    t_pre = next(t for d, t in marks if d == n_pre) - start
+    t_units = seconds - t_pre
+    print(
+        f"sweep: {result.n_participants} participants x {len(features.columns) - 2} feature "
+        f"columns, PCA(0.99) kept {result.components} components (per fold), "
+        f"jobs={args.jobs}"
+    )
+    print(
+        f"measured: {plan_size(cfg, inst)} model fits, {len(result.folds)} fold rows in "
+        f"{seconds / 60:.1f} min (shared preprocessing {t_pre / 60:.1f} min, models "
+        f"{t_units / 60:.1f} min)"
+    )
+    if args.quick:
+        total = t_pre + 3 * t_units
+        print(
+            f"EXTRAPOLATED full default sweep ({plan_size(full, inst)} fits, 3 subscales): "
+            f"{total / 60:.1f} min = preprocessing {t_pre / 60:.1f} + 3 x models "
+            f"{t_units / 60:.1f}"
+        )
+    else:
+        print(f"full default sweep: {seconds / 60:.1f} min")
+    s = result.summary
+    view = s[s["fraction"].isin([0.0, 0.1])][
+        ["subscale", "model", "protocol", "criterion", "fraction", "n_train", "n_test", "f1_mean"]
+    ]
+    print(view.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
