@@ -29,7 +29,7 @@ Generative model (also in docs/synthetic.md)
    - blinks (AU45 peaks of 2.5-4.5 over >= 0.25 s) at 16 exp(0.25 L_A + 0.1 L_S + u)/min;
    - head pose: slow AR(1) motion with sd 3.5 exp(-0.3 L_D + 0.15 L_A + u) degrees (less
      movement with depression), pitch 5 + 2.5 L_D degrees (head down), fast jitter growing
-     with S; translation around (0, 0, 600) mm;
+     with S; translation around (0, 10, 600) mm;
    - gaze: reading sweeps in x, down-gaze 0.25 + 0.05 L_D rad, variability growing with A;
    - mouth opening (AU25/AU26) while reading aloud, slower with D; other AUs at low noise;
    - 68 landmarks: a template face moved by the head pose, deformed by the AUs (smile
