@@ -1,7 +1,7 @@
 """Benchmark: write a synthetic cohort (responses, frame tables, manifest) with `write_cohort`.
 
 Default: the paper's 11,427 participants, one 60-second video each at 5 fps, 2 worker
-processes, into a temporary directory (about 3.6 GB, removed afterwards). Prints seconds,
+processes, into a temporary directory (about 3.2 GB, removed afterwards). Prints seconds,
 videos per second and the size written.
 
     python benchmarks/bench_synth.py [--participants 11427] [--fps 5] [--duration 60]
