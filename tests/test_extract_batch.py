@@ -129,7 +129,7 @@ def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
         unsafe.write_text(f"path,video_id\n{assets_dir / 'single_face.mp4'},{bad}\n")
         with pytest.raises(InputError, match="unsafe video id") as err:
             collect_inputs([unsafe])
-        assert "row 2" in str(err.value) and "video_id" in str(err.value)
+        assert "row 1" in str(err.value) and "video_id" in str(err.value)
     missing = tmp_path / "missing.csv"
     missing.write_text("path\nnowhere.mp4\n")
     with pytest.raises(InputError, match="video file not found"):

@@ -63,7 +63,7 @@ def test_make_target_dispatch_and_names():
 
 
 def test_missing_score_is_an_error_naming_the_row():
-    with pytest.raises(InputError, match="row 1"):
+    with pytest.raises(InputError, match="row 2"):
         labels.binary_target([3.0, np.nan, 12.0], DEP)
 
 
@@ -170,7 +170,7 @@ def test_join_compares_numeric_and_text_ids():
 
 def test_join_errors_name_file_row_and_column():
     feats = pd.DataFrame({"participant_id": ["A"], "f": [1]})
-    with pytest.raises(InputError, match="responses, row 2, column 'participant_id', value 'A'"):
+    with pytest.raises(InputError, match="responses, row 3, column 'participant_id', value 'A'"):
         labels.join_features_responses(
             feats, pd.DataFrame({"participant_id": ["A", "B", "A"], "x": [1, 2, 3]})
         )

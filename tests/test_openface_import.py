@@ -71,7 +71,7 @@ def test_bad_csvs_are_refused_with_location(assets_dir, tmp_path, capsys):
     with pytest.raises(InputError) as err:
         openface_to_frames(read_openface_csv(bad), source=str(bad))
     msg = str(err.value)
-    assert "row 4" in msg and "pose_Rx" in msg and "oops" in msg
+    assert "row 3" in msg and "pose_Rx" in msg and "oops" in msg
     not_of = tmp_path / "other.csv"
     not_of.write_text("a,b\n1,2\n")
     out = tmp_path / "out"
@@ -87,3 +87,16 @@ def test_cli_import(assets_dir, tmp_path, capsys):
                  "--out", str(tmp_path)]) == 0  # fmt: skip
     assert (tmp_path / "manifest.parquet").exists()
     assert "imported 1" in capsys.readouterr().out
+
+
+def test_fps_override_fixes_millisecond_timestamps(assets_dir, tmp_path):
+    from facemind.face.openface import import_openface
+    from facemind.face.schema import read_frame_table
+
+    csv = assets_dir / "OpenFace_Test.csv"
+    plain = import_openface([csv], tmp_path / "plain")
+    assert "--fps" in plain.loc[0, "error"]  # the 1 ms steps are pointed out
+    fixed = import_openface([csv], tmp_path / "fixed", fps=25.0)
+    assert fixed.loc[0, "fps"] == pytest.approx(25.0)
+    frames = read_frame_table(tmp_path / "fixed" / "frames" / "OpenFace_Test.parquet")
+    assert frames["timestamp"].diff().dropna().to_numpy() == pytest.approx(0.04)

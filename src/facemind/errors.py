@@ -8,7 +8,11 @@ class FacemindError(Exception):
 
 
 class InputError(FacemindError):
-    """Bad input data, located as precisely as possible."""
+    """Bad input data, located as precisely as possible.
+
+    ``row`` counts data rows from 1, the header not counted (row 1 is the first respondent,
+    video or frame), the same in every file format.
+    """
 
     def __init__(
         self,

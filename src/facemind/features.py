@@ -478,7 +478,7 @@ def extract_features(
             raise InputError("manifest lacks a column", file=str(manifest_path), column=col)
         bad = np.flatnonzero(manifest[col].isna().to_numpy())
         if bad.size:
-            raise InputError("empty id", file=str(manifest_path), row=int(bad[0]), column=col)
+            raise InputError("empty id", file=str(manifest_path), row=int(bad[0]) + 1, column=col)
     excluded: list[dict] = []
     items = []
     status = (

@@ -69,7 +69,7 @@ def _scores(scores: Any, name: str = "score") -> np.ndarray:
     if missing.size:
         raise InputError(
             f"{missing.size} missing scored total(s); drop those respondents before making targets",
-            row=int(missing[0]),
+            row=int(missing[0]) + 1,
             column=name,
         )
     return arr
@@ -339,7 +339,7 @@ def join_features_responses(
             raise InputError("missing id column", file=name, column=id_column)
         empty = np.flatnonzero(df[id_column].isna().to_numpy())
         if empty.size:
-            raise InputError("empty participant id", file=name, row=int(empty[0]), column=id_column)
+            raise InputError("empty participant id", file=name, row=int(empty[0]) + 1, column=id_column)
     f_ids = _normalize_ids(features[id_column])
     r_ids = _normalize_ids(responses[id_column])
     dup = r_ids.duplicated(keep="first").to_numpy()
@@ -347,7 +347,7 @@ def join_features_responses(
         row = int(np.flatnonzero(dup)[0])
         raise InputError(
             "participant has more than one response row",
-            file=responses_name, row=row, column=id_column, value=str(r_ids.iloc[row]),
+            file=responses_name, row=row + 1, column=id_column, value=str(r_ids.iloc[row]),
         )  # fmt: skip
     f = features.copy()
     f[id_column] = f_ids.to_numpy()

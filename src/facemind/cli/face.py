@@ -68,11 +68,16 @@ def extract(
 def import_openface_cmd(
     csvs: list[Path] = typer.Argument(..., help="OpenFace 2.x CSV files."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
+    fps: float = typer.Option(
+        None,
+        "--fps",
+        help="Frame rate: timestamps become frame/fps (OpenFace writes 1 ms steps for image sequences).",
+    ),
 ) -> None:
     """Convert OpenFace CSVs into OUT/frames/ and OUT/manifest.parquet."""
     from ..face.openface import import_openface
 
-    manifest = import_openface([str(c) for c in csvs], out)
+    manifest = import_openface([str(c) for c in csvs], out, fps=fps)
     typer.echo(
         f"imported {len(csvs)} OpenFace files; manifest: {Path(out) / 'manifest.parquet'} "
         f"({len(manifest)} videos)"

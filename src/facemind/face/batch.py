@@ -73,7 +73,7 @@ def _from_csv(csv: Path) -> list[VideoTask]:
         raise InputError("video list needs a 'path' column", file=str(csv), column="path")
     tasks = []
     for i, rec in enumerate(df.to_dict("records")):
-        row = i + 2  # 1-based, after the header line
+        row = i + 1  # 1-based data row, header not counted
         raw = (rec.get("path") or "").strip()
         if not raw:
             raise InputError("empty path", file=str(csv), row=row, column="path")

@@ -59,7 +59,7 @@ def _numeric(df: pd.DataFrame, col: str, source: str) -> np.ndarray:
     bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
-        raise InputError("not a number", file=source, row=i + 2, column=col,
+        raise InputError("not a number", file=source, row=i + 1, column=col,
                          value=str(df[col].iloc[i]))  # fmt: skip
     return values.to_numpy(dtype=np.float64)
 
@@ -78,7 +78,7 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
     frame = num["frame"]
     if np.isnan(frame).any():
         raise InputError("missing frame number", file=source,
-                         row=int(np.argmax(np.isnan(frame))) + 2, column="frame")  # fmt: skip
+                         row=int(np.argmax(np.isnan(frame))) + 1, column="frame")  # fmt: skip
     out: dict[str, np.ndarray] = {
         "frame": (frame - frame.min()).astype(np.int64),  # OpenFace counts from 1
         "timestamp": num["timestamp"],
@@ -117,12 +117,16 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
 
 
 def import_openface(
-    csvs: list[str | os.PathLike[str]], out: str | os.PathLike[str]
+    csvs: list[str | os.PathLike[str]], out: str | os.PathLike[str], *, fps: float | None = None
 ) -> pd.DataFrame:
     """Import OpenFace CSVs into ``out`` (frames/<video_id>.parquet + manifest); return it.
 
-    The video id is the CSV's file name without extension; duplicates are refused.
+    The video id is the CSV's file name without extension; duplicates are refused. ``fps``
+    replaces the CSV's timestamps by ``frame / fps``: OpenFace run on image sequences writes
+    1 ms steps, which would make every rate and speed feature 1000/fps times too large.
     """
+    if fps is not None and not fps > 0:
+        raise InputError("--fps must be positive", value=fps)
     out_dir = Path(out)
     seen: dict[str, str] = {}
     jobs = []
@@ -138,6 +142,8 @@ def import_openface(
     imports = [(vid, p, openface_to_frames(read_openface_csv(p), source=str(p))) for vid, p in jobs]
     for vid, p, imp in imports:
         df = imp.frames
+        if fps is not None:
+            df["timestamp"] = df["frame"].to_numpy(dtype=float) / fps
         write_frame_table(df, frames_path(out_dir, vid),
                           metadata={"facemind.video_id": vid, "facemind.backend": BACKEND})  # fmt: skip
         n, n_face = len(df), int(df["face_detected"].sum())
@@ -147,6 +153,9 @@ def import_openface(
         if imp.dropped_duplicate_faces:
             notes.append(f"kept the most confident face per frame, left out "
                          f"{imp.dropped_duplicate_faces} rows of other faces")  # fmt: skip
+        if fps is None and 0 < step < 0.005:
+            notes.append(f"timestamps advance {step * 1000:g} ms per frame (image-sequence "
+                         "output?); rerun with --fps to set the real frame rate")  # fmt: skip
         if imp.missing_columns:
             notes.append(f"{len(imp.missing_columns)} OpenFace columns absent (left null)")
         write_record(out_dir, {

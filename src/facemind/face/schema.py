@@ -141,7 +141,7 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
     if len(df) > 1 and not np.all(np.diff(ts) >= 0):
         bad = int(np.argmax(np.diff(ts) < 0)) + 1
         raise InputError(
-            "timestamps must not decrease", file=source, row=bad, column="timestamp",
+            "timestamps must not decrease", file=source, row=bad + 1, column="timestamp",
             value=float(ts[bad]),
         )  # fmt: skip
     no_face = ~out["face_detected"]
