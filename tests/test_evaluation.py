@@ -192,6 +192,17 @@ def test_deterministic_for_a_seed_whatever_the_jobs(data):
     assert not a["f1"].equals(c["f1"])
 
 
+def test_a_fold_gives_the_same_rows_when_run_alone(data):
+    features, resp = data
+    cfg = dict(criteria=["sdi", "random"], fractions=[0.0, 0.2])
+    full = ev.run_sweep(features, resp, INST, small(**cfg)).folds
+    alone = ev.run_sweep(features, resp, INST, small(**cfg, run_folds=[1])).folds
+    assert set(alone["fold"]) == {1}
+    pd.testing.assert_frame_equal(alone, full[full["fold"] == 1].reset_index(drop=True))
+    with pytest.raises(FacemindError, match="run_folds"):
+        ev.run_sweep(features, resp, INST, small(run_folds=[3]))
+
+
 def test_three_class_and_regression_tasks(data):
     features, resp = data
     r3 = ev.run_sweep(features, resp, INST, small(task="3class", fractions=[0.0, 0.1]))

@@ -2,7 +2,7 @@
 
 :func:`run_sweep` crosses subscales x models x protocols x removal criteria x fractions over
 repeated stratified k-fold cross-validation grouped by participant, and returns one row per
-fold (:data:`RESULT_COLUMNS`) plus a summary with 95% intervals (:func:`summarize`).
+fold (:func:`result_columns`) plus a summary with 95% intervals (:func:`summarize`).
 
 Protocols
 - ``paper``: the removal criterion is computed on the whole cohort and the flagged respondents
@@ -17,20 +17,24 @@ Criteria (``--criteria``): ``sdi`` (the respondent's discrepancy), ``random`` (t
 removed at random) and the screening indices of :mod:`facemind.screening` (``mahalanobis``,
 ``irv``, ``longstring``, ``guttman``). Every criterion removes respondents **within raw
 total-score groups** with :func:`facemind.sdi.keep_within_groups` (each group loses
-``round(fraction x n)``, keeping at least one), ties broken at random: at a given fraction every
-criterion removes exactly the same number of people from each group, and differs only in whom.
+``round(fraction x n)``, keeping at least one), ties broken at random; scores and tie-breaks do
+not depend on the fraction, so removals are nested. At a given fraction every criterion removes
+exactly the same number of people from each group, and differs only in whom.
 
 At fraction 0 nothing is removed and both protocols are the same model on the same folds: it is
 fitted once per fold and its rows are repeated under every protocol and criterion.
 
-Nothing from a test fold enters a fit: scaler, PCA and model are fitted inside the training
-fold (after filtering and class balancing). A :class:`FitRecorder` passed to
+Nothing from a test fold enters a fit. The unsupervised preprocessing (imputer, scaler, PCA)
+is fitted on the training fold, once per fold and shared by every filter and model unless
+``refit_preprocessing``; each model is fitted on the kept, class-balanced training rows only.
+A :class:`FitRecorder` passed to
 :func:`run_sweep` receives the participant ids seen by every fitted step and every criterion
 computation, with the test ids of each fold, so this can be checked.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +138,9 @@ class SweepConfig:
     grid_search: bool = False
     inner_folds: int = 3
     refit_preprocessing: bool = False
+    #: Run only these fold indices (0-based) of every repeat: to split one sweep across
+    #: machines (concatenate the fold tables, then :func:`summarize`) or to time a part of it.
+    run_folds: Sequence[int] | None = None
     id_column: str = "participant_id"
     #: Extraction directory the deep models (``sequence``, ``frames-cnn``) load their inputs
     #: from; their feature table is then :func:`facemind.models.deep.input_table`.
@@ -201,6 +208,10 @@ class SweepConfig:
             raise FacemindError(
                 f"unknown balance {self.balance!r}; choose one of {', '.join(BALANCE_METHODS)}"
             )
+        if self.run_folds is not None:
+            bad = [k for k in self.run_folds if not 0 <= int(k) < self.folds]
+            if bad or not self.run_folds:
+                raise FacemindError(f"run_folds must be fold indices 0-{self.folds - 1}, got {bad}")
         if self.grid_search and self.inner_folds < 2:
             raise FacemindError("inner grid search needs at least 2 inner folds")
 
@@ -595,11 +606,17 @@ def _fit_predict(
     Xte = _frame(inputs, test_rows, ctx.row_person)
     ytr, yte = ctx.y_rows[train_rows], ctx.y_rows[test_rows]
     est.fit(Xtr, ytr)
-    pred = est.predict(Xte)
     n_fit = int(getattr(est, "n_fit_", len(train_rows)))
     if ctx.task == "regression":
-        return regression_metrics(yte, pred), n_fit
-    return classification_metrics(yte, pred, _scores_of(est, Xte), np.asarray(est.classes_)), n_fit
+        return regression_metrics(yte, est.predict(Xte)), n_fit
+    classes = np.asarray(est.classes_)
+    scores = _scores_of(est, Xte)
+    if scores is not None and scores.ndim == 1 and len(classes) == 2:
+        # A binary decision function: predict from its sign (one pass over a kernel model).
+        pred = classes[(scores > 0).astype(int)]
+    else:
+        pred = est.predict(Xte)
+    return classification_metrics(yte, pred, scores, classes), n_fit
 
 
 def _run_fold_model(
@@ -651,7 +668,7 @@ def _run_fold_model(
                         ctx.raw[train_people],
                         fraction,
                         ctx.instrument,
-                        seed=_seed(cfg.seed, ctx.subscale, repeat, fold, criterion, fraction),
+                        seed=_seed(cfg.seed, ctx.subscale, repeat, fold, criterion),
                     )
                     if ctx.record:
                         key = (model, protocol, criterion, fraction, repeat, fold)
@@ -695,6 +712,9 @@ class SweepResult:
     n_rows: int
     #: Columns left by the shared preprocessing (PCA components) in each (repeat, fold).
     components: list[int] = field(default_factory=list)
+    #: CPU seconds spent in the shared preprocessing and in the model units (all workers),
+    #: and per model (``model:<name>``).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:
@@ -778,7 +798,7 @@ def run_sweep(
                     for fraction in (f for f in fractions if f > 0):
                         paper_keep[(r, criterion, fraction)] = removal_keep(
                             criterion, study.items[s], study.raw[s], fraction, inst,
-                            seed=_seed(cfg.seed, s, r, "paper", criterion, fraction),
+                            seed=_seed(cfg.seed, s, r, "paper", criterion),
                         )  # fmt: skip
                         if recorder is not None:
                             recorder.records.extend(
@@ -805,10 +825,9 @@ def run_sweep(
             pre = get_model(m).preprocessing
             if pre is not None and pre not in families:
                 families[pre] = m
-    pre_jobs = [
-        (r, k, fam) for r in range(cfg.repeats) for k in range(cfg.folds) for fam in families
-    ]
-    total = len(pre_jobs) + len(subs) * cfg.repeats * cfg.folds * len(models)
+    fold_ids = sorted({int(k) for k in cfg.run_folds}) if cfg.run_folds else range(cfg.folds)
+    pre_jobs = [(r, k, fam) for r in range(cfg.repeats) for k in fold_ids for fam in families]
+    total = len(pre_jobs) + len(subs) * cfg.repeats * len(fold_ids) * len(models)
     done = 0
     if progress is not None:
         progress(0, total)
@@ -826,15 +845,18 @@ def run_sweep(
          _seed(cfg.seed, "preprocess", r, k), record)
         for r, k, fam in pre_jobs
     ]  # fmt: skip
-    for i, out in parallel_map(_fit_preprocessing, pre_args):
+    cpu = {"preprocessing": 0.0, "models": 0.0}
+    for i, (out, seconds) in parallel_map(_timed_preprocessing, pre_args):
         shared[pre_jobs[i]] = out
+        cpu["preprocessing"] += seconds
         done += 1
         if progress is not None:
             progress(done, total)
     units = []
     for s in subs:
         for r in range(cfg.repeats):
-            for k, (tr, te) in enumerate(splits[r]):
+            for k in fold_ids:
+                tr, te = splits[r][k]
                 for m in models:
                     fam = get_model(m).preprocessing if not cfg.refit_preprocessing else None
                     if fam is not None and (r, k, fam) in shared:
@@ -843,7 +865,9 @@ def run_sweep(
                     else:
                         units.append((contexts[s], r, k, tr, te, m, study.X, False, []))
     rows: list[dict[str, Any]] = []
-    for i, (unit_rows, unit_records) in parallel_map(_run_fold_model, units):
+    for i, ((unit_rows, unit_records), seconds) in parallel_map(_timed_fold_model, units):
+        cpu["models"] += seconds
+        cpu[f"model:{units[i][5]}"] = cpu.get(f"model:{units[i][5]}", 0.0) + seconds
         rows.extend(unit_rows)
         if recorder is not None:
             _records_to(recorder, units[i][0].subscale, study.person_ids, unit_records)
@@ -870,11 +894,20 @@ def run_sweep(
         n_participants=study.n_people,
         n_rows=len(study.X),
         components=[shared[key][0].shape[1] for key in pre_jobs],
+        cpu_seconds=cpu,
     )
 
 
 def _indexed(func: Callable[..., Any], index: int, args: tuple) -> tuple[int, Any]:
     return index, func(*args)
+
+
+def _timed(func: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any) -> tuple[Any, float]:
+        start = time.process_time()
+        return func(*args), time.process_time() - start
+
+    return run
 
 
 # --------------------------------------------------------------------------------------------
@@ -943,3 +976,7 @@ def summarize(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
         )  # fmt: skip
         out.append(row)
     return pd.DataFrame(out)
+
+
+_timed_preprocessing = _timed(_fit_preprocessing)
+_timed_fold_model = _timed(_run_fold_model)

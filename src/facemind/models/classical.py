@@ -73,23 +73,26 @@ def build_svm(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.svm import SVC, SVR
 
     if _is_classification(task):
-        model: Any = SVC(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
+        model: Any = SVC(kernel="rbf", C=1.0, gamma="scale", cache_size=1000)
     else:
-        model = SVR(kernel="rbf", C=1.0, gamma="scale", cache_size=500)
+        model = SVR(kernel="rbf", C=1.0, gamma="scale", cache_size=1000)
     return model
 
 
-RF_TREES = 300
+RF_TREES = 100
 
 
 def build_rf(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
+    # Each tree on a half-size bootstrap sample: twice as fast, no loss measured on the
+    # benchmark cohort.
     model = cls(
         n_estimators=RF_TREES,
         max_features="sqrt",
         min_samples_leaf=2,
+        max_samples=0.5,
         random_state=random_state,
         n_jobs=n_jobs,
     )
@@ -109,11 +112,12 @@ def _xgboost() -> Any:
 def build_gbt(task: str, *, random_state: int = 0, n_jobs: int = 1) -> Any:
     xgb = _xgboost()
     common = dict(
-        n_estimators=300,
+        n_estimators=200,
         max_depth=4,
-        learning_rate=0.05,
+        learning_rate=0.1,
         subsample=0.8,
-        colsample_bytree=0.8,
+        colsample_bytree=0.5,
+        max_bin=64,
         tree_method="hist",
         random_state=random_state,
         n_jobs=n_jobs,
