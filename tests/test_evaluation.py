@@ -297,3 +297,32 @@ def test_unmatched_ids_and_bad_settings_are_reported(data):
         ev.run_sweep(features, resp, INST, small(positive_band="huge"))
     with pytest.raises(FacemindError, match=r"removal fraction must be in \[0, 1\)"):
         ev.run_sweep(features, resp, INST, small(fractions=[0.0, 1.0]))
+
+
+def test_confusion_column_matches_the_fold_metrics():
+    """The per-fold confusion matrix agrees with the fold's n_test, accuracy and recall."""
+    import json as _json
+
+    from facemind.evaluation import SweepConfig, run_sweep
+    from facemind.synth import make_responses
+
+    responses = make_responses(160, seed=5)
+    rng = np.random.default_rng(5)
+    feats = pd.DataFrame({"video_id": responses["participant_id"], "participant_id": responses["participant_id"],
+                          "f__mean": responses["latent_depression"] + rng.normal(scale=0.5, size=160),
+                          "g__mean": rng.normal(size=160)})  # fmt: skip
+    cfg = SweepConfig(
+        subscales=["depression"],
+        models=["logreg"],
+        fractions=(0.0, 0.1),
+        folds=3,
+        criteria=("sdi",),
+    )
+    folds = run_sweep(feats, responses, "dass21", cfg).folds
+    assert "confusion" in folds.columns
+    for row in folds.itertuples():
+        m = np.asarray(_json.loads(row.confusion))
+        assert m.shape == (2, 2) and m.sum() == row.n_test
+        assert np.trace(m) / m.sum() == pytest.approx(row.accuracy)
+        if m[1].sum():
+            assert m[1, 1] / m[1].sum() == pytest.approx(row.recall)

@@ -34,6 +34,7 @@ computation, with the test ids of each fold, so this can be checked.
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -96,9 +97,24 @@ def metric_names(task: str) -> tuple[str, ...]:
     return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
 
 
+#: Classification only: the test fold's confusion matrix as JSON, rows true and columns
+#: predicted, classes in ascending label order (what the report sums over folds).
+CONFUSION_COLUMN = "confusion"
+
+
 def result_columns(task: str) -> list[str]:
     """Columns of the per-fold results table for ``task``, in order."""
-    return [*KEY_COLUMNS, *metric_names(task), *EXTRA_COLUMNS]
+    tail = () if task == "regression" else (CONFUSION_COLUMN,)
+    return [*KEY_COLUMNS, *metric_names(task), *EXTRA_COLUMNS, *tail]
+
+
+def confusion_json(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> str:
+    """Confusion matrix (rows true, columns predicted) over ``labels``, as compact JSON."""
+    from sklearn.metrics import confusion_matrix
+
+    return json.dumps(
+        confusion_matrix(y_true, y_pred, labels=labels).tolist(), separators=(",", ":")
+    )
 
 
 def summary_path(results: str | Path) -> Path:
@@ -616,7 +632,11 @@ def _fit_predict(
         pred = classes[(scores > 0).astype(int)]
     else:
         pred = est.predict(Xte)
-    return classification_metrics(yte, pred, scores, classes), n_fit
+    metrics = classification_metrics(yte, pred, scores, classes)
+    metrics[CONFUSION_COLUMN] = confusion_json(
+        yte, pred, np.union1d(classes, np.unique(ctx.y_rows))
+    )
+    return metrics, n_fit
 
 
 def _run_fold_model(

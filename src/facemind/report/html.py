@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,24 +167,30 @@ def sweep_section(data: ReportData) -> str:
 def confusion_section(data: ReportData, task: str) -> str:
     """Confusion matrices at 0 and 10% removal (counts summed over test folds)."""
     folds = data.folds
-    cells = ["tn", "fp", "fn", "tp"]
-    if folds is None or task != "binary" or not set(cells) <= set(folds.columns):
-        return "<p class='note'>Confusion matrices need binary sweep results with tp/fp/fn/tn counts.</p>"
-    mats = []
+    if folds is None or task == "regression" or "confusion" not in folds.columns:
+        return "<p class='note'>Confusion matrices need classification sweep results (a confusion column).</p>"
     crit = "sdi" if "sdi" in set(folds["criterion"]) else str(folds["criterion"].iloc[0])
-    for (sub, model, protocol, fraction), g in folds[
-        folds["fraction"].isin([0.0, 0.1]) & (folds["criterion"] == crit)
-    ].groupby(["subscale", "model", "protocol", "fraction"], sort=False):
-        if fraction == 0.0 and protocol != "paper":
-            continue  # identical to paper at 0
-        s = g[cells].sum()
-        mats.append((f"{sub} {model} {protocol if fraction else ''} {fraction:.0%}".replace("  ", " "),
-                     np.array([[s.tn, s.fp], [s.fn, s.tp]])))  # fmt: skip
+    chosen = folds[
+        folds["fraction"].isin([0.0, 0.1])
+        & (folds["criterion"] == crit)
+        & folds["confusion"].notna()
+    ]
+    mats = []
+    for (sub, model, protocol, fraction), g in chosen.groupby(
+        ["subscale", "model", "protocol", "fraction"], sort=False
+    ):
+        if fraction == 0.0 and protocol != chosen["protocol"].iloc[0]:
+            continue  # at 0% every protocol is the same fit
+        total = sum(np.asarray(json.loads(c)) for c in g["confusion"])
+        label = f"{sub} / {model} / " + (f"{protocol} {fraction:.0%}" if fraction else "0%")
+        mats.append((label, total))
     if not mats:
         return ""
-    return _img(figures.confusion_grid(mats, ["negative", "positive"]), "confusion matrices",
-                f"Confusion matrices (rows: true class, columns: predicted) summed over test folds, before and "
-                f"after removing 10% by {crit}; the paper protocol also shrinks the test folds.")  # fmt: skip
+    size = mats[0][1].shape[0]
+    names = ["negative", "positive"] if size == 2 else [str(i) for i in range(size)]
+    return _img(figures.confusion_grid(mats, names), "confusion matrices",
+                f"Confusion matrices (rows: true class, columns: predicted) summed over test folds, with "
+                f"everyone and after removing 10% by {crit}; under the paper protocol the test folds shrink too.")  # fmt: skip
 
 
 def cluster_section(data: ReportData, scores: pd.DataFrame) -> str:
