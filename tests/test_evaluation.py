@@ -203,6 +203,37 @@ def test_a_fold_gives_the_same_rows_when_run_alone(data):
         ev.run_sweep(features, resp, INST, small(run_folds=[3]))
 
 
+def test_an_interrupted_sweep_resumes_from_its_checkpoint(data, tmp_path):
+    features, resp = data
+    cfg = small(models=["logreg", "svm"], criteria=["sdi", "random"], fractions=[0.0, 0.2])
+    full = ev.run_sweep(features, resp, INST, cfg).folds
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two_units(done, total):
+        if done == 3 + 2:  # 3 shared preprocessing fits, then 2 of the 6 model units
+            raise Stop
+
+    with pytest.raises(Stop):
+        ev.run_sweep(features, resp, INST, cfg, checkpoint=tmp_path, progress=stop_after_two_units)
+    assert len(list(tmp_path.glob("*.parquet"))) == 2
+    calls = []
+    resumed = ev.run_sweep(
+        features, resp, INST, cfg, checkpoint=tmp_path, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls[0][0] == 2  # two units reused, not refitted
+    pd.testing.assert_frame_equal(resumed.folds, full)
+    assert len(list(tmp_path.glob("*.parquet"))) == 6
+    # Other settings (here the seed) never reuse those parts.
+    calls.clear()
+    ev.run_sweep(
+        features, resp, INST, small(**{**cfg.__dict__, "seed": 5}), checkpoint=tmp_path,
+        progress=lambda d, t: calls.append((d, t)),
+    )  # fmt: skip
+    assert calls[0][0] == 0
+
+
 def test_three_class_and_regression_tasks(data):
     features, resp = data
     r3 = ev.run_sweep(features, resp, INST, small(task="3class", fractions=[0.0, 0.1]))

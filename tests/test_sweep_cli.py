@@ -58,6 +58,7 @@ def test_sweep_writes_results_and_summary(files, tmp_path, capsys):
     assert len(summary) == 2 * 2 * 3 * 2
     assert (summary["n_folds"] == 3).all()
     assert "summary" in stdout and "results_summary.csv" in stdout
+    assert not (tmp_path / ".results.csv.parts").exists()  # resume parts removed on success
     # Deterministic: a second run gives the same table.
     out2 = tmp_path / "again.parquet"
     code, _, _ = run(

@@ -48,6 +48,7 @@ import pandas as pd
 from . import labels, screening, sdi
 from .errors import FacemindError, InputError
 from .instruments import Instrument, load_instrument, score_responses, validate_responses
+from .io import write_table
 from .models import (
     BALANCE_METHODS,
     FitLog,
@@ -765,8 +766,13 @@ def run_sweep(
     progress: Callable[[int, int], None] | None = None,
     features_name: str = "features",
     responses_name: str = "responses",
+    checkpoint: str | Path | None = None,
 ) -> SweepResult:
     """Run the sweep; deterministic for ``config.seed`` whatever ``config.jobs``.
+
+    With ``checkpoint`` (a folder), every finished (subscale, repeat, fold, model) unit is
+    written there, and a rerun on the same data and settings reuses them instead of refitting:
+    an interrupted sweep resumes (not while a ``recorder`` is attached).
 
     Folds are shared by all subscales (stratified on the joint classes, grouped by participant).
     Unless ``config.refit_preprocessing``, a model family's unsupervised preprocessing (impute,
@@ -846,11 +852,32 @@ def run_sweep(
             if pre is not None and pre not in families:
                 families[pre] = m
     fold_ids = sorted({int(k) for k in cfg.run_folds}) if cfg.run_folds else range(cfg.folds)
-    pre_jobs = [(r, k, fam) for r in range(cfg.repeats) for k in fold_ids for fam in families]
-    total = len(pre_jobs) + len(subs) * cfg.repeats * len(fold_ids) * len(models)
-    done = 0
+    unit_keys = [
+        (s, r, k, m) for s in subs for r in range(cfg.repeats) for k in fold_ids for m in models
+    ]
+    finished: dict[tuple, list[dict[str, Any]]] = {}
+    parts: Path | None = None
+    if checkpoint is not None and recorder is None:
+        parts = Path(checkpoint)
+        tag = _fingerprint(cfg, study)
+        for key in unit_keys:
+            path = parts / _part_name(tag, key)
+            if path.exists():
+                finished[key] = pd.read_parquet(path).to_dict("records")
+    todo = [key for key in unit_keys if key not in finished]
+
+    def family(m: str) -> Any:
+        return None if cfg.refit_preprocessing else get_model(m).preprocessing
+
+    needed = {(r, k, family(m)) for _, r, k, m in todo if family(m) is not None}
+    pre_jobs = [
+        (r, k, fam) for r in range(cfg.repeats) for k in fold_ids for fam in families
+        if (r, k, fam) in needed
+    ]  # fmt: skip
+    total = len(pre_jobs) + len(unit_keys)
+    done = len(finished)
     if progress is not None:
-        progress(0, total)
+        progress(done, total)
 
     def parallel_map(func, arg_lists):
         if cfg.jobs == 1:
@@ -873,22 +900,26 @@ def run_sweep(
         if progress is not None:
             progress(done, total)
     units = []
-    for s in subs:
-        for r in range(cfg.repeats):
-            for k in fold_ids:
-                tr, te = splits[r][k]
-                for m in models:
-                    fam = get_model(m).preprocessing if not cfg.refit_preprocessing else None
-                    if fam is not None and (r, k, fam) in shared:
-                        z, pre_records = shared[(r, k, fam)]
-                        units.append((contexts[s], r, k, tr, te, m, z, True, pre_records))
-                    else:
-                        units.append((contexts[s], r, k, tr, te, m, study.X, False, []))
-    rows: list[dict[str, Any]] = []
+    for s, r, k, m in todo:
+        tr, te = splits[r][k]
+        fam = family(m)
+        if fam is not None:
+            z, pre_records = shared[(r, k, fam)]
+            units.append((contexts[s], r, k, tr, te, m, z, True, pre_records))
+        else:
+            units.append((contexts[s], r, k, tr, te, m, study.X, False, []))
+    rows: list[dict[str, Any]] = [
+        row for key in unit_keys if key in finished for row in finished[key]
+    ]
     for i, ((unit_rows, unit_records), seconds) in parallel_map(_timed_fold_model, units):
         cpu["models"] += seconds
         cpu[f"model:{units[i][5]}"] = cpu.get(f"model:{units[i][5]}", 0.0) + seconds
         rows.extend(unit_rows)
+        if parts is not None:
+            write_table(
+                pd.DataFrame(unit_rows, columns=result_columns(cfg.task)),
+                parts / _part_name(tag, todo[i]),
+            )
         if recorder is not None:
             _records_to(recorder, units[i][0].subscale, study.person_ids, unit_records)
         done += 1
@@ -916,6 +947,29 @@ def run_sweep(
         components=[shared[key][0].shape[1] for key in pre_jobs],
         cpu_seconds=cpu,
     )
+
+
+def _fingerprint(cfg: SweepConfig, study: Study) -> str:
+    """Digest of the data and of every setting that changes results (not jobs or run_folds)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    settings = {k: v for k, v in cfg.__dict__.items() if k not in ("jobs", "run_folds")}
+    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
+    h.update("\x1f".join(map(str, study.person_ids)).encode())
+    h.update("\x1f".join(study.feature_names).encode())
+    h.update(np.ascontiguousarray(study.row_person).tobytes())
+    h.update(np.ascontiguousarray(study.X).tobytes())
+    for name in sorted(study.items):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(study.items[name]).tobytes())
+        h.update(np.ascontiguousarray(study.scored[name]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _part_name(tag: str, key: tuple) -> str:
+    s, r, k, m = key
+    return f"{tag}-{s}-r{r}-k{k}-{m}.parquet"
 
 
 def _indexed(func: Callable[..., Any], index: int, args: tuple) -> tuple[int, Any]:

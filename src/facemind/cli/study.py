@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -301,6 +302,8 @@ def sweep_cmd(
     else:
         feature_table = read_table(features)
     response_table = read_table(responses)
+    # Finished units are kept here until the tables are written: a rerun resumes.
+    parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
     bar = Progress(
         TextColumn("sweep"),
@@ -330,6 +333,7 @@ def sweep_cmd(
             progress=progress,
             features_name=str(features),
             responses_name=str(responses),
+            checkpoint=parts,
         )
     finally:
         if bar_task is not None:
@@ -339,6 +343,7 @@ def sweep_cmd(
     write_table(result.folds, output)
     summary = summary_path(output)
     write_table(result.summary, summary)
+    shutil.rmtree(parts, ignore_errors=True)
     out.print(
         f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
         f"{result.n_participants} participants ({result.n_rows} feature rows) written to "
