@@ -101,7 +101,7 @@ def response_profiles(
     base = high - low + 1
     if k * np.log2(base) <= 22:  # dense table of every possible profile (exact in float64)
         powers = base ** np.arange(k, dtype=np.int64)
-        codes = ((x - low) @ powers.astype(float)).astype(np.int64)
+        codes = (x @ powers.astype(float) - low * powers.sum()).astype(np.int64)
         counts_all = np.bincount(codes, minlength=base**k)
         present = np.flatnonzero(counts_all)
         lookup = np.empty(base**k, dtype=np.int64)
@@ -313,11 +313,12 @@ def _subscale_sdi(
     inst = responses.instrument
     sub = inst.subscales[subscale]
     keyed = responses.keyed(sub)
-    missing_rows = np.isnan(keyed).any(axis=1)
+    missing_rows = np.isnan(keyed @ np.ones(keyed.shape[1]))  # NaN propagates: one cheap pass
     if missing_rows.any() and missing == "error":
         raise responses.missing_error(sub, "use --missing drop to leave them out of the subscale")
     inc = ~missing_rows
-    profiles, inverse, counts = response_profiles(keyed[inc], inst.response_min, inst.response_max)
+    complete = keyed[inc] if missing_rows.any() else keyed
+    profiles, inverse, counts = response_profiles(complete, inst.response_min, inst.response_max)
     p_raw = profiles.sum(axis=1)
     if group_by == "total":
         p_groups: np.ndarray = p_raw.astype(np.int64)

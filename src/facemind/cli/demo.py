@@ -22,7 +22,7 @@ def demo_cmd(
     ),
     participants: Annotated[
         int, typer.Option("--participants", min=100, help="Synthetic cohort size.")
-    ] = 2000,
+    ] = 1500,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     videos: Annotated[
         Path | None,

@@ -184,10 +184,12 @@ def validate_responses(
             values[item] = vals
     if errors:
         raise min(errors, key=lambda e: (e[0], e[1]))[2]
-    items = pd.DataFrame(values, index=df.index, columns=list(mapping))
+    block = np.empty((len(df), len(mapping)), order="F")  # pandas keeps it without a copy
+    for j, item in enumerate(mapping):
+        block[:, j] = values[item]
     return Responses(
         ids=ids.reset_index(drop=True),
-        items=items.reset_index(drop=True),
+        items=pd.DataFrame(block, columns=list(mapping), copy=False),
         rows=rows,
         source=source,
         instrument=inst,

@@ -8,6 +8,7 @@ many missing items per subscale may be prorated. Built-in specs live in ``builti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -181,16 +182,20 @@ def builtin_ids() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+@cache
+def _builtin(iid: str) -> Instrument:
+    """A built-in spec, parsed once per process (specs are immutable)."""
+    res = resources.files("facemind.instruments") / "builtin" / f"{iid}.yaml"
+    return parse_spec(yaml.safe_load(res.read_text(encoding="utf-8")), source=f"builtin:{iid}")
+
+
 def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
     """Load a built-in instrument by id (e.g. ``"dass21"``) or a spec file (YAML or JSON)."""
     if isinstance(name_or_path, Instrument):
         return name_or_path
     text_name = str(name_or_path)
     if text_name.lower() in builtin_ids():
-        res = resources.files("facemind.instruments") / "builtin" / f"{text_name.lower()}.yaml"
-        return parse_spec(
-            yaml.safe_load(res.read_text(encoding="utf-8")), source=f"builtin:{text_name.lower()}"
-        )
+        return _builtin(text_name.lower())
     path = Path(text_name)
     if not path.exists():
         raise FacemindError(
