@@ -12,27 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from _timing import cpu_seconds
+
 from facemind.features import extract_features
 from facemind.synth import SynthConfig, write_cohort
 
 COHORT = 11_427
-
-
-def cpu_seconds() -> float:
-    """User + system CPU time of this process and its finished workers."""
-    return sum(
-        r.ru_utime + r.ru_stime
-        for r in (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-    )
 
 
 def main() -> None:
