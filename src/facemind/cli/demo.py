@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +33,9 @@ def demo_cmd(
         Path | None,
         typer.Option("--model", help="Face model file (default: resolved as extract does)."),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")
+    ] = max(1, os.cpu_count() or 1),
     questionnaire_only: Annotated[
         bool,
         typer.Option(
