@@ -234,6 +234,12 @@ def extraction_section(manifest: pd.DataFrame | None) -> str:
     if manifest is None:
         return ""
     out = ["<h2>Extraction quality</h2>"]
+    backends = (
+        ", ".join(sorted(manifest["backend"].dropna().astype(str).unique()))
+        if "backend" in manifest
+        else "?"
+    )
+    out.append(f"<p>{len(manifest)} videos; backend: {html.escape(backends)}.</p>")
     out.append(_img(figures.coverage_histogram(manifest), "extraction quality",
                     "Left: share of frames in which a face was found, per video; right: videos per status "
                     "(ok, no_face, failed)."))  # fmt: skip
