@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.facemind-installed
 ASSETS := .cache/assets/.complete
 
-.PHONY: install assets sysdeps test demo lint bench clean
+.PHONY: install deep assets sysdeps test demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq strace chromium chromium-driver >/dev/null; }
 
-test: install assets sysdeps
+test: install deep assets sysdeps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
