@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..demo import run_demo, run_questionnaire_demo
 from . import app
 from .questionnaire import print_sdi_table
 
@@ -44,6 +43,8 @@ def demo_cmd(
     ] = False,
 ) -> None:
     """Run a SYNTHETIC demo study end to end and write its report (report.html)."""
+    from ..demo import run_demo, run_questionnaire_demo
+
     err.print(
         f"[bold]facemind demo[/] - SYNTHETIC data ({participants} simulated participants, seed {seed})"
     )

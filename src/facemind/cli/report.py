@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ..errors import InputError
-from ..evaluation import summarize, summary_path
 from ..instruments import load_instrument
 from ..io import read_table
-from ..report.html import ReportData, write_report
 from . import app
+
+if TYPE_CHECKING:
+    from ..report.html import ReportData
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -28,6 +29,9 @@ def load_report_data(
     id_column: str = "participant_id",
 ) -> ReportData:
     """Read the study's files (ids as text) into :class:`ReportData`."""
+    from ..evaluation import summarize, summary_path
+    from ..report.html import ReportData
+
     csv_ids = {"dtype": {id_column: "string"}} if responses.suffix.lower() == ".csv" else {}
     data = ReportData(
         responses=read_table(responses, **csv_ids),
@@ -76,6 +80,8 @@ def report_cmd(
     ] = "participant_id",
 ) -> None:
     """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
+    from ..report.html import write_report
+
     data = load_report_data(
         responses,
         instrument,
