@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +40,7 @@ import pyarrow.parquet as pq
 from .errors import FacemindError, InputError
 from .face import schema
 from .io import read_table, write_table
+from .parallel import process_map
 
 STATS: tuple[str, ...] = (
     "mean", "median", "max", "min", "std", "var", "range", "q25", "q75", "iqr", "skew", "kurtosis",
@@ -519,12 +518,8 @@ def extract_features(
     done = 0
     if progress is not None:
         progress(0, len(items))
-    with (
-        ProcessPoolExecutor(max_workers=jobs)
-        if jobs > 1 and len(tasks) > 1
-        else nullcontext() as pool
-    ):
-        results = pool.map(_read_chunk, tasks) if pool is not None else map(_read_chunk, tasks)
+    with process_map(jobs, len(tasks)) as pmap:
+        results = pmap(_read_chunk, tasks)
         for (r, i, e), task in zip(results, tasks, strict=True):
             rows += r
             ids += i

@@ -49,8 +49,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,6 +62,7 @@ from . import __version__
 from .errors import FacemindError
 from .face import schema
 from .io import atomic_path, write_table
+from .parallel import process_map
 
 #: DASS-21 item numbers of each subscale (PAPER.md).
 DASS21_ITEMS: dict[str, tuple[int, ...]] = {
@@ -504,12 +503,8 @@ def write_cohort(
     rows: list[dict] = []
     if progress is not None:
         progress(0, len(plan))
-    with (
-        ProcessPoolExecutor(max_workers=jobs)
-        if jobs > 1 and len(tasks) > 1
-        else nullcontext() as pool
-    ):
-        parts = pool.map(_write_chunk, tasks) if pool is not None else map(_write_chunk, tasks)
+    with process_map(jobs, len(tasks)) as pmap:
+        parts = pmap(_write_chunk, tasks)
         for part in parts:
             rows.extend(part)
             if progress is not None:
