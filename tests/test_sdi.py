@@ -54,6 +54,8 @@ def test_six_respondents_variants_by_hand():
     r = math.sqrt(0.4)
     assert band.discrepancy.tolist() == pytest.approx([r, r, 0, 1, 1, r], abs=1e-12)
     assert band.groups["group"].tolist() == ["low", "high"]
+    value, kept_groups = band.after_removal(np.ones(6, dtype=bool))
+    assert kept_groups["group"].tolist() == ["low", "high"] and value == pytest.approx(band.sdi)
     raw = sdi.compute(SIX, TWO_ITEMS, standardize=False)["s"]
     assert raw.discrepancy.tolist() == pytest.approx([2 / 3, 2 / 3, 0, 1, 1, 0], abs=1e-12)
 

@@ -286,7 +286,14 @@ class SubscaleSDI:
     def after_removal(self, keep: np.ndarray) -> tuple[float, pd.DataFrame]:
         """SDI and group table of the kept respondents (discrepancies not renormalized)."""
         sel = np.asarray(keep, dtype=bool) & self.included
-        gt = group_table(self.discrepancy.to_numpy()[sel], self.group.to_numpy()[sel])
+        d = self.discrepancy.to_numpy()[sel]
+        if isinstance(self.group.dtype, pd.CategoricalDtype):  # bands: keep severity order
+            gt = group_table(d, self.group.cat.codes.to_numpy()[sel])
+            gt["group"] = np.asarray(self.group.cat.categories, dtype=object)[
+                gt["group"].to_numpy()
+            ]
+        else:
+            gt = group_table(d, self.group.to_numpy()[sel])
         return dataset_sdi(gt), gt
 
     def removal_curve(
