@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.console import Console
 
 from ..errors import FacemindError
 
@@ -21,6 +22,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+#: Consoles of every command: results on stdout, progress and notes on stderr (never wrapped,
+#: so file paths stay whole).
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> None:

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from . import app
+from . import app, err
 from .questionnaire import print_sdi_table
-
-err = Console(stderr=True, soft_wrap=True)
 
 
 @app.command("demo")

@@ -9,13 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import FacemindError
-from . import app
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+from . import app, err, out
 
 
 def _params(text: str | None) -> dict | None:

@@ -6,17 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from .. import sdi as sdi_mod
 from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
 from ..io import read_table, write_json, write_table
-from . import app
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+from . import app, err, out
 
 InstrumentOpt = Annotated[
     str,

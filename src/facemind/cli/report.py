@@ -6,17 +6,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import InputError
 from ..instruments import load_instrument
 from ..io import read_table
-from . import app
+from . import app, err
 
 if TYPE_CHECKING:
     from ..report.html import ReportData
 
-err = Console(stderr=True, soft_wrap=True)
 
 
 def load_report_data(

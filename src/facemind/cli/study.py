@@ -11,13 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import FacemindError
-from . import app
+from . import app, err, out
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 CORES = os.cpu_count() or 1
 
 
