@@ -147,27 +147,6 @@ def _model_bytes(model_path: str) -> bytes:
     return _MODEL_CACHE[model_path]
 
 
-class _BufferLandmarker(Landmarker):
-    """A VIDEO-mode landmarker built from the in-memory model (no file read per video)."""
-
-    def __init__(self, model: bytes, min_confidence: float) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        self.video = True
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=model),
-            running_mode=vision.RunningMode.VIDEO,
-            num_faces=1,
-            min_face_detection_confidence=min_confidence,
-            min_face_presence_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-        )
-        self._impl = vision.FaceLandmarker.create_from_options(options)
-        self._last_ms = -1
-
-
 def process_video(
     task: VideoTask, out: str, model_path: str, model_sha256: str,
     settings: ExtractSettings, settings_str: str,
@@ -178,7 +157,7 @@ def process_video(
     t0 = time.perf_counter()
     try:
         res = extract_video(
-            task.path, lambda: _BufferLandmarker(model, settings.min_confidence), settings
+            task.path, lambda: Landmarker(model, min_confidence=settings.min_confidence), settings
         )
         status, error = res.status, res.error
     except Exception as exc:  # noqa: BLE001 - one bad video must never stop the batch

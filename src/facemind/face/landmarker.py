@@ -40,16 +40,22 @@ class Landmarker:
 
     def __init__(
         self,
-        model_path: str | os.PathLike[str],
+        model: str | os.PathLike[str] | bytes,
         *,
         video: bool = True,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     ) -> None:
+        """``model`` is the ``.task`` file's path, or its bytes (no file read per video)."""
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.video = video
+        base = (
+            BaseOptions(model_asset_buffer=model)
+            if isinstance(model, bytes)
+            else BaseOptions(model_asset_path=str(Path(model)))
+        )
         options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(Path(model_path))),
+            base_options=base,
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_faces=1,
             min_face_detection_confidence=min_confidence,
