@@ -112,6 +112,24 @@ def test_dask_workers_match_single_process(assets_dir, face_model, tmp_path):
         pd.testing.assert_frame_equal(v, _frames(two)[k])
 
 
+def _worker_environ() -> dict[str, str | None]:
+    import os
+
+    return {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+
+
+def test_local_cluster_workers_keep_glibc_malloc_defaults():
+    from dask.distributed import Client
+
+    from facemind.face.batch import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        environs = list(client.run(_worker_environ).values())
+    assert len(environs) == 2
+    # Dask's MALLOC_TRIM_THRESHOLD_ is dropped; its one-thread BLAS/OpenMP limit stays.
+    assert all(e == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"} for e in environs)
+
+
 def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
     lst = tmp_path / "list.csv"
     lst.write_text(f"path,video_id,participant_id\n{assets_dir / 'single_face.mp4'},s01,p01\n"
