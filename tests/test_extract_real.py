@@ -151,3 +151,27 @@ def test_aligned_crops(assets_dir, face_model):
     right = (px[33] + px[133]) / 2
     left = (px[263] + px[362]) / 2
     assert abs(right[1] - left[1]) < 3 and abs((right[1] + left[1]) / 2 - 0.36 * 112) < 6
+
+
+def test_landmarker_start_up_notices_are_dropped(face_model, capfd):
+    import re
+
+    with Landmarker(face_model), Landmarker(face_model, video=False):
+        pass
+    err = capfd.readouterr().err
+    assert not re.search(r"^[IW]\d{4} ", err, flags=re.M), err
+    assert "XNNPACK" not in err and "absl::InitializeLog" not in err
+
+
+def test_other_stderr_output_passes_through(capfd):
+    import os
+    import sys
+
+    from facemind.face.landmarker import startup_messages_dropped
+
+    with startup_messages_dropped():
+        os.write(2, b"W0000 00:00:1.5 graph.cc:1] a notice\nE0000 00:00:1.6 x.cc:2] an error\n")
+        print("a python line", file=sys.stderr)
+    err = capfd.readouterr().err
+    assert "an error" in err and "a python line" in err
+    assert "a notice" not in err

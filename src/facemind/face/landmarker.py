@@ -8,6 +8,11 @@ the CPU and never uses the network (the model is a local file).
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,41 @@ def backend_version() -> str:
     import mediapipe
 
     return f"mediapipe {mediapipe.__version__}"
+
+
+#: What MediaPipe's C++ side prints each time a landmarker starts (absl INFO/WARNING lines,
+#: TensorFlow Lite's delegate notice): three or four lines per video, noise in a batch log.
+_STARTUP_NOISE = re.compile(
+    rb"^([IW]\d{4} \d\d:\d\d:|INFO: Created TensorFlow Lite|"
+    rb"WARNING: All log messages before absl::InitializeLog)"
+)
+
+
+@contextmanager
+def startup_messages_dropped() -> Iterator[None]:
+    """Drop MediaPipe's start-up notices from file descriptor 2; pass everything else on.
+
+    The C++ code writes to the descriptor directly, so it is pointed at a temporary file for
+    the duration and the file's lines, less the notices, are written back afterwards (errors
+    and anything other threads wrote meanwhile come out, a few milliseconds late).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                kept = [ln for ln in tmp.read().splitlines(keepends=True)
+                        if not _STARTUP_NOISE.match(ln)]  # fmt: skip
+                if kept:
+                    os.write(2, b"".join(kept))
+    finally:
+        os.close(saved)
 
 
 class Landmarker:
@@ -64,7 +104,8 @@ class Landmarker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
-        self._impl: Any = vision.FaceLandmarker.create_from_options(options)
+        with startup_messages_dropped():
+            self._impl: Any = vision.FaceLandmarker.create_from_options(options)
         self._last_ms = -1
 
     def __enter__(self) -> Landmarker:
