@@ -12,6 +12,7 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
+from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
 
 
 def _params(text: str | None) -> dict | None:
@@ -49,26 +50,18 @@ def train_cmd(
             "--frames", help="Extraction directory (manifest, frames/, crops/) for deep models."
         ),
     ] = None,
-    task: Annotated[
-        str, typer.Option("--task", help="binary, 3class, bands or regression.")
-    ] = "binary",
-    positive_band: Annotated[
-        str, typer.Option("--positive-band", help="Binary task: positive at or above this band.")
-    ] = "mild",
-    balance: Annotated[
-        str, typer.Option("--balance", help="Class balance: downsample, weights or none.")
-    ] = "downsample",
+    task: TaskOpt = "binary",
+    positive_band: PositiveBandOpt = "mild",
+    balance: BalanceOpt = "downsample",
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search (classical models).")
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     params: Annotated[
         str | None,
         typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
     ] = None,
-    id_column: Annotated[
-        str, typer.Option("--id-column", help="Participant id column in both tables.")
-    ] = "participant_id",
+    id_column: JoinIdOpt = "participant_id",
 ) -> None:
     """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
     from ..io import read_table

@@ -14,6 +14,7 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
+from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
 
 CORES = os.cpu_count() or 1
 
@@ -194,12 +195,8 @@ def sweep_cmd(
     subscales: Annotated[
         str | None, typer.Option("--subscales", help="Comma-separated (default: all).")
     ] = None,
-    task: Annotated[
-        str, typer.Option("--task", help="binary, 3class, bands or regression.")
-    ] = "binary",
-    positive_band: Annotated[
-        str, typer.Option("--positive-band", help="Binary task: positive at or above this band.")
-    ] = "mild",
+    task: TaskOpt = "binary",
+    positive_band: PositiveBandOpt = "mild",
     models: Annotated[
         str | None,
         typer.Option(
@@ -223,13 +220,11 @@ def sweep_cmd(
     ] = "sdi,random",
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", help="Repeats of the k-fold split.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (-1: all cores).")
     ] = 1,
-    balance: Annotated[
-        str, typer.Option("--balance", help="Class balance: downsample, weights or none.")
-    ] = "downsample",
+    balance: BalanceOpt = "downsample",
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
     ] = False,
@@ -241,9 +236,7 @@ def sweep_cmd(
             "per training fold.",
         ),
     ] = False,
-    id_column: Annotated[
-        str, typer.Option("--id-column", help="Participant id column in both tables.")
-    ] = "participant_id",
+    id_column: JoinIdOpt = "participant_id",
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
     from rich.progress import (
