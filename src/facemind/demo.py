@@ -20,7 +20,6 @@ from .io import read_table, write_json, write_table
 from .report.sdi_plot import plot_sdi
 from .synth import SynthConfig, make_responses, write_cohort
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 #: Channel groups of the demo's features; landmarks are left out to keep the demo to minutes.
 DEMO_GROUPS = ("aus", "pose", "gaze", "blendshapes")
 
@@ -122,6 +121,7 @@ def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, st
     """Extract the real sample videos in ``videos`` when the face model can be found."""
     from .face.batch import run_batch
     from .face.model import resolve_model
+    from .face.video import VIDEO_EXTENSIONS
 
     try:
         model_path = resolve_model(model)
@@ -129,7 +129,7 @@ def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, st
         result.notes.append(f"real videos not extracted: {exc}")
         return None
     files = (
-        sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
         if videos.is_dir()
         else []
     )

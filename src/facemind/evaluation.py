@@ -238,8 +238,6 @@ class SweepConfig:
 
 def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
     """Deep models need ``frames``; feature models and deep models take different tables."""
-    from .models import get_model
-
     deep = [m for m in models if get_model(m).input != "features"]
     if deep and frames is None:
         raise FacemindError(f"model {deep[0]!r} needs an extraction directory: pass --frames DIR")

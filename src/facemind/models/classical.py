@@ -44,12 +44,6 @@ def pca_preprocessing(*, random_state: int = 0) -> Pipeline:
     return pipe.set_output(transform="pandas")
 
 
-def feature_pipeline(model: Any, *, random_state: int = 0) -> Pipeline:
-    """:func:`pca_preprocessing` followed by ``model`` (step ``clf``)."""
-    steps = pca_preprocessing(random_state=random_state).steps + [("clf", model)]
-    return Pipeline(steps).set_output(transform="pandas")
-
-
 def _is_classification(task: str) -> bool:
     return task in CLASSIFICATION
 
