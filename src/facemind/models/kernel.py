@@ -40,6 +40,25 @@ def _squared_norms(X: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
+def _products_to_rbf(
+    P: np.ndarray, sq_rows: np.ndarray, sq_cols: np.ndarray, gamma: float, same_rows: bool = False
+) -> np.ndarray:
+    """Turn dot products ``P`` into RBF kernel values in place (and return ``P``).
+
+    ``|a - b|^2 = |a|^2 + |b|^2 - 2 a.b``, clipped at 0 against rounding; with ``same_rows`` the
+    diagonal is a row against itself, distance exactly 0.
+    """
+    P *= -2.0
+    P += sq_rows[:, None]
+    P += sq_cols[None, :]
+    np.maximum(P, 0.0, out=P)
+    if same_rows:
+        np.fill_diagonal(P, 0.0)
+    P *= -gamma
+    np.exp(P, out=P)
+    return P
+
+
 def rbf_gram(X: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * |x_i - x_j|^2)`` for every pair of rows: a C-ordered symmetric matrix.
 
@@ -54,13 +73,7 @@ def rbf_gram(X: np.ndarray, gamma: float) -> np.ndarray:
     # (upper triangle) without copying X.
     G = dsyrk(1.0, X.T, trans=1, lower=0)
     sq = _squared_norms(X)
-    G *= -2.0
-    G += sq[:, None]
-    G += sq[None, :]
-    np.maximum(G, 0.0, out=G)
-    np.fill_diagonal(G, 0.0)
-    G *= -gamma
-    np.exp(G, out=G)
+    _products_to_rbf(G, sq, sq, gamma, same_rows=True)
     block = 1024
     for i in range(0, n, block):  # mirror the upper triangle, a block of rows at a time
         j = min(i + block, n)
@@ -72,14 +85,7 @@ def rbf_gram(X: np.ndarray, gamma: float) -> np.ndarray:
 
 def rbf_cross(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * |a_i - b_j|^2)`` for the rows of ``A`` against the rows of ``B``."""
-    K = A @ B.T
-    K *= -2.0
-    K += _squared_norms(A)[:, None]
-    K += _squared_norms(B)[None, :]
-    np.maximum(K, 0.0, out=K)
-    K *= -gamma
-    np.exp(K, out=K)
-    return K
+    return _products_to_rbf(A @ B.T, _squared_norms(A), _squared_norms(B), gamma)
 
 
 class _GramSVM(BaseEstimator):
