@@ -21,19 +21,37 @@ CORES = os.cpu_count() or 1
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (only on a terminal), updated as (done, total)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    """A progress bar on stderr (only on a terminal), updated as (done, total).
 
-    with Progress(
-        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(label, total=None)
+    It appears at the first update, so that input errors found before the work starts are
+    printed without a bar.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    bar = Progress(
+        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    )  # fmt: skip
+    task = None
 
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
         yield update
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,15 +257,6 @@ def sweep_cmd(
     id_column: JoinIdOpt = "participant_id",
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
     from ..instruments import load_instrument
     from ..io import TABLE_SUFFIXES, read_table, write_table
@@ -295,26 +304,7 @@ def sweep_cmd(
     # Finished units are kept here until the tables are written: a rerun resumes.
     parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
-    bar = Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("fold units"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-    bar_task = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar_task
-        if bar_task is None:  # start only once the data are checked and the plan is made
-            bar.start()
-            bar_task = bar.add_task("sweep", total=total)
-        bar.update(bar_task, completed=done, total=total)
-
-    try:
+    with _progress("sweep") as progress:
         result = run_sweep(
             feature_table,
             response_table,
@@ -325,9 +315,6 @@ def sweep_cmd(
             responses_name=str(responses),
             checkpoint=parts,
         )
-    finally:
-        if bar_task is not None:
-            bar.stop()
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
     write_table(result.folds, output)
