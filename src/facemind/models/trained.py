@@ -237,10 +237,7 @@ class TrainedModel:
         if left:
             parts.append(self._empty_rows(left))
         out = pd.concat(parts, ignore_index=True) if parts else self._empty_rows([])
-        order = {v: i for i, (v, _) in enumerate(items)}
-        return out.sort_values("video_id", key=lambda s: s.map(order), kind="stable").reset_index(
-            drop=True
-        )
+        return _in_order(out, [v for v, _ in items])
 
     def predict_videos(
         self,
@@ -260,6 +257,7 @@ class TrainedModel:
             raise FacemindError("no videos found in the inputs")
         model_path = resolve_model(face_model)
         verify_model(model_path)
+        model_bytes = Path(model_path).read_bytes()  # read once, not once per video
         k = int(self.meta["input"].get("k", 0)) if self.input_type == "crops" else 0
         settings = ExtractSettings(save_crops=k)
         items: list[tuple[str, pd.DataFrame]] = []
@@ -268,7 +266,11 @@ class TrainedModel:
         for t in tasks:
             if on_video is not None:
                 on_video(t.video_id)
-            res = extract_video(t.path, lambda: Landmarker(model_path), settings)
+            res = extract_video(
+                t.path,
+                lambda: Landmarker(model_bytes, min_confidence=settings.min_confidence),
+                settings,
+            )
             if res.frames is None:
                 failed.append((t.video_id, f"extraction_failed: {res.error}"))
                 continue
@@ -278,10 +280,15 @@ class TrainedModel:
         out = self.predict_frame_tables(items, crops)
         if failed:
             out = pd.concat([out, self._empty_rows(failed)], ignore_index=True)
-        order = {t.video_id: i for i, t in enumerate(tasks)}
-        return out.sort_values("video_id", key=lambda s: s.map(order), kind="stable").reset_index(
-            drop=True
-        )
+        return _in_order(out, [t.video_id for t in tasks])
+
+
+def _in_order(out: pd.DataFrame, video_ids: Sequence[str]) -> pd.DataFrame:
+    """``out``'s rows in the order of ``video_ids`` (the order the videos were given)."""
+    order = {v: i for i, v in enumerate(video_ids)}
+    return out.sort_values("video_id", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def train_model(
