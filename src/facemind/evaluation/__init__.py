@@ -44,6 +44,7 @@ from .config import (
     PROTOCOLS,
     SWEEP_TASKS,
     SweepConfig,
+    SweepPlan,
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
@@ -60,7 +61,7 @@ from .metrics import (
     result_columns,
 )
 from .recording import FitRecord, FitRecorder
-from .runner import SweepResult, run_sweep
+from .runner import SweepResult, run_sweep, sweep_study
 from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "FitRecorder",
     "Study",
     "SweepConfig",
+    "SweepPlan",
     "SweepResult",
     "classification_metrics",
     "confusion_json",
@@ -97,4 +99,5 @@ __all__ = [
     "run_sweep",
     "summarize",
     "summary_path",
+    "sweep_study",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -13,38 +13,47 @@ from ..errors import FacemindError
 from ..instruments import Instrument
 from ..models import BALANCE_METHODS, check_model, get_model
 
-PROTOCOLS: tuple[str, ...] = ("paper", "train-only")
-CRITERIA: tuple[str, ...] = ("sdi", "random", "mahalanobis", "irv", "longstring", "guttman")
+Task = Literal["binary", "3class", "bands", "regression"]
+Protocol = Literal["paper", "train-only"]
+Criterion = Literal["sdi", "random", "mahalanobis", "irv", "longstring", "guttman"]
+Balance = Literal["downsample", "weights", "none"]
+
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+CRITERIA: tuple[str, ...] = get_args(Criterion)
 DEFAULT_CRITERIA: tuple[str, ...] = ("sdi", "random")
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_MODELS: tuple[str, ...] = ("logreg", "svm", "rf", "gbt")
 DEFAULT_REGRESSION_MODELS: tuple[str, ...] = ("ridge", "svm", "rf", "gbt")
-SWEEP_TASKS: tuple[str, ...] = ("binary", "3class", "bands", "regression")
+SWEEP_TASKS: tuple[str, ...] = get_args(Task)
 
 
-def _seed(*keys: Any) -> int:
+def stable_seed(*keys: Any) -> int:
     """A 32-bit seed from a tuple of keys, stable across processes and Python runs."""
     ints = [zlib.crc32(str(k).encode("utf-8")) for k in keys]
     return int(np.random.SeedSequence(ints).generate_state(1)[0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepConfig:
     """What to sweep. ``subscales=None`` means every subscale of the instrument, ``models=None``
-    the default models of the task (``ridge`` replaces ``logreg`` for regression)."""
+    the default models of the task (``ridge`` replaces ``logreg`` for regression).
+
+    Sequences are kept as tuples. :meth:`validate` checks the settings against an instrument
+    and returns the :class:`SweepPlan` the runner takes.
+    """
 
     subscales: Sequence[str] | None = None
-    task: str = "binary"
+    task: Task = "binary"
     positive_band: str = "mild"
     models: Sequence[str] | None = None
     fractions: Sequence[float] = DEFAULT_FRACTIONS
-    protocols: Sequence[str] = PROTOCOLS
-    criteria: Sequence[str] = DEFAULT_CRITERIA
+    protocols: Sequence[Protocol] = PROTOCOLS
+    criteria: Sequence[Criterion] = DEFAULT_CRITERIA
     folds: int = 5
     repeats: int = 1
     seed: int = 0
     jobs: int = 1
-    balance: str = "downsample"
+    balance: Balance = "downsample"
     grid_search: bool = False
     inner_folds: int = 3
     refit_preprocessing: bool = False
@@ -56,13 +65,20 @@ class SweepConfig:
     #: from; their feature table is then :func:`facemind.models.deep.input_table`.
     frames: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("subscales", "models", "fractions", "protocols", "criteria", "run_folds"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str | tuple):
+                object.__setattr__(self, name, tuple(value))
+
     def resolved_models(self) -> list[str]:
         if self.models is not None:
             return list(self.models)
         return list(DEFAULT_REGRESSION_MODELS if self.task == "regression" else DEFAULT_MODELS)
 
-    def validate(self, inst: Instrument) -> None:
-        """One-line errors for unusable settings, before any work starts."""
+    def validate(self, inst: Instrument) -> SweepPlan:
+        """Check the settings against ``inst`` (one-line errors, before any work starts) and
+        return the resolved plan."""
         if self.task not in SWEEP_TASKS:
             raise FacemindError(
                 f"unknown task {self.task!r}; choose one of {', '.join(SWEEP_TASKS)}"
@@ -124,6 +140,15 @@ class SweepConfig:
                 raise FacemindError(f"run_folds must be fold indices 0-{self.folds - 1}, got {bad}")
         if self.grid_search and self.inner_folds < 2:
             raise FacemindError("inner grid search needs at least 2 inner folds")
+        fold_ids = sorted({int(k) for k in self.run_folds}) if self.run_folds else None
+        return SweepPlan(
+            config=self,
+            instrument=inst,
+            subscales=tuple(subs),
+            models=tuple(models),
+            fractions=tuple(sorted({float(f) for f in self.fractions})),
+            fold_ids=tuple(fold_ids if fold_ids is not None else range(self.folds)),
+        )
 
     def resolved_subscales(self, inst: Instrument) -> list[str]:
         return list(self.subscales) if self.subscales is not None else list(inst.subscales)
@@ -140,6 +165,26 @@ def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
             f"models {deep[0]!r} (on --frames) and {other!r} (on --features) take different "
             "inputs; sweep them in separate runs"
         )
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A :class:`SweepConfig` validated against its instrument, with every default resolved:
+    made by :meth:`SweepConfig.validate` only."""
+
+    config: SweepConfig
+    instrument: Instrument
+    subscales: tuple[str, ...]
+    models: tuple[str, ...]
+    #: Distinct removal fractions, ascending.
+    fractions: tuple[float, ...]
+    #: Fold indices run in every repeat (``config.run_folds``, or all of them).
+    fold_ids: tuple[int, ...]
+
+    @property
+    def n_fits(self) -> int:
+        """Number of model fits the sweep will make (see :func:`plan_size`)."""
+        return plan_size(self.config, self.instrument)
 
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:

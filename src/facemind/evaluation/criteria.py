@@ -7,7 +7,7 @@ import numpy as np
 from .. import screening, sdi
 from ..errors import FacemindError
 from ..instruments import Instrument
-from .config import CRITERIA, _seed
+from .config import CRITERIA, stable_seed
 
 
 def criterion_scores(
@@ -46,5 +46,5 @@ def removal_keep(
     if fraction == 0:
         return np.ones(len(items), dtype=bool)
     scores = criterion_scores(criterion, items, groups, inst, seed=seed)
-    tiebreak = np.random.default_rng(_seed(seed, "tiebreak")).permutation(len(items))
+    tiebreak = np.random.default_rng(stable_seed(seed, "tiebreak")).permutation(len(items))
     return sdi.keep_within_groups(scores, groups, fraction, tiebreak=tiebreak)

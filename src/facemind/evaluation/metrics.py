@@ -114,7 +114,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
-def _scores_of(est: Any, X: pd.DataFrame) -> np.ndarray | None:
+def scores_of(est: Any, X: pd.DataFrame) -> np.ndarray | None:
+    """Class scores of a fitted estimator on ``X``: probabilities, else decision values."""
     if hasattr(est, "predict_proba"):
         return est.predict_proba(X)
     if hasattr(est, "decision_function"):
