@@ -72,6 +72,7 @@ class SweepConfig:
                 object.__setattr__(self, name, tuple(value))
 
     def resolved_models(self) -> list[str]:
+        """The models to fit: ``models``, or the task's defaults."""
         if self.models is not None:
             return list(self.models)
         return list(DEFAULT_REGRESSION_MODELS if self.task == "regression" else DEFAULT_MODELS)
@@ -151,6 +152,7 @@ class SweepConfig:
         )
 
     def resolved_subscales(self, inst: Instrument) -> list[str]:
+        """The subscales to sweep: ``subscales``, or every subscale of ``inst``."""
         return list(self.subscales) if self.subscales is not None else list(inst.subscales)
 
 
