@@ -21,6 +21,7 @@ Everything is vectorized: group operations use ``np.bincount`` over factorized g
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +31,7 @@ import pandas as pd
 
 from .errors import FacemindError
 from .instruments import Instrument, Responses, load_instrument, validate_responses
+from .io import read_table
 
 GroupBy = Literal["total", "band"]
 Center = Literal["group", "global"]
@@ -283,6 +285,11 @@ class SubscaleSDI:
         )
         return mask
 
+    def small_groups(self, min_size: int = 5) -> tuple[int, int]:
+        """``(groups with fewer than min_size members, groups)``: a small group's SD says little."""
+        n = self.groups["n"].to_numpy()
+        return int((n < min_size).sum()), int(n.size)
+
     def after_removal(self, keep: np.ndarray) -> tuple[float, pd.DataFrame]:
         """SDI and group table of the kept respondents (discrepancies not renormalized)."""
         sel = np.asarray(keep, dtype=bool) & self.included
@@ -371,7 +378,7 @@ def _subscale_sdi(
 
 
 def compute(
-    responses: pd.DataFrame | Responses,
+    responses: pd.DataFrame | Responses | str | os.PathLike[str],
     instrument: str | Instrument | None = None,
     *,
     subscales: Sequence[str] | None = None,
@@ -381,14 +388,19 @@ def compute(
     missing: Literal["error", "drop"] = "error",
     id_column: str = "participant_id",
     source: str = "responses",
+    encoding: str | None = None,
 ) -> dict[str, SubscaleSDI]:
     """SDI of every (or the chosen) subscale of a responses table.
 
-    ``responses`` is a raw table (validated here against ``instrument``) or an already
-    validated :class:`~facemind.instruments.Responses`.
+    ``responses`` is a raw table or a file (read by :func:`facemind.io.read_table` with
+    ``encoding``), validated here against ``instrument``, or an already validated
+    :class:`~facemind.instruments.Responses`.
     """
     if missing not in ("error", "drop"):
         raise FacemindError(f"missing must be 'error' or 'drop' for the SDI, got {missing!r}")
+    if isinstance(responses, str | os.PathLike):
+        source = str(responses)
+        responses = read_table(responses, id_columns=(id_column,), encoding=encoding)
     if isinstance(responses, Responses):
         data = responses
     else:
