@@ -67,11 +67,15 @@ def test_every_format_reads_the_same_table(name, table, tmp_path):
     assert (name == "windows1252.csv") == any("Windows-1252" in n for n in notes)
 
 
-@pytest.mark.parametrize("name", ["sheet.xlsx", "data.parquet", "spss.sav", "stata.dta"])
+@pytest.mark.parametrize("name", ["sheet.xlsx", "data.parquet", "spss.sav", "stata.dta", "int"])
 def test_numeric_ids_become_text_without_decimal_point_once(name, table, tmp_path):
     numeric = table.assign(participant_id=np.arange(1, 31, dtype=float) * 7)
-    path = tmp_path / name
-    WRITERS[name](numeric, path)
+    if name == "int":  # an integer column in Parquet
+        path = tmp_path / "int.parquet"
+        numeric.astype({"participant_id": "int64"}).to_parquet(path, index=False)
+    else:
+        path = tmp_path / name
+        WRITERS[name](numeric, path)
     df, notes = _read(path)
     assert df["participant_id"].tolist() == [str(7 * i) for i in range(1, 31)]  # 7.0 -> "7"
     assert len([n for n in notes if "id column 'participant_id' holds numbers" in n]) == 1

@@ -235,7 +235,7 @@ def _read_csv(
 def _id_text(col: pd.Series) -> tuple[pd.Series, bool]:
     """Ids as text; numbers lose a zero fraction (7.0 -> "7"). Says whether any were numbers."""
     if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col):
-        return col.astype("string"), False
+        return col, False  # already text: left exactly as stored
     if pd.api.types.is_bool_dtype(col):
         return col.astype("string"), True
     if pd.api.types.is_integer_dtype(col):
