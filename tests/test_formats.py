@@ -138,6 +138,10 @@ def test_line_map_follows_quoted_line_breaks_and_blank_lines(tmp_path):
     plain.write_text("participant_id,x\n001,1\n002,2\n")
     assert fio.file_line(_read(plain)[0], 2) == 3
     assert fio.file_line(pd.DataFrame({"a": [1]}), 1) is None  # not read from CSV
+    df = _read(path)[0]
+    assert fio.file_line(df.iloc[[2, 0, 1]], 1) is None  # reordered: lines no longer known
+    assert fio.file_line(df[df["participant_id"] != "001"].reset_index(drop=True), 1) is None
+    assert fio.file_line(df.copy(), 3) == 6
 
 
 def test_missing_optional_reader_names_the_extra(tmp_path, monkeypatch):

@@ -57,8 +57,8 @@ class LineMap:
     Kept in ``DataFrame.attrs["lines"]``; copying a frame shares it instead of copying it.
     """
 
-    def __init__(self, lines: np.ndarray | None = None) -> None:
-        self._lines = lines
+    def __init__(self, n_rows: int, lines: np.ndarray | None = None) -> None:
+        self.n_rows, self._lines = n_rows, lines
 
     def line(self, row: int) -> int:
         """File line on which 1-based data row ``row`` starts."""
@@ -71,10 +71,21 @@ class LineMap:
         return "LineMap(row + 1)" if self._lines is None else f"LineMap({self._lines.size} rows)"
 
 
+def line_map(df: pd.DataFrame) -> LineMap | None:
+    """The :class:`LineMap` of a table read from CSV and still in file order, else None.
+
+    A frame whose rows were filtered or reordered since (other length or index) has none.
+    """
+    lines = df.attrs.get("lines")
+    if not isinstance(lines, LineMap) or lines.n_rows != len(df):
+        return None
+    return lines if df.index.equals(pd.RangeIndex(len(df))) else None
+
+
 def file_line(df: pd.DataFrame, row: int) -> int | None:
     """File line of 1-based data row ``row`` of a table read from CSV, else None."""
-    lines = df.attrs.get("lines")
-    return lines.line(row) if isinstance(lines, LineMap) else None
+    lines = line_map(df)
+    return lines.line(row) if lines is not None else None
 
 
 def _umask() -> int:
@@ -193,7 +204,7 @@ def sniff_delimiter(text: str) -> str:
 def _line_map(text: str, delimiter: str, n_rows: int) -> LineMap | None:
     n_lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     if n_lines == n_rows + 1:
-        return LineMap()
+        return LineMap(n_rows)
     starts: list[int] = []  # quoted line breaks or blank lines: follow the records
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     end = 0
@@ -205,7 +216,7 @@ def _line_map(text: str, delimiter: str, n_rows: int) -> LineMap | None:
     except csv.Error:
         return None
     starts = starts[1:]  # the header
-    return LineMap(np.asarray(starts, dtype=np.int64)) if len(starts) == n_rows else None
+    return LineMap(n_rows, np.asarray(starts, dtype=np.int64)) if len(starts) == n_rows else None
 
 
 def _read_csv(

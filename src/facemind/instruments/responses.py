@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import LineMap
+from ..io import LineMap, line_map
 from .spec import Instrument, Subscale
 
 MissingPolicy = Literal["error", "drop", "prorate"]
@@ -195,8 +195,7 @@ def validate_responses(
     """
     if len(df) == 0:
         raise InputError("no respondents (the table has a header but no rows)", file=source)
-    lines = df.attrs.get("lines")
-    lines = lines if isinstance(lines, LineMap) else None
+    lines = line_map(df)
     at = _at(lines)
     rows = np.arange(1, len(df) + 1)
     if id_column not in df.columns:
