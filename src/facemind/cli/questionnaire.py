@@ -174,7 +174,7 @@ def sdi_cmd(
         from ..report.sdi_plot import plot_sdi
 
         plot_sdi(results, plot)
-    print_sdi_table(results, fractions)
+    print_sdi_table(results, fractions, summary=summ)
     for name, res in results.items():
         small, groups = res.small_groups(5)
         if 2 * small > groups:
@@ -194,17 +194,22 @@ def print_sdi_table(
     results: dict[str, sdi_mod.SubscaleSDI],
     fractions: list[float],
     title: str = "Symptom Discrepancy Index",
+    summary: dict | None = None,
 ) -> None:
-    """Print one row per subscale: n, groups, SDI and SDI after each removal fraction."""
+    """Print one row per subscale: n, groups, SDI and SDI after each removal fraction.
+
+    The removal curve is read from ``summary`` (:func:`facemind.sdi.summary`) when given.
+    """
     table = Table(title=title)
     for col in ["subscale", "n", "groups", "SDI"] + [f"-{f:.0%}" for f in fractions if f > 0]:
         table.add_column(col, justify="right" if col != "subscale" else "left")
     for name, res in results.items():
-        curve = (
-            res.removal_curve([f for f in fractions if f > 0])
-            if any(f > 0 for f in fractions)
-            else None
-        )
-        extra = [f"{v:.3f}" for v in curve["sdi"]] if curve is not None else []
+        if summary is not None:
+            curve = [r["sdi"] for r in summary[name]["removal"] if r["fraction"] > 0]
+        elif any(f > 0 for f in fractions):
+            curve = res.removal_curve([f for f in fractions if f > 0])["sdi"].tolist()
+        else:
+            curve = []
+        extra = [f"{v:.3f}" for v in curve]
         table.add_row(name, str(res.n), str(len(res.groups)), f"{res.sdi:.3f}", *extra)
     out.print(table)
