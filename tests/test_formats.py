@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from facemind import io as fio
 from facemind import sdi
@@ -191,3 +193,26 @@ def test_python_api_reads_paths(table, tmp_path):
         res = sdi.compute(path, "dass21")
     assert scores["participant_id"].tolist()[:2] == ["001", "002"]
     assert res["stress"].ids.tolist() == table["participant_id"].tolist()
+
+
+text_cells = st.text(alphabet="ab ,;\t\"'\nxyzäöü", max_size=8).map(lambda t: "t" + t)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cells=st.lists(st.tuples(text_cells, st.integers(-5, 5)), min_size=1, max_size=12),
+    sep=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+)
+def test_any_written_csv_reads_back_with_rows_on_their_lines(
+    cells, sep, encoding, tmp_path_factory
+):
+    df = pd.DataFrame(cells, columns=["note", "score"])
+    df.insert(0, "participant_id", [f"{i:03d}" for i in range(len(df))])
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    df.to_csv(path, sep=sep, index=False, encoding=encoding)
+    back, _ = _read(path)
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    lines = path.read_bytes().decode(encoding).split("\n")
+    for row in range(1, len(df) + 1):  # each row's line starts with its id
+        assert lines[fio.file_line(back, row) - 1].startswith(df["participant_id"][row - 1])

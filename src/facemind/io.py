@@ -174,7 +174,7 @@ def decode_csv(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
         f"{path}: not UTF-8, read as {'Windows-1252' if enc == 'cp1252' else 'Latin-1'} "
         "(name another encoding with --encoding)",
         TableNote,
-        stacklevel=3,
+        stacklevel=4,  # the caller of read_table
     )
     return text, enc
 
@@ -289,7 +289,7 @@ def _ids_as_text(df: pd.DataFrame, p: Path, id_columns: Iterable[str]) -> pd.Dat
                 f"{p}: id column {c!r} holds numbers; read as text without a decimal point "
                 "(7.0 -> '7'); leading zeros, if the ids had any, were lost before this file",
                 TableNote,
-                stacklevel=3,
+                stacklevel=3,  # the caller of read_table
             )
     return df
 
