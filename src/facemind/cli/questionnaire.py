@@ -13,6 +13,7 @@ from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
 from ..io import read_table, write_json, write_table
 from . import app, err, out
+from .options import out_option
 
 InstrumentOpt = Annotated[
     str,
@@ -21,7 +22,7 @@ InstrumentOpt = Annotated[
     ),
 ]
 IdOpt = Annotated[str, typer.Option("--id-column", help="Column holding participant ids.")]
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output table (.csv or .parquet).")]
+OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
 
 
 def _load(responses: Path, instrument: str, id_column: str):
