@@ -131,3 +131,5 @@ def predict_cmd(
         f"({trained.meta['task']}, {trained.meta['subscale']}); written to {output} in "
         f"{time.perf_counter() - start:.1f} s"
     )
+    if len(result):
+        out.print(f"target: {result['target'].iloc[0]}")
