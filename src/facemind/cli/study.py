@@ -284,7 +284,7 @@ def sweep_cmd(
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
     )
-    config.validate(inst)
+    plan = config.validate(inst)
     if (features is None) == (frames is None):
         raise FacemindError("give --features F (feature models) or --frames DIR (deep models)")
     if frames is not None:
@@ -304,7 +304,7 @@ def sweep_cmd(
             feature_table,
             response_table,
             inst,
-            config,
+            plan,
             progress=progress,
             features_name=str(features),
             responses_name=str(responses),

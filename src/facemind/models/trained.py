@@ -373,8 +373,8 @@ def train_model(
     ones. ``params`` override the deep model's settings (e.g. ``{"epochs": 20}``).
     """
     from .. import labels
-    from ..evaluation import prepare_study
     from ..instruments import load_instrument
+    from ..study import prepare_study
 
     spec = get_model(model)
     inst = load_instrument(instrument)
