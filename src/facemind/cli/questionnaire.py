@@ -14,6 +14,7 @@ from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
 from ..io import TableNote, read_table, write_json, write_table
 from . import app, err, out
+from .options import out_option
 
 InstrumentOpt = Annotated[
     str,
@@ -26,7 +27,7 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Text encoding of a CSV (default: UTF-8, else Windows-1252)."),
 ]
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output table (.csv or .parquet).")]
+OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
 
 
 def _load(responses: Path, instrument: str, id_column: str, encoding: str | None = None):
