@@ -3,9 +3,13 @@
 MediaPipe's own transformation matrix is fitted to every mesh point, lips and jaw included, so
 its pitch follows the mouth. Here each frame's mesh (pixels; x right, y down, z away from the
 camera, as OpenFace's camera frame) is aligned to MediaPipe's canonical face model on points
-that expressions hardly move: forehead, temples, nose bridge and root, eye corners. The fit
-is a weighted similarity Procrustes (Umeyama 1991): ``mesh ~ s R c + t``. ``R`` is the head
-rotation in OpenFace axes, ``s`` the pixels per centimetre of the face.
+that expressions hardly move: forehead, temples and eye corners. The fit is a weighted
+similarity Procrustes (Umeyama 1991): ``mesh ~ s R c + t``. ``R`` is the head rotation in
+OpenFace axes, ``s`` the pixels per centimetre of the face.
+
+The nose is left out although its bridge is bone: in MediaPipe's mesh the nose points, root
+included, shift with smiles and mouth opening (on a still head, a fit that includes them
+tilts with the mouth; docs/extraction.md).
 """
 
 from __future__ import annotations
@@ -20,15 +24,12 @@ import numpy as np
 FLIP = np.diag([1.0, -1.0, -1.0])
 
 # Rigid mesh points and their weights. Eye corners get half weight: AU06/AU07 move the skin
-# around them a little. Lips, jaw, brows and lids are left out.
-_FOREHEAD = (10, 151, 9, 109, 338, 108, 337, 67, 297, 69, 299, 104, 333)
-_TEMPLES = (54, 284, 21, 251, 162, 389, 127, 356, 71, 301, 68, 298, 103, 332)
-_NOSE = (168, 6, 197, 195, 5)
-_EYE_CORNERS = (33, 133, 362, 263, 130, 359, 243, 463)
-RIGID_POINTS: tuple[int, ...] = _FOREHEAD + _TEMPLES + _NOSE + _EYE_CORNERS
-RIGID_WEIGHTS = np.array(
-    [1.0] * (len(_FOREHEAD) + len(_TEMPLES) + len(_NOSE)) + [0.5] * len(_EYE_CORNERS)
-)
+# around them a little. Lips, jaw, brows, lids and the nose are left out.
+FOREHEAD = (10, 151, 9, 109, 338, 108, 337, 67, 297, 69, 299, 104, 333)
+TEMPLES = (54, 284, 21, 251, 162, 389, 127, 356, 71, 301, 68, 298, 103, 332)
+EYE_CORNERS = (33, 133, 362, 263, 130, 359, 243, 463)
+RIGID_POINTS: tuple[int, ...] = FOREHEAD + TEMPLES + EYE_CORNERS
+RIGID_WEIGHTS = np.array([1.0] * (len(FOREHEAD) + len(TEMPLES)) + [0.5] * len(EYE_CORNERS))
 
 
 @lru_cache(maxsize=1)

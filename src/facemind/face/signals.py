@@ -87,7 +87,7 @@ def frame_table(
         full[face] = signals[name]
         cols[name] = full
     flat = np.zeros((n, N_MP_LANDMARKS * 3), dtype=np.float32)
-    flat[face] = mesh.reshape(n_face, -1)
+    flat[face] = mesh.reshape(n_face, N_MP_LANDMARKS * 3)
     # One float32 array per face row, None elsewhere, without a Python loop over frames.
     lists = pa.FixedSizeListArray.from_arrays(
         pa.array(flat.ravel()), N_MP_LANDMARKS * 3, mask=pa.array(~face)
