@@ -93,8 +93,8 @@ AU_MAP: tuple[AUSource, ...] = (
         note="mouthFrown does not follow FACS AU15; lip corners below the upper lip beside them",
     ),
     AUSource(
-        "AU17", "chin raiser", ("mouthShrugLower",), ("chin",), 5 / FACE_E, -1,
-        note="chin boss pushed up towards the eye line",
+        "AU17", "chin raiser", ("mouthShrugLower",), ("chin_lip",), 5 / FACE_E,
+        note="lower lip pushed up from the chin (both move with the jaw, their distance not)",
     ),
     AUSource("AU20", "lip stretcher", ("mouthStretchLeft", "mouthStretchRight")),
     AUSource(
@@ -114,7 +114,7 @@ assert tuple(s.au for s in AU_MAP) == AU_NAMES, "AU_MAP must cover schema.AU_NAM
 _BS_INDEX = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 GEOMETRY_FEATURES = (
     "upper_lid", "lower_lid", "cheek", "ala", "brow_inner", "corner_depth", "corner_drop",
-    "chin", "lip_tight", "lip_gap",
+    "chin_lip", "lip_tight", "lip_gap",
 )  # fmt: skip
 
 # Mesh points (MediaPipe numbering) of the landmark measures.
@@ -142,7 +142,7 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
     - ``corner_depth``: lip corners behind (deeper than) the lip midline (AU14).
     - ``corner_drop``: lip corners below the upper lip's outer edge a third of the way to
       the middle: the lip line angled down at the corners (AU15), as mouth opening leaves it.
-    - ``chin``: chin below the eye-corner line (smaller: AU17).
+    - ``chin_lip``: chin below the lower lip's outer edge (larger: AU17).
     - ``lip_tight``: minus the mean log of red-lip height and mouth width (larger: AU23).
     - ``lip_gap``: inner-lip opening / mouth width (AU25).
     """
@@ -165,7 +165,7 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
         "brow_inner": eye_line - y[:, list(_INNER_BROWS)].mean(axis=1),
         "corner_depth": z[:, list(_CORNERS)].mean(axis=1) - mid_z,
         "corner_drop": y[:, list(_CORNERS)].mean(axis=1) - y[:, list(_LIP_SIDES)].mean(axis=1),
-        "chin": y[:, _CHIN] - eye_line,
+        "chin_lip": y[:, _CHIN] - y[:, _LIP_OUTER_BOTTOM],
     }
     out = {k: v / iod for k, v in feats.items()}
     out["lip_tight"] = -0.5 * (
