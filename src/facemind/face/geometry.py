@@ -2,7 +2,9 @@
 
 Coordinates follow OpenFace 2's camera frame: x to the right of the image, y down, z away
 from the camera. MediaPipe's transformation matrix uses OpenGL axes (y up, z towards the
-viewer) and centimetres; :func:`head_pose` converts it.
+viewer) and centimetres; :func:`head_pose` converts it. Extraction takes its head pose from
+the rigid fit in :mod:`facemind.face.pose` instead, as MediaPipe fits the matrix to the
+mouth and jaw too.
 """
 
 from __future__ import annotations
