@@ -15,7 +15,6 @@ reference has no correlation to agree with); its level difference still counts.
 from __future__ import annotations
 
 import argparse
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +38,7 @@ def extract(path: Path, model: Path, au_calibration: str) -> pd.DataFrame:
     from facemind.face.extract import ExtractSettings, extract_video
     from facemind.face.landmarker import Landmarker
 
-    fields = inspect.signature(ExtractSettings).parameters
-    settings = (
-        ExtractSettings(au_calibration=au_calibration)
-        if "au_calibration" in fields
-        else ExtractSettings()
-    )
+    settings = ExtractSettings(au_calibration=au_calibration)
     result = extract_video(path, lambda: Landmarker(model), settings)
     if result.frames is None:
         raise SystemExit(f"{path}: extraction failed: {result.error}")
@@ -81,6 +75,10 @@ def main() -> None:
     from facemind.face.schema import AU_NAMES
 
     assets, ref = Path(args.assets), Path(args.openface)
+    for name in VIDEOS:
+        for need in (assets / name, ref / f"{Path(name).stem}.csv"):
+            if not need.is_file():
+                raise SystemExit(f"{need}: file not found (see --assets and --openface)")
     results = {}
     for name in VIDEOS:
         stem = Path(name).stem
