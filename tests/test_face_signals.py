@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from facemind.face import geometry as g
 from facemind.face import pose as P
+from facemind.face import signals
 from facemind.face.aus import geometry_features
 from facemind.face.landmarker import Landmarker
 from facemind.face.schema import AU_NAMES, MP_LANDMARKS_COLUMN, POSE_COLUMNS, conform
@@ -97,9 +98,18 @@ def _table(d, size, calibration, rows=slice(None)):
     )  # fmt: skip
 
 
-def test_vectorised_table_equals_frame_by_frame(detections):
+def test_vectorised_table_equals_frame_by_frame(detections, monkeypatch):
     d, size = detections
     whole = _table(d, size, "none")
+    monkeypatch.setattr(signals, "CHUNK", 25)  # long videos go in blocks: the same table
+    blocks = _table(d, size, "video")
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(
+        blocks.drop(columns=MP_LANDMARKS_COLUMN),
+        _table(d, size, "video").drop(columns=MP_LANDMARKS_COLUMN),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     single = pd.concat([_table(d, size, "none", slice(i, i + 1)) for i in range(len(d["frame"]))],
                        ignore_index=True)  # fmt: skip
     floats = [c for c in whole.columns if c != MP_LANDMARKS_COLUMN]

@@ -25,23 +25,37 @@ from .schema import (
     POSE_COLUMNS,
 )
 
+# Frames per block of the geometric work: bounds the temporary arrays (about 12 kB per frame
+# each) for long videos while keeping every operation vectorised.
+CHUNK = 2048
+
+
+def _geometry(mesh: np.ndarray, width: int, height: int) -> tuple[np.ndarray, dict]:
+    """Pose, gaze and 68 landmarks (columns of an (n, k) array) and the AU landmark measures."""
+    mesh_px = np.asarray(mesh, dtype=np.float64) * np.array([width, height, width], dtype=float)
+    fit = fit_head(mesh_px)
+    eye0, eye1, ax, ay = g.gaze(mesh_px, fit.rotation)
+    pts = g.landmarks68(mesh_px)
+    values = np.column_stack(
+        [head_pose(fit, width, height), ax, ay, eye0, eye1, pts[:, :, 0], pts[:, :, 1]]
+    )
+    return values, geometry_features(fit.head_points(mesh_px))
+
 
 def face_signals(
     mesh: np.ndarray, blendshapes: np.ndarray, width: int, height: int, au_calibration: str
 ) -> dict[str, np.ndarray]:
     """Signal columns (each (n,)) of ``n`` face frames: pose, gaze, AUs, 68 landmarks."""
-    mesh_px = np.asarray(mesh, dtype=np.float64) * np.array([width, height, width], dtype=float)
-    fit = fit_head(mesh_px)
-    cols: dict[str, np.ndarray] = {}
-    cols.update(zip(POSE_COLUMNS, head_pose(fit, width, height).T, strict=True))
-    eye0, eye1, ax, ay = g.gaze(mesh_px, fit.rotation)
-    gaze = np.column_stack([ax, ay, eye0, eye1])
-    cols.update(zip(GAZE_COLUMNS, gaze.T, strict=True))
-    aus = estimate_aus(blendshapes, geometry_features(fit.head_points(mesh_px)), au_calibration)
+    names = [*POSE_COLUMNS, *GAZE_COLUMNS]
+    names += [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
+    parts = [_geometry(mesh[i : i + CHUNK], width, height) for i in range(0, len(mesh), CHUNK)]
+    if not parts:
+        parts = [_geometry(np.zeros((0, N_MP_LANDMARKS, 3)), width, height)]
+    values = np.concatenate([v for v, _ in parts])
+    features = {k: np.concatenate([f[k] for _, f in parts]) for k in parts[0][1]}
+    cols = dict(zip(names, values.T, strict=True))
+    aus = estimate_aus(blendshapes, features, au_calibration)
     cols.update(zip(AU_NAMES, aus.T, strict=True))
-    pts = g.landmarks68(mesh_px)
-    cols.update({f"x_{i}": pts[:, i, 0] for i in range(N_LANDMARKS)})
-    cols.update({f"y_{i}": pts[:, i, 1] for i in range(N_LANDMARKS)})
     return cols
 
 
