@@ -134,6 +134,9 @@ def test_rows_without_face_hold_nulls(detections):
     empty = frame_table(d["frame"][:3], d["timestamp"][:3], np.zeros(3, bool), np.zeros((0, 478, 3)),
                         np.zeros((0, 52)), np.zeros((0, 4, 4)), *size)  # fmt: skip
     assert not empty["face_detected"].any() and empty["AU12"].isna().all()
+    with pytest.raises(ValueError, match="mesh has 47 rows for 48 face frames"):
+        frame_table(d["frame"], d["timestamp"], keep, d["mesh"][keep][1:],
+                    d["blendshapes"][keep], d["matrices"][keep], *size)  # fmt: skip
 
 
 def test_video_calibration_puts_neutral_near_zero(detections):

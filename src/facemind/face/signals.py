@@ -84,6 +84,9 @@ def frame_table(
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {au_calibration!r}")
     face = np.asarray(face, dtype=bool)
     n, n_face = len(face), int(face.sum())
+    for name, rows in (("mesh", mesh), ("blendshapes", blendshapes)):
+        if len(rows) != n_face:
+            raise ValueError(f"{name} has {len(rows)} rows for {n_face} face frames")
     mesh = np.asarray(mesh, dtype=np.float64).reshape(n_face, N_MP_LANDMARKS, 3)
     blendshapes = np.asarray(blendshapes, dtype=np.float64).reshape(n_face, len(BLENDSHAPE_COLUMNS))
     signals = face_signals(mesh, blendshapes, width, height, au_calibration)
