@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import FacemindError
 from . import geometry as g
 from .aus import estimate_aus, geometry_features
 from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
@@ -48,6 +49,15 @@ class ExtractSettings:
     crop_size: int = CROP_SIZE
     sample_fps: float | None = None
     au_calibration: str = "video"
+
+    def __post_init__(self) -> None:
+        if self.sample_fps is not None and not self.sample_fps > 0:
+            raise FacemindError(f"sample_fps must be positive, got {self.sample_fps}")
+        if self.au_calibration not in AU_CALIBRATIONS:
+            raise FacemindError(
+                f"au_calibration must be one of {', '.join(AU_CALIBRATIONS)}, "
+                f"got {self.au_calibration!r}"
+            )
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         return asdict(self)
