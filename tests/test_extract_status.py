@@ -253,6 +253,7 @@ def test_extraction_dir_locates_counts_and_summarises(batch):
     assert layout.exclusion("d_empty", "failed") == "extraction_failed"
     assert layout.exclusion("nothing", "ok") == "missing_frame_table"
     assert layout.exclusion("a_good", "ok") is None
+    assert layout.face_frames("a_good") == 72 and layout.face_frames("b_noface") == 0
     assert layout.crop_path("a_good", 36) == out / "crops" / "a_good" / "000036.png"
     with pytest.raises(InputError, match="no manifest.parquet"):
         ExtractionDir.locate(out.parent / "videos")

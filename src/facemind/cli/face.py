@@ -57,6 +57,7 @@ def extract(
     from ..face.batch import run_batch
     from ..face.extract import AU_CALIBRATIONS, ExtractSettings
     from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
+    from ..face.layout import ExtractionDir
 
     if workers > 1 and scheduler:
         raise FacemindError("give either --workers or --scheduler, not both")
@@ -83,7 +84,7 @@ def extract(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "
         f"{summary.failed} failed; {summary.frames} frames in {summary.seconds:.1f} s; "
-        f"manifest: {Path(out) / 'manifest.parquet'}"
+        f"manifest: {ExtractionDir(out).manifest_path}"
     )
     if summary.failures:
         lines = [f"facemind: {len(summary.failures)} video(s) failed:"]
@@ -106,10 +107,11 @@ def import_openface_cmd(
     ),
 ) -> None:
     """Convert OpenFace CSVs into OUT/frames/ and OUT/manifest.parquet."""
+    from ..face.layout import ExtractionDir
     from ..face.openface import import_openface
 
     manifest = import_openface([str(c) for c in csvs], out, fps=fps)
     typer.echo(
-        f"imported {len(csvs)} OpenFace files; manifest: {Path(out) / 'manifest.parquet'} "
+        f"imported {len(csvs)} OpenFace files; manifest: {ExtractionDir(out).manifest_path} "
         f"({len(manifest)} videos)"
     )

@@ -226,6 +226,13 @@ class ExtractionDir:
             return "missing_frame_table"
         return None
 
+    def face_frames(self, video_id: str) -> int:
+        """Frames with a face in the frame table of ``video_id`` (reads one column)."""
+        from .schema import read_frame_table
+
+        face = read_frame_table(self.frames_path(video_id), columns=["face_detected"])
+        return int(face["face_detected"].sum())
+
     def status_counts(self, manifest: pd.DataFrame | None = None) -> dict[str, int]:
         """Videos per status, every known status present (0 when none)."""
         m = self.read_manifest() if manifest is None else manifest
