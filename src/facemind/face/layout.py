@@ -173,7 +173,7 @@ class ExtractionDir:
         return df
 
     def read_manifest(self) -> pd.DataFrame:
-        """The manifest, ids checked (cached while the file is unchanged; do not modify it).
+        """The manifest, ids checked (read once while the file is unchanged; a copy each call).
 
         A manifest without ``status`` (older imports) counts every video as ``ok``.
         """
@@ -194,7 +194,7 @@ class ExtractionDir:
                 m["status"] = "ok"
             _MANIFESTS.clear()  # one manifest at a time is what every caller needs
             _MANIFESTS[key] = m
-        return _MANIFESTS[key]
+        return _MANIFESTS[key].copy()
 
     # -- statuses ------------------------------------------------------------------------
 
