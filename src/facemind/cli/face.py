@@ -44,29 +44,61 @@ def extract(
         max=1.0,
         help="Minimum face detection/presence confidence.",
     ),
+    sample_fps: float = typer.Option(
+        None,
+        "--sample-fps",
+        help="Process about F frames per second of video time (default: every frame).",
+    ),
+    au_calibration: str = typer.Option(
+        "video",
+        "--au-calibration",
+        help="AU levels relative to each video's neutral reference (video) or absolute (none).",
+    ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo failed videos."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
-    """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet."""
+    """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet.
+
+    Exits 1 when any video failed (after the whole batch; the others are kept), listing them.
+    """
     from ..errors import FacemindError
     from ..face.batch import collect_inputs, run_batch
-    from ..face.extract import ExtractSettings
+    from ..face.extract import AU_CALIBRATIONS, ExtractSettings
+    from ..face.layout import ExtractionDir
 
     if jobs is not None and jobs > 1 and scheduler:
         raise FacemindError("give either --jobs or --scheduler, not both")
     if save_crops < 0:
         raise FacemindError(f"--save-crops must be 0 or more, got {save_crops}")
+    if sample_fps is not None and not sample_fps > 0:
+        raise FacemindError(f"--sample-fps must be positive, got {sample_fps}")
+    if au_calibration not in AU_CALIBRATIONS:
+        raise FacemindError(
+            f"--au-calibration must be one of {', '.join(AU_CALIBRATIONS)}, got {au_calibration!r}"
+        )
+    settings = ExtractSettings(
+        min_confidence=min_confidence, save_crops=save_crops, sample_fps=sample_fps,
+        au_calibration=au_calibration,
+    )  # fmt: skip
     workers = 1 if scheduler else extract_workers(jobs, lambda: len(collect_inputs(inputs)))
     summary = run_batch(
-        [str(p) for p in inputs], out, model,
-        settings=ExtractSettings(min_confidence=min_confidence, save_crops=save_crops),
+        [str(p) for p in inputs], out, model, settings=settings,
         workers=workers, scheduler=scheduler, retry_failed=retry_failed, progress=progress,
     )  # fmt: skip
     typer.echo(
-        f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed "
-        f"({summary.failed} failed, {summary.no_face} without a face), {summary.frames} frames "
-        f"in {summary.seconds:.1f} s; manifest: {Path(out) / 'manifest.parquet'}"
+        f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
+        f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "
+        f"{summary.failed} failed; {summary.frames} frames in {summary.seconds:.1f} s; "
+        f"manifest: {ExtractionDir(out).manifest_path}"
     )
+    if summary.failures:
+        lines = [f"facemind: {len(summary.failures)} video(s) failed:"]
+        lines += [f"  {vid} ({path}): {error}" for vid, path, error in summary.failures[:10]]
+        if len(summary.failures) > 10:
+            lines.append(f"  ... and {len(summary.failures) - 10} more (see the manifest)")
+        lines.append("the other videos' outputs are kept; rerun with --retry-failed to redo these")
+        typer.echo("\n".join(lines), err=True)
+        raise SystemExit(1)
 
 
 @app.command("import-openface")
@@ -80,10 +112,11 @@ def import_openface_cmd(
     ),
 ) -> None:
     """Convert OpenFace CSVs into OUT/frames/ and OUT/manifest.parquet."""
+    from ..face.layout import ExtractionDir
     from ..face.openface import import_openface
 
     manifest = import_openface([str(c) for c in csvs], out, fps=fps)
     typer.echo(
-        f"imported {len(csvs)} OpenFace files; manifest: {Path(out) / 'manifest.parquet'} "
+        f"imported {len(csvs)} OpenFace files; manifest: {ExtractionDir(out).manifest_path} "
         f"({len(manifest)} videos)"
     )

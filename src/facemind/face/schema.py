@@ -98,7 +98,6 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "fps", "duration", "backend", "backend_version", "model", "model_sha256", "settings",
     "synthetic",
 )  # fmt: skip
-STATUSES = ("ok", "failed", "no_face")
 
 
 def _arrow_type(column: str) -> pa.DataType:
