@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from ..report.html import ReportData
 
 
-
 def load_report_data(
     responses: Path,
     instrument: str,
@@ -71,7 +70,11 @@ def report_cmd(
         ),
     ] = None,
     features: Annotated[
-        Path | None, typer.Option("--features", help="Features table (optional).")
+        Path | None,
+        typer.Option(
+            "--features",
+            help="Features table: adds a feature-coverage section (per channel group).",
+        ),
     ] = None,
     id_column: Annotated[
         str, typer.Option("--id-column", help="Participant id column.")
