@@ -80,7 +80,7 @@ def report_cmd(
         str, typer.Option("--id-column", help="Participant id column.")
     ] = "participant_id",
 ) -> None:
-    """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
+    """Write a self-contained HTML report: findings, cohort, scores, SDI, models, clusters, extraction."""
     from ..report.html import write_report
 
     data = load_report_data(

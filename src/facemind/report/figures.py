@@ -150,12 +150,11 @@ def confusion_grid(
             if r == 0:
                 ax.set_title(column_titles[c].replace(", ", "\n", 1), fontsize=9)
             if c == 0:
-                ax.set_ylabel("true", fontsize=8)
-                ax.annotate(row_titles[r].replace(" - ", "\n", 1), xy=(-0.55, 0.5),
-                            xycoords="axes fraction", ha="right", va="center", fontsize=9,
-                            fontweight="bold")  # fmt: skip
+                ax.set_ylabel(row_titles[r].replace(" - ", "\n", 1), rotation=0, ha="right",
+                              va="center", fontsize=9, fontweight="bold")  # fmt: skip
             if r == n_rows - 1:
                 ax.set_xlabel("predicted", fontsize=8)
+    fig.suptitle("rows: true class; columns: predicted class", fontsize=9)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=min(1.0, 3.0 / n_rows), format=lambda v, _: f"{v:.0%}",
                      label="share of the true class")  # fmt: skip

@@ -52,20 +52,28 @@ class Interval:
 
     def text(self, signed: bool = False) -> str:
         """``+0.12 (95% CI -0.03 to +0.27)``."""
-        f = "{:+.2f}" if signed else "{:.2f}"
         if not np.isfinite(self.mean):
             return "not available"
         if not (np.isfinite(self.low) and np.isfinite(self.high)):
-            return f.format(self.mean) + " (no interval: one fold)"
-        return f"{f.format(self.mean)} (95% CI {f.format(self.low)} to {f.format(self.high)})"
+            return _num(self.mean, signed) + " (no interval: one fold)"
+        return (
+            f"{_num(self.mean, signed)} (95% CI {_num(self.low, signed)} to "
+            f"{_num(self.high, signed)})"
+        )
 
     def cell(self) -> str:
         """``0.52 [0.31, 0.70]`` for tables."""
         if not np.isfinite(self.mean):
             return ""
         if not (np.isfinite(self.low) and np.isfinite(self.high)):
-            return f"{self.mean:.2f}"
-        return f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
+            return _num(self.mean)
+        return f"{_num(self.mean)} [{_num(self.low)}, {_num(self.high)}]"
+
+
+def _num(value: float, signed: bool = False) -> str:
+    """Two decimals, never ``-0.00``."""
+    v = round(float(value), 2) + 0.0
+    return f"{v:+.2f}" if signed else f"{v:.2f}"
 
 
 def _interval(row: pd.Series | None, prefix: str) -> Interval:
@@ -94,33 +102,36 @@ def main_criterion(criteria: list[str]) -> str | None:
 
 
 def reading(
-    contrast: dict[str, Interval], gain: dict[str, Interval], better: int, has_random: bool
+    contrast: dict[str, Interval],
+    gain: dict[str, Interval],
+    better: int,
+    has_random: bool,
+    name: str = "SDI",
 ) -> str:
     """One sentence decided by the intervals (never by point estimates): ``contrast`` is the
-    criterion-minus-random change per protocol, ``gain`` the change from 0% per protocol."""
+    ``name``-minus-random change per protocol, ``gain`` the change from 0% per protocol."""
     test = contrast if has_random else gain
     paper, train = test.get("paper"), test.get("train-only")
-    beyond = "beyond random removal" if has_random else "(no random control was swept)"
+    control = "random removal of the same size" if has_random else "keeping everyone"
     if train is not None and train.above(better):
-        return f"The removal helps on held-out data {beyond}."
+        if has_random:
+            return f"{name} removal helps on held-out data beyond random removal."
+        return f"{name} removal helps on held-out data (no random control was swept)."
     if paper is not None and paper.above(better):
         if train is None:
-            return f"The removal helps only under the paper protocol, with test folds filtered too {beyond}; the train-only protocol was not swept."
+            return (
+                f"{name} removal beats {control} under the paper protocol (test folds filtered "
+                "too); the train-only protocol was not swept."
+            )
         return (
-            "The gain appears only when test folds are filtered too: on held-out data it is not distinguishable from "
-            + ("random removal." if has_random else "no removal.")
+            "The gain appears only when test folds are filtered too: on held-out data "
+            f"{name} removal is not distinguishable from {control}."
         )
     if train is not None and train.below(better):
-        return "On held-out data the removal does worse than " + (
-            "random removal of the same size." if has_random else "keeping everyone."
-        )
-    if all(not np.isfinite(i.low) for i in test.values()):
+        return f"On held-out data {name} removal does worse than {control}."
+    if not test or all(not np.isfinite(i.low) for i in test.values()):
         return "Too few folds for an interval: no reading."
-    return "No protocol separates the removal from " + (
-        "random removal of the same size (every interval includes 0)."
-        if has_random
-        else "keeping everyone (every interval includes 0)."
-    )
+    return f"Neither protocol separates {name} removal from {control} (every interval includes 0)."
 
 
 def _removed(folds: pd.DataFrame | None) -> pd.DataFrame:

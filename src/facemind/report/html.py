@@ -34,7 +34,7 @@ figure.wide img{width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}
 caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555;padding-top:.3em}
 .origin{display:inline-block;font-size:.85em;font-weight:600;padding:.15em .6em;border-radius:3px;margin:.2em 0}
-.origindiv.synthetic{background:#fff3cd;color:#7a5a00}.origin.real{background:#d4edda;color:#155724}
+.origin.synthetic{background:#fff3cd;color:#7a5a00}.origin.real{background:#d4edda;color:#155724}
 .warn{background:#fdecea;border-left:4px solid #C44E52;padding:.3em .7em}
 .reading{background:#eef3fb;border-left:4px solid #4C72B0;padding:.4em .8em}
 div.synthetic{background:#fff3cd;border:2px solid #d39e00;padding:.7em 1em;font-weight:600;margin:1em 0}
