@@ -272,3 +272,17 @@ def test_headline_fraction_and_model_names():
     assert headline_fraction([0.0, 0.2, 0.3]) == 0.2
     assert headline_fraction([0.0]) is None
     assert model_name("gbt") == "XGBoost" and model_name("custom") == "custom"
+
+
+def test_findings_of_hand_made_folds_quote_the_contrast_and_read_it():
+    from facemind.instruments import load_instrument
+    from facemind.report.findings import findings_section
+
+    folds = _folds({"sdi": [0.7, 0.8, 0.75, 0.72], "random": [0.5, 0.52, 0.49, 0.5]})
+    text = findings_section(ev_summary.summarize(folds), folds, load_instrument("dass21"), "mild")
+    assert "removing 10% by SDI changed F1 by +0.24" in text
+    assert "SDI minus random: +0.24" in text
+    assert "Reading: SDI removal helps on held-out data beyond random removal." in text
+    assert "Logistic regression" in text and "logreg" not in text
+    # no confusion column: the prevalence is said to be unknown rather than guessed
+    assert "prevalence unknown" in text

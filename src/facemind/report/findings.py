@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import labels
+from ..errors import FacemindError
 from ..evaluation.metrics import metric_names
 from ..evaluation.summary import MIN_INFORMATIVE_TEST, criterion_contrast
 from ..instruments import Instrument
@@ -185,7 +186,7 @@ def target_sentence(
         return f"<b>{html.escape(subscale)}</b>: the scored total is predicted (regression); MAE is in score points, lower is better."
     try:
         names = labels.class_names(sub, task, positive_band=band) if sub else []
-    except Exception:  # noqa: BLE001  (a band missing from this instrument: say so plainly)
+    except FacemindError:  # a band this subscale lacks: the sentence goes without class names
         names = []
     if task == "binary":
         lead = (
@@ -293,10 +294,19 @@ def findings_section(
         blocks.append("".join(block))
     if readings:
         counts = pd.Series(readings).value_counts()
+        items = "".join(
+            f"<li>{n} of {len(readings)}: {html.escape(r)}</li>" for r, n in counts.items()
+        )
+        caveat = (
+            f"<p class='note'>Each interval is for one comparison, not adjusted for the "
+            f"{len(readings)} subscale x model pairs: about 1 in 20 intervals misses 0 by "
+            "chance alone, so a reading held by one pair is weak evidence.</p>"
+            if len(readings) > 1
+            else ""
+        )
         out.append(
-            "<p class='reading'><b>Reading</b> (subscale x model pairs): "
-            + "; ".join(f"{html.escape(r)} ({n} of {len(readings)})" for r, n in counts.items())
-            + "</p>"
+            f"<div class='reading'><b>Reading at {head:.0%} removal</b> (subscale x model pairs, "
+            f"from the intervals):<ul>{items}</ul></div>{caveat}"
         )
     out.extend(blocks)
     return "".join(out)

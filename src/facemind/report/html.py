@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, labels, sdi
+from ..errors import FacemindError
 from ..instruments import Instrument, score_responses, validate_responses
 from ..io import atomic_path
 from . import figures
@@ -246,8 +247,12 @@ def confusion_section(data: ReportData, task: str) -> str:
     ]
     sub0 = data.instrument.subscales.get(pairs[0][0])
     try:
-        names = labels.class_names(sub0, task, positive_band=data.positive_band or "mild")
-    except Exception:  # noqa: BLE001  (fall back to class numbers)
+        names = (
+            labels.class_names(sub0, task, positive_band=data.positive_band or "mild")
+            if sub0
+            else []
+        )
+    except FacemindError:  # a band this subscale lacks: class numbers instead
         names = []
     size = next(m.shape[0] for row in grid for m in row if m is not None)
     if len(names) != size:
@@ -264,11 +269,6 @@ def _summed(part: pd.DataFrame) -> np.ndarray | None:
     if part.empty:
         return None
     return sum(np.asarray(json.loads(c), dtype=float) for c in part["confusion"])
-
-
-def models_section(ctx: ReportContext) -> str:
-    """The sweep's figure and confusion matrices."""
-    return sweep_section(ctx)
 
 
 def cluster_section(ctx: ReportContext) -> str:
@@ -359,7 +359,7 @@ SECTIONS: list[Section] = [
     cohort_section,
     scores_section,
     sdi_section,
-    models_section,
+    sweep_section,
     cluster_section,
     extraction_section,
     features_section,
