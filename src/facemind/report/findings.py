@@ -242,8 +242,9 @@ def findings_section(
         + ", mean over folds with its 95% corrected resampled t-interval, truncated to the "
         "metric's range. Changes are paired fold by fold. "
         + (
-            f"The sentences quote {head:.0%} removal by {criterion_name(crit)} "
-            "against random removal of the same number of people from the same total-score groups."
+            f"The sentences quote {head:.0%} removal by {criterion_name(crit)} (or the smallest "
+            "swept share that removed anyone) against random removal of the same number of people "
+            "from the same total-score groups."
             if head is not None and crit is not None
             else ""
         )
@@ -270,6 +271,7 @@ def findings_section(
                 "intervals are not informative and no reading is drawn.</p>"
             )
         block.append(_nobody_removed(removed, sub))
+        sub_head = headline_fraction(_removing(removed, sub, fractions)) if head else None
         items = []
         for model in dict.fromkeys(s["model"]):
             m = s[s["model"] == model]
@@ -281,7 +283,7 @@ def findings_section(
                     model,
                     mname,
                     metric,
-                    head,
+                    sub_head,
                     crit,
                     has_random,
                     better,
@@ -305,8 +307,8 @@ def findings_section(
             else ""
         )
         out.append(
-            f"<div class='reading'><b>Reading at {head:.0%} removal</b> (subscale x model pairs, "
-            f"from the intervals):<ul>{items}</ul></div>{caveat}"
+            "<div class='reading'><b>Reading</b> (subscale x model pairs, from the intervals):"
+            f"<ul>{items}</ul></div>{caveat}"
         )
     out.extend(blocks)
     return "".join(out)
@@ -377,6 +379,15 @@ def _model_item(
     else:
         text.append(" <i>Reading: intervals not informative (too few test cases per fold).</i>")
     return "<li>" + "".join(text) + "</li>"
+
+
+def _removing(removed: pd.DataFrame, sub: str, fractions: list[float]) -> list[float]:
+    """The swept fractions that removed someone from ``sub`` (all of them when unknown)."""
+    if removed.empty:
+        return fractions
+    r = removed[removed["subscale"] == sub]
+    total = r.groupby("fraction")[["cohort", "train"]].sum().sum(axis=1)
+    return [f for f in fractions if f == 0.0 or total.get(f, 1.0) > 0]
 
 
 def _nobody_removed(removed: pd.DataFrame, sub: str) -> str:

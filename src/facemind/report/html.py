@@ -227,7 +227,11 @@ def confusion_section(data: ReportData, task: str) -> str:
     crit = main_criterion(list(dict.fromkeys(folds["criterion"]))) or str(
         folds["criterion"].iloc[0]
     )
-    head = headline_fraction(sorted(float(f) for f in folds["fraction"].unique()))
+    fractions = sorted(float(f) for f in folds["fraction"].unique())
+    if {"n_removed_train", "n_removed_test"} <= set(folds.columns):
+        removed = folds.groupby("fraction")[["n_removed_train", "n_removed_test"]].sum().sum(axis=1)
+        fractions = [f for f in fractions if f == 0.0 or removed.get(f, 0) > 0]
+    head = headline_fraction(fractions)
     chosen = folds[folds["criterion"].eq(crit) & folds["confusion"].notna()]
     columns: list[tuple[str, pd.DataFrame]] = []
     zero = chosen[chosen["fraction"] == 0.0]
