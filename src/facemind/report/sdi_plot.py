@@ -16,12 +16,14 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from ..io import atomic_path  # noqa: E402
 
 
-def _group_labels(groups: pd.Series, multiplier: int) -> tuple[list[str], str]:
+def _group_labels(groups: pd.Series, multiplier: int | None) -> tuple[list[str], str]:
     """Group labels on the scored scale (raw total x multiplier) and the axis label; band
-    groups keep their labels."""
+    groups keep their labels; without a multiplier the raw totals are labelled as such."""
     values = pd.to_numeric(groups, errors="coerce")
     if values.isna().any():
         return [str(g) for g in groups], "severity band"
+    if multiplier is None:
+        return [f"{v:g}" for v in values], "raw total (item sum)"
     if multiplier == 1:
         return [f"{v:g}" for v in values], "total score"
     return [f"{v * multiplier:g}" for v in values], f"scored total (raw sum x {multiplier})"
@@ -31,7 +33,7 @@ def sdi_figure(results: dict, multipliers: Mapping[str, int] | None = None) -> p
     """GDI per group with the SDI line, and the discrepancy histogram, one row per subscale.
 
     Groups are shown on the scored scale (raw total x the subscale's ``multipliers`` entry), the
-    scale the bands and the score histograms use.
+    scale the bands and the score histograms use; without ``multipliers``, as raw totals.
     """
     n = len(results)
     fig, axes = plt.subplots(n, 2, figsize=(12, 3.0 * n), squeeze=False)
@@ -42,7 +44,8 @@ def sdi_figure(results: dict, multipliers: Mapping[str, int] | None = None) -> p
         ax.bar(x, gt["gdi"], color="#4C72B0", label="GDI = mean + sd")
         ax.plot(x, gt["mean"], "o", color="#DD8452", ms=4, label="mean discrepancy")
         ax.axhline(res.sdi, color="k", lw=1, ls="--", label=f"SDI {res.sdi:.3f}")
-        names, xlabel = _group_labels(gt["group"], int((multipliers or {}).get(name, 1)))
+        mult = None if multipliers is None else int(multipliers.get(name, 1))
+        names, xlabel = _group_labels(gt["group"], mult)
         step = max(1, len(gt) // 12)
         ax.set_xticks(x[::step], names[::step], rotation=0, fontsize=8)
         ax.set_title(f"{name}: GDI per score group (n={res.n})", fontsize=10)
