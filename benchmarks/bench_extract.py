@@ -1,4 +1,4 @@
-"""Extraction speed: frames per second with 1 and 2 workers, and peak memory per worker.
+"""Extraction speed: frames per second with 1 and 2 workers, against a bare decode + landmarker loop.
 
 Uses the real test videos (``make assets``), repeated to make a batch: single_face.mp4 and
 WolfgangLanger_Pexels.mp4 are 640x360, the two .mov files 960x540 HEVC. One worker runs in
@@ -9,7 +9,13 @@ Peak memory is each process's high-water resident set size (VmHWM). Frames per C
 (user + system time of the worker processes, all threads) is the speed a worker would reach
 on a core of its own; it is less affected by other load on the machine than wall-clock fps.
 
-    .venv/bin/python benchmarks/bench_extract.py [--assets .cache/assets] [--copies 8]
+The same videos also go through a bare loop in this process: PyAV decoding to RGB and
+MediaPipe's FaceLandmarker in VIDEO mode, nothing else (no signals, no table, no files). The
+ratio of extraction's frames per CPU-second to the bare loop's is the share of the model's
+limit that extraction reaches (the target is 0.95 or more). The bare loop and the one-worker
+extraction run twice each, in the order bare, extraction, extraction, bare, and are pooled.
+
+    .venv/bin/python benchmarks/bench_extract.py [--assets .cache/assets] [--copies 8] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -49,6 +55,40 @@ def _cpu_seconds() -> float:
     return time.process_time()
 
 
+def bare_loop(folder: Path, model: Path) -> tuple[int, float, float]:
+    """(frames, wall seconds, CPU seconds) of decode + FaceLandmarker over every video."""
+    import av
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    from facemind.face.landmarker import DEFAULT_MIN_CONFIDENCE, startup_messages_dropped
+
+    conf = DEFAULT_MIN_CONFIDENCE
+    options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_buffer=model.read_bytes()),
+        running_mode=vision.RunningMode.VIDEO, num_faces=1,
+        min_face_detection_confidence=conf, min_face_presence_confidence=conf,
+        min_tracking_confidence=conf, output_face_blendshapes=True,
+        output_facial_transformation_matrixes=True,
+    )  # fmt: skip
+    frames = 0
+    t0, c0 = time.perf_counter(), _cpu_seconds()
+    for video in sorted(folder.iterdir()):
+        with startup_messages_dropped():
+            lm = vision.FaceLandmarker.create_from_options(options)
+        with av.open(str(video)) as container, lm:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            last = -1
+            for frame in container.decode(stream):
+                rgb = frame.to_ndarray(format="rgb24")
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+                last = max(int(round(float(frame.time) * 1000)), last + 1)
+                lm.detect_for_video(image, last)
+                frames += 1
+    return frames, time.perf_counter() - t0, _cpu_seconds() - c0
+
+
 def run(folder: Path, model: Path, workers: int) -> tuple[int, float, float, list[float]]:
     from facemind.face.batch import run_batch
 
@@ -81,22 +121,47 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assets", default=".cache/assets")
     ap.add_argument("--copies", type=int, default=8, help="copies of each video in the batch")
+    ap.add_argument("--workers", default="1,2", help="worker counts to run, comma separated")
     args = ap.parse_args()
     assets = Path(args.assets)
     model = assets / "face_landmarker.task"
+    worker_counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for label, names in (("640x360 h264", VIDEOS_360P), ("960x540 hevc", VIDEOS_540P)):
             folder = Path(tmp) / label.split()[0]
             _make_batch(assets, names, args.copies, folder)
+            # Bare loop and one worker in the order bare, extract, extract, bare, so that a
+            # load that drifts during the run weighs on both alike; figures are pooled.
+            bare = [bare_loop(folder, model)]
+            one = [run(folder, model, 1) for _ in range(2)]
+            bare.append(bare_loop(folder, model))
+            bare_frames, bare_secs, bare_cpu = (sum(x) for x in zip(*bare, strict=True))
+            bare_rate = bare_frames / bare_cpu
+            print(
+                f"{label}  bare decode + landmarker  frames={bare_frames}  {bare_secs:6.1f} s  "
+                f"{bare_frames / bare_secs:6.1f} fps  ({bare_rate:5.1f} frames per CPU-second)",
+                flush=True,
+            )
             base = None
-            for workers in (1, 2):
-                frames, secs, cpu, peaks = run(folder, model, workers)
+            for workers in worker_counts:
+                if workers == 1:
+                    frames = sum(r[0] for r in one)
+                    secs, cpu = sum(r[1] for r in one), sum(r[2] for r in one)
+                    peaks = [max(p for r in one for p in r[3])]
+                else:
+                    frames, secs, cpu, peaks = run(folder, model, workers)
                 fps = frames / secs
                 base = base or fps
+                ratio = (
+                    f"; x{frames / cpu / bare_rate:.2f} of the bare loop's frames per CPU-second, "
+                    f"x{fps / (bare_frames / bare_secs):.2f} of its fps"
+                    if workers == 1
+                    else ""
+                )
                 print(
                     f"{label}  workers={workers}  frames={frames}  {secs:6.1f} s  "
                     f"{fps:6.1f} fps  ({fps / workers:5.1f} per worker, x{fps / base:.2f}; "
-                    f"{frames / cpu:5.1f} frames per CPU-second)  "
+                    f"{frames / cpu:5.1f} frames per CPU-second{ratio})  "
                     f"peak RSS per worker: {', '.join(f'{p:.0f} MiB' for p in peaks)}",
                     flush=True,
                 )

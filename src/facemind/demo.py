@@ -75,6 +75,7 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo study (see the module docstring); ``log`` receives one line per step."""
     from .evaluation import SweepConfig, run_sweep, summary_path
+    from .face.layout import ExtractionDir
     from .features import extract_features, write_features
     from .report.html import ReportData, write_report
 
@@ -117,7 +118,7 @@ def run_demo(
         )
     step("writing the report")
     data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
-                      summary=sweep.summary, manifest=read_table(manifest_dir / "manifest.parquet"),
+                      summary=sweep.summary, manifest=ExtractionDir(manifest_dir).read_manifest(),
                       features=feats.table, source=str(result.files["responses"]),
                       positive_band=config.positive_band, extraction_note=note)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
@@ -149,6 +150,7 @@ def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, st
     summary = run_batch(files, target, model_path)
     result.files["real_extraction"] = target / "manifest.parquet"
     result.notes.append(
-        f"real videos: {summary.total} extracted, {summary.no_face} without a face, {summary.failed} failed"
+        f"real videos: {summary.total} extracted, {summary.no_face} without a face, "
+        f"{summary.partial} partial, {summary.failed} failed"
     )
     return target

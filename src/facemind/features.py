@@ -39,7 +39,8 @@ import pyarrow.parquet as pq
 
 from .errors import FacemindError, InputError
 from .face import schema
-from .io import read_table, write_table
+from .face.layout import ExtractionDir, left_out_summary
+from .io import write_table
 from .parallel import process_map
 
 STATS: tuple[str, ...] = (
@@ -300,14 +301,17 @@ class FeatureResult:
     table: pd.DataFrame
     excluded: pd.DataFrame
     dropped_columns: list[str] = field(default_factory=list)
+    #: Videos used although their decoding stopped early (manifest status ``partial``).
+    partial: int = 0
 
     def summary(self) -> str:
-        """One line: rows written and videos left out, by reason."""
+        """One line: rows written, partial videos used and videos left out, by reason."""
         unit = "participant" if "coverage__videos" in self.table.columns else "video"
         text = f"{len(self.table)} {unit} rows"
+        if self.partial:
+            text += f" ({self.partial} partial video(s) used: decoding stopped early)"
         if len(self.excluded):
-            counts = self.excluded["reason"].value_counts().sort_index()
-            text += "; left out " + ", ".join(f"{v} video(s): {k}" for k, v in counts.items())
+            text += "; left out " + left_out_summary(self.excluded["reason"])
         if self.dropped_columns:
             text += f"; {len(self.dropped_columns)} channel feature(s) empty in every video dropped"
         return text
@@ -395,18 +399,9 @@ def _assemble(rows, ids, names, excluded, per) -> FeatureResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _frames_layout(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """(directory holding manifest.parquet, directory holding the frame tables)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("frames directory not found", file=str(p))
-    if not p.is_dir():
-        raise InputError("expected a directory with manifest.parquet and frames/", file=str(p))
-    if (p / "manifest.parquet").exists():
-        return p, (p / "frames" if (p / "frames").is_dir() else p)
-    if (p.parent / "manifest.parquet").exists():
-        return p.parent, p
-    raise InputError("no manifest.parquet here or in the parent directory", file=str(p))
+def _frames_layout(path: str | os.PathLike[str]) -> ExtractionDir:
+    """The extraction folder of ``path`` (the folder holding manifest.parquet, or frames/)."""
+    return ExtractionDir.locate(path)
 
 
 def _read_chunk(args) -> tuple[list[np.ndarray], list[tuple[str, str]], list[dict]]:
@@ -469,32 +464,15 @@ def extract_features(
         raise FacemindError(f"--per must be one of {', '.join(PER_CHOICES)}, got {per!r}")
     if min_face_frames < 1:
         raise FacemindError(f"--min-face-frames must be at least 1, got {min_face_frames}")
-    root, frames_path = _frames_layout(frames_dir)
-    manifest_path = root / "manifest.parquet"
-    manifest = read_table(manifest_path)
-    for col in ("video_id", "participant_id"):
-        if col not in manifest.columns:
-            raise InputError("manifest lacks a column", file=str(manifest_path), column=col)
-        bad = np.flatnonzero(manifest[col].isna().to_numpy())
-        if bad.size:
-            raise InputError("empty id", file=str(manifest_path), row=int(bad[0]) + 1, column=col)
+    layout = _frames_layout(frames_dir)
+    manifest = layout.read_manifest()
     excluded: list[dict] = []
     items = []
-    status = (
-        manifest["status"]
-        if "status" in manifest.columns
-        else pd.Series("ok", index=manifest.index)
-    )
-    for vid, pid, st in zip(
-        manifest["video_id"].astype(str),
-        manifest["participant_id"].astype(str),
-        status,
-        strict=True,
-    ):
-        if st == "failed":
+    for _, vid, pid, status in layout.videos(manifest):
+        if status == "failed":
             excluded.append(_excl(vid, pid, "extraction_failed", None))
         else:
-            items.append((vid, pid, str(frames_path / f"{vid}.parquet")))
+            items.append((vid, pid, str(layout.frames_path(vid))))
     if groups is None:
         first = next((p for _, _, p in items if Path(p).exists()), None)
         available = pq.read_schema(first).names if first else schema.CORE_COLUMNS
@@ -528,6 +506,8 @@ def extract_features(
             if progress is not None:
                 progress(done, len(items))
     result = _assemble(rows, ids, names, excluded, per)
+    used = {v for v, _ in ids}
+    result.partial = sum(v in used for v in manifest["video_id"][manifest["status"] == "partial"])
     _label_synthetic(result.table, manifest)
     return result
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
 from . import app
+from .options import extract_workers, jobs_option, out_option
 
 models_app = typer.Typer(help="The face model file (fetch and verify).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -14,7 +16,9 @@ app.add_typer(models_app, name="models")
 
 @models_app.command("fetch")
 def models_fetch(
-    dest: Path = typer.Option(None, "--dest", help="Folder (default: the user cache)."),
+    dest: Path = out_option(
+        "Folder for the model file.", "--dest", default=None, show_default="the user cache"
+    ),
 ) -> None:
     """Download the MediaPipe face model into the user cache and verify its sha256."""
     from ..face.model import fetch_model
@@ -26,48 +30,81 @@ def models_fetch(
 @app.command("extract")
 def extract(
     inputs: list[Path] = typer.Argument(..., help="Video files, folders or CSV lists."),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes (1: no cluster)."),
+    out: Path = out_option("Output folder.", default=...),
+    jobs: int | None = jobs_option("--workers", default=None),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a Dask scheduler."),
     model: Path = typer.Option(None, "--model", help="Face model file (.task)."),
     save_crops: int = typer.Option(
         0, "--save-crops", help="Save K aligned 112x112 face crops per video (off: 0)."
     ),
     min_confidence: float = typer.Option(
-        None, "--min-confidence", help="Minimum face detection/presence confidence (0-1)."
+        DEFAULT_MIN_CONFIDENCE,
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Minimum face detection/presence confidence.",
+    ),
+    sample_fps: float = typer.Option(
+        None,
+        "--sample-fps",
+        help="Process about F frames per second of video time (default: every frame).",
+    ),
+    au_calibration: str = typer.Option(
+        "video",
+        "--au-calibration",
+        help="AU levels relative to each video's neutral reference (video) or absolute (none).",
     ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo failed videos."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
-    """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet."""
-    from ..errors import FacemindError
-    from ..face.batch import run_batch
-    from ..face.extract import ExtractSettings
-    from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
+    """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet.
 
-    if workers > 1 and scheduler:
-        raise FacemindError("give either --workers or --scheduler, not both")
+    Exits 1 when any video failed (after the whole batch; the others are kept), listing them.
+    """
+    from ..errors import FacemindError
+    from ..face.batch import collect_inputs, run_batch
+    from ..face.extract import AU_CALIBRATIONS, ExtractSettings
+    from ..face.layout import ExtractionDir
+
+    if jobs is not None and jobs > 1 and scheduler:
+        raise FacemindError("give either --jobs or --scheduler, not both")
     if save_crops < 0:
         raise FacemindError(f"--save-crops must be 0 or more, got {save_crops}")
-    conf = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
-    if not 0.0 <= conf <= 1.0:
-        raise FacemindError(f"--min-confidence must be between 0 and 1, got {conf}")
+    if sample_fps is not None and not sample_fps > 0:
+        raise FacemindError(f"--sample-fps must be positive, got {sample_fps}")
+    if au_calibration not in AU_CALIBRATIONS:
+        raise FacemindError(
+            f"--au-calibration must be one of {', '.join(AU_CALIBRATIONS)}, got {au_calibration!r}"
+        )
+    settings = ExtractSettings(
+        min_confidence=min_confidence, save_crops=save_crops, sample_fps=sample_fps,
+        au_calibration=au_calibration,
+    )  # fmt: skip
+    workers = 1 if scheduler else extract_workers(jobs, lambda: len(collect_inputs(inputs)))
     summary = run_batch(
-        [str(p) for p in inputs], out, model,
-        settings=ExtractSettings(min_confidence=conf, save_crops=save_crops),
+        [str(p) for p in inputs], out, model, settings=settings,
         workers=workers, scheduler=scheduler, retry_failed=retry_failed, progress=progress,
     )  # fmt: skip
     typer.echo(
-        f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed "
-        f"({summary.failed} failed, {summary.no_face} without a face), {summary.frames} frames "
-        f"in {summary.seconds:.1f} s; manifest: {Path(out) / 'manifest.parquet'}"
+        f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
+        f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "
+        f"{summary.failed} failed; {summary.frames} frames in {summary.seconds:.1f} s; "
+        f"manifest: {ExtractionDir(out).manifest_path}"
     )
+    if summary.failures:
+        lines = [f"facemind: {len(summary.failures)} video(s) failed:"]
+        lines += [f"  {vid} ({path}): {error}" for vid, path, error in summary.failures[:10]]
+        if len(summary.failures) > 10:
+            lines.append(f"  ... and {len(summary.failures) - 10} more (see the manifest)")
+        lines.append("the other videos' outputs are kept; rerun with --retry-failed to redo these")
+        typer.echo("\n".join(lines), err=True)
+        raise SystemExit(1)
 
 
 @app.command("import-openface")
 def import_openface_cmd(
     csvs: list[Path] = typer.Argument(..., help="OpenFace 2.x CSV files."),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
+    out: Path = out_option("Output folder.", default=...),
     fps: float = typer.Option(
         None,
         "--fps",
@@ -75,10 +112,11 @@ def import_openface_cmd(
     ),
 ) -> None:
     """Convert OpenFace CSVs into OUT/frames/ and OUT/manifest.parquet."""
+    from ..face.layout import ExtractionDir
     from ..face.openface import import_openface
 
     manifest = import_openface([str(c) for c in csvs], out, fps=fps)
     typer.echo(
-        f"imported {len(csvs)} OpenFace files; manifest: {Path(out) / 'manifest.parquet'} "
+        f"imported {len(csvs)} OpenFace files; manifest: {ExtractionDir(out).manifest_path} "
         f"({len(manifest)} videos)"
     )

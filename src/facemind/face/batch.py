@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,7 @@ from ..errors import FacemindError, InputError
 from ..io import read_table
 from .extract import ExtractSettings, extract_video
 from .landmarker import Landmarker, backend_version
-from .manifest import (
-    build_manifest,
-    check_video_id,
-    frames_path,
-    read_record,
-    write_record,
-)
+from .layout import ExtractionDir, check_video_id
 from .model import MODEL_NAME, resolve_model, verify_model
 from .schema import SCHEMA_VERSION, write_frame_table
 from .video import VIDEO_EXTENSIONS
@@ -122,16 +116,16 @@ def settings_key(settings: ExtractSettings, model_sha256: str) -> str:
     return json.dumps(d, sort_keys=True)
 
 
-def is_done(out: Path, task: VideoTask, settings: str, retry_failed: bool = False) -> bool:
+def is_done(out: ExtractionDir, task: VideoTask, settings: str, retry_failed: bool = False) -> bool:
     """Whether a previous run finished ``task`` with the same input and settings."""
-    rec = read_record(out, task.video_id)
+    rec = out.read_record(task.video_id)
     if rec is None or rec.get("settings") != settings or rec.get("path") != task.path:
         return False
     if (rec.get("resume") or {}).get("fingerprint") != task.fingerprint:
         return False
     if rec.get("status") == "failed":
         return not retry_failed
-    return frames_path(out, task.video_id).is_file()
+    return out.frames_path(task.video_id).is_file()
 
 
 # -- worker side ---------------------------------------------------------------------------
@@ -152,7 +146,7 @@ def process_video(
     settings: ExtractSettings, settings_str: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Extract one video, write its frame table, crops and record; return the record."""
-    out_dir = Path(out)
+    layout = ExtractionDir(out)
     model = _model_bytes(model_path)
     t0 = time.perf_counter()
     try:
@@ -162,14 +156,14 @@ def process_video(
         status, error = res.status, res.error
     except Exception as exc:  # noqa: BLE001 - one bad video must never stop the batch
         res, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
-    target = frames_path(out_dir, task.video_id)
+    target = layout.frames_path(task.video_id)
     if res is not None and res.frames is not None:
         write_frame_table(
             res.frames, target,
             metadata={"facemind.video_id": task.video_id, "facemind.backend": BACKEND},
         )  # fmt: skip
         if res.crops:
-            _write_crops(out_dir, task.video_id, res.crops)
+            _write_crops(layout, task.video_id, res.crops)
     elif target.exists():
         target.unlink()  # a stale table from an older version of this input
     info = res.info if res is not None else None
@@ -183,7 +177,7 @@ def process_video(
         "frames": res.n_frames if res is not None else 0,
         "face_frames": res.face_frames if res is not None else 0,
         "fps": info.fps if info else None,
-        "duration": _duration(res),
+        "duration": res.duration if res is not None and res.info is not None else None,
         "backend": BACKEND,
         "backend_version": backend_version().split()[-1],
         "model": MODEL_NAME,
@@ -191,29 +185,18 @@ def process_video(
         "settings": settings_str,
         "synthetic": False,
     }  # fmt: skip
-    write_record(out_dir, record, resume={"fingerprint": task.fingerprint})
+    layout.write_record(record, resume={"fingerprint": task.fingerprint})
     record["seconds"] = time.perf_counter() - t0
     return record
 
 
-def _duration(res) -> float | None:
-    """Decoded length: last timestamp plus one frame (container values can be wrong)."""
-    if res is None or res.info is None:
-        return None
-    if res.frames is None or not len(res.frames):
-        return res.info.duration
-    step = 1.0 / res.info.fps if res.info.fps else 0.0
-    return float(res.frames["timestamp"].iloc[-1]) + step
-
-
-def _write_crops(out: Path, video_id: str, crops: list) -> None:
+def _write_crops(layout: ExtractionDir, video_id: str, crops: list) -> None:
     from PIL import Image
 
     from ..io import atomic_path
 
-    folder = out / "crops" / video_id
     for index, arr in crops:
-        with atomic_path(folder / f"{index:06d}.png") as tmp:
+        with atomic_path(layout.crop_path(video_id, index)) as tmp:
             Image.fromarray(arr).save(tmp, format="PNG")
 
 
@@ -222,7 +205,8 @@ def _write_crops(out: Path, video_id: str, crops: list) -> None:
 
 @dataclass
 class BatchSummary:
-    """What a batch run did."""
+    """What a batch run did. Status counts cover every input video, whether processed in this
+    run or finished by an earlier one; ``failures`` lists ``(video_id, path, error)``."""
 
     total: int
     skipped: int
@@ -232,6 +216,19 @@ class BatchSummary:
     frames: int
     seconds: float
     manifest: pd.DataFrame
+    partial: int = 0
+    ok: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def no_videos_message(inputs: Sequence[str | os.PathLike[str]]) -> str:
+    """``no videos found`` naming the inputs searched and the extensions looked for."""
+    names = [str(p) for p in inputs]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"no videos found in {shown} (folders are searched recursively for "
+        f"{' '.join(VIDEO_EXTENSIONS)}; CSV lists name files in a 'path' column)"
+    )
 
 
 def run_batch(
@@ -251,40 +248,52 @@ def run_batch(
     ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
     """
     if workers < 1:
-        raise FacemindError(f"--workers must be at least 1, got {workers}")
-    out_dir = Path(out)
+        raise FacemindError(f"-j/--jobs must be at least 1, got {workers}")
+    layout = ExtractionDir(out)
     tasks = collect_inputs(inputs)
     if not tasks:
-        raise FacemindError("no videos found in the inputs")
+        raise FacemindError(no_videos_message(inputs))
     model = str(resolve_model(model_path))
     sha = verify_model(model)
     skey = settings_key(settings, sha)
-    todo = [t for t in tasks if not is_done(out_dir, t, skey, retry_failed)]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    todo, earlier = [], []
+    for t in tasks:
+        (earlier if is_done(layout, t, skey, retry_failed) else todo).append(t)
+    layout.root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    counts = {"failed": 0, "no_face": 0, "frames": 0}
+    counts = {"ok": 0, "partial": 0, "failed": 0, "no_face": 0, "frames": 0}
+    failures: list[tuple[str, str, str]] = []
 
-    with _Progress(len(tasks), len(tasks) - len(todo), enabled=progress) as bar:
+    def count(rec: dict[str, Any]) -> None:
+        status = str(rec.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+        if status == "failed":
+            failures.append((rec["video_id"], str(rec.get("path")), str(rec.get("error"))))
+
+    for t in earlier:
+        count(layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"})
+
+    with _Progress(len(tasks), len(earlier), enabled=progress) as bar:
 
         def done(rec: dict[str, Any]) -> None:
             counts["frames"] += int(rec.get("frames") or 0)
-            if rec["status"] in ("failed", "no_face"):
-                counts[rec["status"]] += 1
+            count(rec)
             bar.advance(rec, counts)
             if on_result is not None:
                 on_result(rec)
 
-        args = (str(out_dir), model, sha, settings, skey)
+        args = (str(layout.root), model, sha, settings, skey)
         if scheduler is None and workers == 1:
             for t in todo:
                 done(process_video(t, *args))
         elif todo:
             _run_dask(todo, args, workers, scheduler, done)
-    manifest = build_manifest(out_dir)
+    manifest = layout.build_manifest()
     return BatchSummary(
-        total=len(tasks), skipped=len(tasks) - len(todo), processed=len(todo),
+        total=len(tasks), skipped=len(earlier), processed=len(todo),
         failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
-        seconds=time.perf_counter() - t0, manifest=manifest,
+        seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
+        ok=counts["ok"], failures=sorted(failures),
     )  # fmt: skip
 
 
@@ -330,7 +339,7 @@ def run_on_client(client: Any, todo: Sequence[VideoTask], args: tuple, done) -> 
                    "path": t.path, "size": t.size, "status": "failed",
                    "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
                    "face_frames": 0, "backend": BACKEND, "settings": args[4]}  # fmt: skip
-            write_record(Path(args[0]), rec)
+            ExtractionDir(args[0]).write_record(rec)
         done(rec)
 
 
@@ -338,7 +347,7 @@ def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
     try:
         from dask.distributed import Client
     except ImportError:  # pragma: no cover - the dist extra is part of the install
-        raise FacemindError("--workers > 1 and --scheduler need dask[distributed]") from None
+        raise FacemindError("-j/--jobs > 1 and --scheduler need dask[distributed]") from None
     cluster = local_cluster(workers) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:

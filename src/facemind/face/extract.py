@@ -1,8 +1,10 @@
 """Per-video extraction with MediaPipe: decode, find the face, derive the frame-table signals.
 
-:func:`extract_video` returns the frame table (see :mod:`facemind.face.schema`) and a summary;
-:func:`frame_row` turns one detection into the table's columns and is shared with still-image
-analysis (:func:`analyze_image`).
+:func:`extract_video` runs the landmarker over one video in a single decoding pass: its raw
+outputs go into arrays grown in chunks (no per-frame Python objects), crops are cut from the
+chosen face frames as they pass, and :func:`~facemind.face.signals.frame_table` turns the
+arrays into the frame table (see :mod:`facemind.face.schema`) once per video.
+:func:`analyze_image` does the same for one still image.
 """
 
 from __future__ import annotations
@@ -14,35 +16,55 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import FacemindError
 from . import geometry as g
-from .aus import estimate_aus, geometry_features
 from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
+from .layout import CROP_SIZE
 from .schema import (
-    AU_NAMES,
-    BLENDSHAPE_COLUMNS,
-    MP_LANDMARKS_COLUMN,
-    N_LANDMARKS,
+    BLENDSHAPE_NAMES,
+    N_MP_LANDMARKS,
 )
+from .signals import frame_table
 from .video import VideoInfo, iter_frames, open_video
 
-CROP_SIZE = 112
+AU_CALIBRATIONS = ("video", "none")
 
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    """Settings that change extraction output (part of the resume key)."""
+    """Settings that change extraction output (part of the resume key).
+
+    ``sample_fps``: process about that many frames per second of presentation time (``None``:
+    every frame). ``au_calibration``: ``video`` measures each AU against the video's own
+    neutral reference, ``none`` keeps absolute values.
+    """
 
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     save_crops: int = 0
     crop_size: int = CROP_SIZE
+    sample_fps: float | None = None
+    au_calibration: str = "video"
 
-    def to_dict(self) -> dict[str, float | int]:
+    def __post_init__(self) -> None:
+        if self.sample_fps is not None and not self.sample_fps > 0:
+            raise FacemindError(f"sample_fps must be positive, got {self.sample_fps}")
+        if self.au_calibration not in AU_CALIBRATIONS:
+            raise FacemindError(
+                f"au_calibration must be one of {', '.join(AU_CALIBRATIONS)}, "
+                f"got {self.au_calibration!r}"
+            )
+
+    def to_dict(self) -> dict[str, float | int | str | None]:
         return asdict(self)
 
 
 @dataclass
 class VideoResult:
-    """Outcome of one video: the frame table (``None`` when decoding failed) and counts."""
+    """Outcome of one video: the frame table (``None`` when decoding failed) and counts.
+
+    ``n_frames`` counts the rows of the table (the frames used), ``decoded`` every frame
+    decoded; ``duration`` is the decoded length in seconds.
+    """
 
     frames: pd.DataFrame | None
     info: VideoInfo | None
@@ -51,47 +73,22 @@ class VideoResult:
     status: str = "ok"
     error: str | None = None
     crops: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    decoded: int = 0
+    duration: float | None = None
 
 
-def frame_row(det: Detection, width: int, height: int) -> dict[str, object]:
-    """Frame-table values (everything but frame/timestamp) for one detected face."""
-    mesh_px = g.to_pixels(det.mesh, width, height)
-    rotation = g.head_rotation(det.matrix)
-    pitch, yaw, roll, tx, ty, tz = g.head_pose(det.matrix)
-    left, right, ax, ay = g.gaze(mesh_px, rotation)
-    aus = estimate_aus(det.blendshapes, geometry_features(mesh_px, rotation))
-    pts = g.landmarks68(mesh_px)
-    row: dict[str, object] = {
-        "face_detected": True,
-        # MediaPipe reports no per-face score; a face passing min_confidence counts as 1.
-        "confidence": 1.0,
-        "pose_pitch": pitch, "pose_yaw": yaw, "pose_roll": roll,
-        "pose_tx": tx, "pose_ty": ty, "pose_tz": tz,
-        "gaze_angle_x": ax, "gaze_angle_y": ay,
-        "gaze_0_x": left[0], "gaze_0_y": left[1], "gaze_0_z": left[2],
-        "gaze_1_x": right[0], "gaze_1_y": right[1], "gaze_1_z": right[2],
-    }  # fmt: skip
-    row.update(zip(AU_NAMES, aus.tolist(), strict=True))
-    row.update({f"x_{i}": float(pts[i, 0]) for i in range(N_LANDMARKS)})
-    row.update({f"y_{i}": float(pts[i, 1]) for i in range(N_LANDMARKS)})
-    row.update(zip(BLENDSHAPE_COLUMNS, det.blendshapes.tolist(), strict=True))
-    row[MP_LANDMARKS_COLUMN] = det.mesh.astype(np.float32).ravel()
-    return row
+def aligned_crop(
+    rgb: np.ndarray, face: Detection | np.ndarray, size: int = CROP_SIZE
+) -> np.ndarray:
+    """A ``size`` x ``size`` RGB face crop, eyes level (similarity warp, bilinear).
 
-
-def _frames_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows)
-    if MP_LANDMARKS_COLUMN not in df.columns:
-        df[MP_LANDMARKS_COLUMN] = None
-    return df
-
-
-def aligned_crop(rgb: np.ndarray, det: Detection, size: int = CROP_SIZE) -> np.ndarray:
-    """A ``size`` x ``size`` RGB face crop, eyes level (similarity warp, bilinear)."""
+    ``face`` is a detection or its normalised mesh (478, 3).
+    """
     from PIL import Image
 
+    mesh = face.mesh if isinstance(face, Detection) else np.asarray(face, dtype=np.float64)
     h, w = rgb.shape[:2]
-    m = g.alignment_matrix(g.to_pixels(det.mesh, w, h), size)
+    m = g.alignment_matrix(g.to_pixels(mesh, w, h), size)
     inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]  # crop -> image, as PIL wants
     img = Image.fromarray(rgb).transform(
         (size, size), Image.Transform.AFFINE, inv.ravel().tolist(), Image.Resampling.BILINEAR
@@ -107,17 +104,126 @@ def _crop_targets(n_face: int, k: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n_face - 1, k)})
 
 
+#: Rows by which a video's output arrays grow (at least; they grow by half their size).
+CHUNK = 256
+
+
+class _Outputs:
+    """The landmarker's raw outputs for one video, in arrays grown in chunks."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.n_face = 0
+        self.frame = np.empty(CHUNK, np.int64)
+        self.timestamp = np.empty(CHUNK, np.float64)
+        self.face = np.empty(CHUNK, bool)
+        self.mesh = np.empty((CHUNK, N_MP_LANDMARKS, 3), np.float32)
+        self.blendshapes = np.empty((CHUNK, len(BLENDSHAPE_NAMES)), np.float32)
+        self.matrices = np.empty((CHUNK, 4, 4), np.float32)
+
+    @staticmethod
+    def _grown(a: np.ndarray, used: int) -> np.ndarray:
+        bigger = np.empty((len(a) + max(CHUNK, len(a) // 2), *a.shape[1:]), a.dtype)
+        bigger[:used] = a[:used]
+        return bigger
+
+    def face_slot(self) -> int:
+        """The row the next face's outputs go to (room is made for it)."""
+        if self.n_face == len(self.mesh):
+            self.mesh = self._grown(self.mesh, self.n_face)
+            self.blendshapes = self._grown(self.blendshapes, self.n_face)
+            self.matrices = self._grown(self.matrices, self.n_face)
+        return self.n_face
+
+    def add(self, index: int, t: float, found: bool) -> None:
+        """Record one processed frame (its face, if found, is in row :meth:`face_slot`)."""
+        if self.n == len(self.frame):
+            self.frame = self._grown(self.frame, self.n)
+            self.timestamp = self._grown(self.timestamp, self.n)
+            self.face = self._grown(self.face, self.n)
+        self.frame[self.n], self.timestamp[self.n], self.face[self.n] = index, t, found
+        self.n += 1
+        self.n_face += found
+
+    def table(self, width: int, height: int, au_calibration: str) -> pd.DataFrame:
+        n, f = self.n, self.n_face
+        return frame_table(
+            self.frame[:n], self.timestamp[:n], self.face[:n],
+            self.mesh[:f], self.blendshapes[:f], self.matrices[:f],
+            width, height, au_calibration=au_calibration,
+        )  # fmt: skip
+
+
+class _CropKeeper:
+    """Keeps the crops that :func:`_crop_targets` will choose, in the same decoding pass.
+
+    The number of face frames is known only at the end, so crops of every ``stride``-th face
+    frame are kept (and the last face frame's image); when more than ``capacity`` are kept
+    the stride doubles and every other crop goes. Memory is bounded; while a video has at
+    most ``capacity`` face frames the chosen frames are exactly the evenly spaced ones, after
+    that each is the nearest kept one (within ``stride / 2`` face frames).
+    """
+
+    def __init__(self, k: int, size: int, capacity: int = 128) -> None:
+        self.k, self.size = k, size
+        self.capacity = max(capacity, 4 * k)
+        self.stride = 1
+        self.kept: dict[int, tuple[int, np.ndarray]] = {}
+        self.last: tuple[int, int, np.ndarray, np.ndarray] | None = None
+
+    def offer(self, ordinal: int, index: int, rgb: np.ndarray, mesh: np.ndarray) -> None:
+        """Face frame number ``ordinal`` (stream index ``index``) has passed."""
+        self.last = (ordinal, index, rgb, mesh.copy())
+        if ordinal % self.stride:
+            return
+        self.kept[ordinal] = (index, aligned_crop(rgb, mesh, self.size))
+        if len(self.kept) > self.capacity:
+            self.stride *= 2
+            self.kept = {o: v for o, v in self.kept.items() if o % self.stride == 0}
+
+    def crops(self, n_face: int) -> list[tuple[int, np.ndarray]]:
+        """``(frame index, crop)`` of the chosen face frames, in frame order."""
+        if self.last is not None and self.last[0] not in self.kept:
+            o, index, rgb, mesh = self.last
+            self.kept[o] = (index, aligned_crop(rgb, mesh, self.size))
+        if not self.kept:
+            return []
+        have = np.array(sorted(self.kept))
+        chosen = {int(have[np.argmin(np.abs(have - t))]) for t in _crop_targets(n_face, self.k)}
+        return [self.kept[o] for o in sorted(chosen)]
+
+
+def _short_of_declared(decoded: int, last_t: float, info: VideoInfo) -> str | None:
+    """How far decoding fell short of the container's declared end, or ``None``.
+
+    Time is compared when the container declares a duration (frame counts can include
+    frames a decoder drops legitimately); a gap of over 2 frames and 2% counts.
+    """
+    step = 1.0 / info.fps if info.fps else 1.0 / 30.0
+    declared = f"{decoded} of {info.declared_frames} frames" if info.declared_frames else ""
+    if info.duration:
+        decoded_s = last_t + step if decoded else 0.0
+        if info.duration - decoded_s > max(2 * step, 0.02 * info.duration):
+            extra = f" ({declared})" if declared else ""
+            return f"decoded {decoded_s:.2f} s of the {info.duration:.2f} s the container declares{extra}"
+        return None
+    if info.declared_frames:
+        if info.declared_frames - decoded > max(2, 0.02 * info.declared_frames):
+            return f"decoded {declared} the container declares"
+    return None
+
+
 def extract_video(
     path: str | os.PathLike[str],
     landmarker_factory,
     settings: ExtractSettings = ExtractSettings(),
 ) -> VideoResult:
-    """Run the landmarker over every frame of ``path``.
+    """Run the landmarker over the frames of ``path`` (every frame, or ``settings.sample_fps``).
 
     ``landmarker_factory()`` returns a fresh VIDEO-mode :class:`Landmarker` (one per video, as
-    MediaPipe's tracking state belongs to one stream). Decoding problems do not raise: they
-    give ``status="failed"`` with the reason. Crops need the frames themselves, so when
-    ``settings.save_crops`` is set a second decoding pass picks the chosen face frames.
+    MediaPipe's tracking state belongs to one stream). Decoding problems do not raise: a
+    video that cannot be opened or gives no frame is ``failed``; one whose decoding stops
+    before the container's declared end is ``partial``, with the frames decoded until then.
     """
     from .video import DecodeError
 
@@ -125,57 +231,69 @@ def extract_video(
         container, info = open_video(path)
     except (DecodeError, OSError) as exc:
         return VideoResult(None, None, status="failed", error=str(exc))
-    rows: list[dict[str, object]] = []
+    out = _Outputs()
+    keeper = _CropKeeper(settings.save_crops, settings.crop_size) if settings.save_crops else None
+    decoded, last_t, size = 0, 0.0, (info.width, info.height)
+    stopped: str | None = None
     try:
         with container, landmarker_factory() as lm:
-            for index, t, rgb in iter_frames(container):
-                det = lm.detect(rgb, t)
-                if det is None:
-                    rows.append({"frame": index, "timestamp": t, "face_detected": False})
+            for index, t, rgb in iter_frames(container, settings.sample_fps):
+                decoded, last_t = index + 1, t
+                if rgb is None:
                     continue
-                row = frame_row(det, rgb.shape[1], rgb.shape[0])
-                row["frame"], row["timestamp"] = index, t
-                rows.append(row)
+                size = (rgb.shape[1], rgb.shape[0])
+                slot = out.face_slot()
+                found = lm.detect_into(
+                    rgb, t, out.mesh[slot], out.blendshapes[slot], out.matrices[slot]
+                )
+                if found and keeper is not None:
+                    keeper.offer(slot, index, rgb, out.mesh[slot])
+                out.add(index, t, found)
     except DecodeError as exc:
-        return VideoResult(None, info, n_frames=len(rows), status="failed", error=str(exc))
-    n = len(rows)
-    if n == 0:
-        return VideoResult(None, info, status="failed", error="no frames could be decoded")
-    df = _frames_frame(rows)
-    face_frames = int(df["face_detected"].sum())
-    result = VideoResult(df, info, n_frames=n, face_frames=face_frames)
-    if face_frames == 0:
-        result.status, result.error = "no_face", f"no face found in {n} frames"
-    elif info.declared_frames and n < 0.9 * info.declared_frames:
-        result.error = f"decoded {n} of {info.declared_frames} frames the container declares"
-    if settings.save_crops and face_frames:
-        result.crops = _collect_crops(path, df, landmarker_factory, settings)
+        stopped = str(exc)
+    if out.n == 0:
+        error = stopped or "no frames could be decoded"
+        return VideoResult(None, info, status="failed", error=error, decoded=decoded)
+    df = out.table(size[0], size[1], settings.au_calibration)
+    step = 1.0 / info.fps if info.fps else 0.0
+    result = VideoResult(
+        df, info, n_frames=out.n, face_frames=out.n_face, decoded=decoded,
+        duration=last_t + step,
+    )  # fmt: skip
+    short = _short_of_declared(decoded, last_t, info)
+    if stopped is not None:
+        detail = f"{short}; {stopped}" if short else stopped
+        result.status, result.error = "partial", f"kept the frames before the break: {detail}"
+    elif short is not None:
+        result.status, result.error = "partial", f"{short}; the file ends early"
+    if out.n_face == 0:
+        note = f"no face found in {out.n} frames"
+        result.status, result.error = "no_face", f"{note}; {result.error}" if result.error else note
+    if keeper is not None and out.n_face:
+        result.crops = keeper.crops(out.n_face)
     return result
 
 
-def _collect_crops(path, df: pd.DataFrame, landmarker_factory, settings: ExtractSettings):
-    face_idx = df.index[df["face_detected"]].to_numpy()
-    wanted = {int(face_idx[i]) for i in _crop_targets(len(face_idx), settings.save_crops)}
-    crops: list[tuple[int, np.ndarray]] = []
-    container, _ = open_video(path)
-    with container, landmarker_factory() as lm:
-        for index, t, rgb in iter_frames(container):
-            det = lm.detect(rgb, t)  # tracking must see every frame to reproduce the pass
-            if index in wanted and det is not None:
-                crops.append((index, aligned_crop(rgb, det, settings.crop_size)))
-            if index >= max(wanted):
-                break
-    return crops
-
-
 def analyze_image(image: np.ndarray | str | Path, landmarker: Landmarker) -> dict | None:
-    """Frame-table values for one still image (IMAGE-mode landmarker); ``None`` if no face."""
+    """Frame-table values for one still image (IMAGE-mode landmarker); ``None`` if no face.
+
+    Still images keep absolute AU values (there is no video to calibrate against).
+    """
     if not isinstance(image, np.ndarray):
         from PIL import Image
 
         with Image.open(image) as im:
             image = np.asarray(im.convert("RGB"))
-    det = landmarker.detect(np.ascontiguousarray(image))
-    if det is None:
+    image = np.ascontiguousarray(image)
+    mesh = np.empty((1, N_MP_LANDMARKS, 3), np.float32)
+    blend = np.empty((1, len(BLENDSHAPE_NAMES)), np.float32)
+    matrix = np.empty((1, 4, 4), np.float32)
+    if not landmarker.detect_into(image, 0.0, mesh[0], blend[0], matrix[0]):
         return None
-    return frame_row(det, image.shape[1], image.shape[0])
+    table = frame_table(
+        np.zeros(1, np.int64), np.zeros(1), np.ones(1, bool), mesh, blend, matrix,
+        image.shape[1], image.shape[0], au_calibration="none",
+    )  # fmt: skip
+    row = table.iloc[0].to_dict()
+    del row["frame"], row["timestamp"]
+    return row

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import BLENDSHAPE_NAMES
+from .schema import BLENDSHAPE_NAMES, N_MP_LANDMARKS
 
 DEFAULT_MIN_CONFIDENCE = 0.7
 
@@ -107,6 +107,7 @@ class Landmarker:
         with startup_messages_dropped():
             self._impl: Any = vision.FaceLandmarker.create_from_options(options)
         self._last_ms = -1
+        self._blend_order: bool | None = None  # whether scores come in BLENDSHAPE_NAMES order
 
     def __enter__(self) -> Landmarker:
         return self
@@ -122,6 +123,31 @@ class Landmarker:
 
     def detect(self, rgb: np.ndarray, timestamp_s: float = 0.0) -> Detection | None:
         """Find the face in one RGB (or grey) uint8 frame; ``None`` when there is none."""
+        mesh = np.empty((N_MP_LANDMARKS, 3), np.float32)
+        blend = np.empty(len(BLENDSHAPE_NAMES), np.float32)
+        matrix = np.empty((4, 4), np.float32)
+        if not self.detect_into(rgb, timestamp_s, mesh, blend, matrix):
+            return None
+        return Detection(
+            mesh=mesh.astype(np.float64),
+            blendshapes=blend.astype(np.float64),
+            matrix=matrix.astype(np.float64),
+        )
+
+    def detect_into(
+        self,
+        rgb: np.ndarray,
+        timestamp_s: float,
+        mesh: np.ndarray,
+        blendshapes: np.ndarray,
+        matrix: np.ndarray,
+    ) -> bool:
+        """Like :meth:`detect`, writing the face into the given arrays; ``False``: no face.
+
+        ``mesh`` (478, 3), ``blendshapes`` (52,) and ``matrix`` (4, 4) are float32 views, for
+        instance rows of a video's preallocated outputs; MediaPipe's values are float32, so
+        nothing is lost. In VIDEO mode the millisecond timestamp is made strictly increasing.
+        """
         import mediapipe as mp
 
         if rgb.ndim == 2:
@@ -136,9 +162,15 @@ class Landmarker:
         else:
             result = self._impl.detect(image)
         if not result.face_landmarks:
-            return None
-        mesh = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]], dtype=np.float64)
-        scores = {c.category_name: c.score for c in result.face_blendshapes[0]}
-        blend = np.array([scores.get(n, np.nan) for n in BLENDSHAPE_NAMES], dtype=np.float64)
-        matrix = np.asarray(result.facial_transformation_matrixes[0], dtype=np.float64)
-        return Detection(mesh=mesh, blendshapes=blend, matrix=matrix)
+            return False
+        mesh[...] = [(p.x, p.y, p.z) for p in result.face_landmarks[0]]
+        categories = result.face_blendshapes[0]
+        if self._blend_order is None:
+            self._blend_order = tuple(c.category_name for c in categories) == BLENDSHAPE_NAMES
+        if self._blend_order:
+            blendshapes[...] = [c.score for c in categories]
+        else:
+            scores = {c.category_name: c.score for c in categories}
+            blendshapes[...] = [scores.get(n, np.nan) for n in BLENDSHAPE_NAMES]
+        matrix[...] = result.facial_transformation_matrixes[0]
+        return True

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .geometry import gaze_angles
-from .manifest import build_manifest, check_video_id, frames_path, write_record
+from .layout import ExtractionDir, check_video_id
 from .schema import AU_NAMES, N_LANDMARKS, write_frame_table
 
 BACKEND = "openface"
@@ -96,10 +96,10 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
     for axis, name in (("x", "pitch"), ("y", "yaw"), ("z", "roll")):
         take(f"pose_R{axis}", f"pose_{name}", 180.0 / np.pi)
         take(f"pose_T{axis}", f"pose_t{axis}")
-    # OpenFace eye 0 is the leftmost eye in the image: the person's right eye (our gaze_1).
-    for axis in ("x", "y", "z"):
-        take(f"gaze_0_{axis}", f"gaze_1_{axis}")
-        take(f"gaze_1_{axis}", f"gaze_0_{axis}")
+    # Eye 0 is the leftmost eye in the image (the person's right eye), in both schemas.
+    for eye in (0, 1):
+        for axis in ("x", "y", "z"):
+            take(f"gaze_{eye}_{axis}", f"gaze_{eye}_{axis}")
     if "gaze_angle_x" in num and "gaze_angle_y" in num:
         out["gaze_angle_x"], out["gaze_angle_y"] = num["gaze_angle_x"], num["gaze_angle_y"]
     elif all(f"gaze_{e}_{a}" in num for e in (0, 1) for a in "xyz"):
@@ -127,7 +127,7 @@ def import_openface(
     """
     if fps is not None and not fps > 0:
         raise InputError("--fps must be positive", value=fps)
-    out_dir = Path(out)
+    layout = ExtractionDir(out)
     seen: dict[str, str] = {}
     jobs = []
     for c in csvs:
@@ -144,7 +144,7 @@ def import_openface(
         df = imp.frames
         if fps is not None:
             df["timestamp"] = df["frame"].to_numpy(dtype=float) / fps
-        write_frame_table(df, frames_path(out_dir, vid),
+        write_frame_table(df, layout.frames_path(vid),
                           metadata={"facemind.video_id": vid, "facemind.backend": BACKEND})  # fmt: skip
         n, n_face = len(df), int(df["face_detected"].sum())
         ts = df["timestamp"].to_numpy()
@@ -158,7 +158,7 @@ def import_openface(
                          "output?); rerun with --fps to set the real frame rate")  # fmt: skip
         if imp.missing_columns:
             notes.append(f"{len(imp.missing_columns)} OpenFace columns absent (left null)")
-        write_record(out_dir, {
+        layout.write_record({
             "video_id": vid, "participant_id": vid, "path": str(p.resolve()),
             "size": p.stat().st_size, "status": "ok" if n_face else "no_face",
             "error": "; ".join(notes) or None, "frames": n, "face_frames": n_face,
@@ -167,4 +167,4 @@ def import_openface(
             "backend": BACKEND, "backend_version": "2.x", "model": None, "model_sha256": None,
             "settings": "{}", "synthetic": False,
         })  # fmt: skip
-    return build_manifest(out_dir)
+    return layout.build_manifest()

@@ -75,17 +75,22 @@ def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 
 def iter_frames(
-    container: av.container.InputContainer,
-) -> Iterator[tuple[int, float, np.ndarray]]:
+    container: av.container.InputContainer, sample_fps: float | None = None
+) -> Iterator[tuple[int, float, np.ndarray | None]]:
     """Yield ``(index, timestamp_s, rgb)`` for every decoded frame, rgb C-contiguous uint8.
 
-    Raises :class:`DecodeError` when the stream breaks off with a decoding error.
+    With ``sample_fps`` only about that many frames per second of presentation time get
+    their image (the first frame of each 1/``sample_fps`` s interval, so variable frame rate
+    is safe); the others are still yielded, with ``rgb`` ``None``, so that indices and the
+    decoded count stay those of the stream. Raises :class:`DecodeError` when the stream
+    breaks off with a decoding error.
     """
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     fallback_step = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / 30.0
     t0: float | None = None
     last = -np.inf
+    last_slot = -1
     index = 0
     try:
         for frame in container.decode(stream):
@@ -100,6 +105,13 @@ def iter_frames(
             if t <= last:  # repeated or reordered pts: keep time increasing
                 t = last + 1e-3
             last = t
+            if sample_fps is not None:
+                slot = int(np.floor(t * sample_fps + 1e-6))
+                if slot <= last_slot:
+                    yield index, t, None
+                    index += 1
+                    continue
+                last_slot = slot
             rgb = frame.to_ndarray(format="rgb24")
             rotation = frame.rotation
             if rotation:
