@@ -232,6 +232,16 @@ def findings_section(
     has_random = "random" in criteria
     contrast = criterion_contrast(folds) if folds is not None and has_random else pd.DataFrame()
     removed = _removed(folds)
+    if not removed.empty:  # the share quoted: the headline, or the smallest that removed anyone
+        head = headline_fraction(
+            sorted(
+                {
+                    f
+                    for sub in removed["subscale"].unique()
+                    for f in _removing(removed, sub, fractions)
+                }
+            )
+        )
     out = ["<h2>Findings</h2>"]
     if head is None or crit is None:
         out.append("<p class='note'>The sweep ran no removal (only 0% or only random removal): "
