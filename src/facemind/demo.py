@@ -48,7 +48,8 @@ def _score_and_sdi(result: DemoResult, responses_path: Path) -> None:
     summary = sdi.summary(result.results)
     summary["synthetic"] = True
     result.files["sdi_summary"] = write_json(summary, out / "sdi_summary.json")
-    result.files["sdi_plot"] = plot_sdi(result.results, out / "sdi.png")
+    multipliers = {n: sub.multiplier for n, sub in load_instrument("dass21").subscales.items()}
+    result.files["sdi_plot"] = plot_sdi(result.results, out / "sdi.png", multipliers=multipliers)
 
 
 def run_questionnaire_demo(
@@ -106,13 +107,20 @@ def run_demo(
     sweep = run_sweep(feats.table, responses, "dass21", config)
     result.files["results"] = write_table(sweep.folds, result.out / "results.csv")
     write_table(sweep.summary, summary_path(result.files["results"]))
-    manifest_dir = cohort
-    if videos is not None:
-        manifest_dir = _extract_real(result, Path(videos), model, step) or cohort
+    manifest_dir, note = cohort, None
+    real = _extract_real(result, Path(videos), model, step) if videos is not None else None
+    if real is not None:
+        manifest_dir = real
+        note = (
+            "These are real sample videos shipped with facemind's test assets, extracted with "
+            "MediaPipe by this demo: they show the extraction on real faces. They are not the "
+            "synthetic cohort's videos, whose frame tables were simulated."
+        )
     step("writing the report")
     data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
                       summary=sweep.summary, manifest=ExtractionDir(manifest_dir).read_manifest(),
-                      features=feats.table, source=str(result.files["responses"]))  # fmt: skip
+                      features=feats.table, source=str(result.files["responses"]),
+                      positive_band=config.positive_band, extraction_note=note)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")
     return result

@@ -71,13 +71,17 @@ def report_cmd(
         ),
     ] = None,
     features: Annotated[
-        Path | None, typer.Option("--features", help="Features table (optional).")
+        Path | None,
+        typer.Option(
+            "--features",
+            help="Features table: adds a feature-coverage section (per channel group).",
+        ),
     ] = None,
     id_column: Annotated[
         str, typer.Option("--id-column", help="Participant id column.")
     ] = "participant_id",
 ) -> None:
-    """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
+    """Write a self-contained HTML report: findings, cohort, scores, SDI, models, clusters, extraction."""
     from ..report.html import write_report
 
     data = load_report_data(

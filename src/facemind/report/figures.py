@@ -11,10 +11,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..instruments import Subscale  # noqa: E402
+from .names import criterion_name, model_name  # noqa: E402
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
+
+
+def integer_counts(ax: plt.Axes, axis: str = "y") -> None:
+    """Count axes get whole-number ticks only (never 2.5 videos)."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
 
 
 def to_png(fig: plt.Figure, dpi: int = 90) -> bytes:
@@ -43,21 +50,26 @@ def score_histograms(scores: pd.DataFrame, subscales: dict[str, Subscale]) -> by
                 va="top",
             )
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("scored total")
+        ax.set_xlabel(
+            f"scored total (raw sum x {sub.multiplier})" if sub.multiplier != 1 else "scored total"
+        )
         ax.set_ylabel("respondents")
+        integer_counts(ax)
     fig.tight_layout()
     return to_png(fig)
 
 
 def removal_curves(summary: pd.DataFrame, metric: str) -> bytes:
     """Metric against removed fraction: a panel per subscale x model, a line per protocol x
-    criterion with its 95% interval as a band."""
+    criterion with its 95% interval as a band. Drawn at the report's full width."""
     subs = list(dict.fromkeys(summary["subscale"]))
     models = list(dict.fromkeys(summary["model"]))
+    width = 13.0  # inches at 90 dpi: the report's full width
+    panel_w = width / len(models)
     fig, axes = plt.subplots(
         len(subs),
         len(models),
-        figsize=(3.4 * len(models), 2.7 * len(subs)),
+        figsize=(width, max(2.8, min(3.6, panel_w * 0.8)) * len(subs)),
         squeeze=False,
         sharey=True,
     )
@@ -82,50 +94,70 @@ def removal_curves(summary: pd.DataFrame, metric: str) -> bytes:
                     style,
                     color=color,
                     marker="o",
-                    ms=3,
-                    label=f"{protocol} / {criterion}",
+                    ms=4,
+                    lw=1.6,
+                    label=f"{protocol} protocol, {criterion_name(criterion)} removal",
                 )
                 ax.fill_between(
                     x, line[f"{metric}_ci_low"], line[f"{metric}_ci_high"], color=color, alpha=0.12
                 )
-            ax.set_title(f"{sub} - {model}", fontsize=9)
+            ax.set_xticks(sorted({round(f * 100, 6) for f in summary["fraction"]}))
+            ax.set_title(f"{sub} - {model_name(model)}", fontsize=12)
             ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=10)
             if i == len(subs) - 1:
-                ax.set_xlabel("removed (%)")
+                ax.set_xlabel("respondents removed (%)", fontsize=11)
             if j == 0:
-                ax.set_ylabel(metric)
+                ax.set_ylabel(metric.upper() if len(metric) <= 3 else metric, fontsize=11)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=min(4, len(labels)),
-        fontsize=8,
-        bbox_to_anchor=(0.5, 1.04),
-    )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93 if len(subs) == 1 else 0.96))
+    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=10,
+               frameon=False)  # fmt: skip
     return to_png(fig)
 
 
-def confusion_grid(matrices: list[tuple[str, np.ndarray]], class_names: Sequence[str]) -> bytes:
-    """Confusion matrices (rows true, columns predicted), counts summed over test folds."""
-    n = len(matrices)
-    cols = min(4, n)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 2.6 * rows), squeeze=False)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    for ax, (title, m) in zip(axes.ravel(), matrices, strict=False):
-        ax.imshow(m, cmap="Blues")
-        for (r, c), v in np.ndenumerate(m):
-            ax.text(c, r, f"{int(v)}", ha="center", va="center", fontsize=9,
-                    color="white" if v > m.max() / 2 else "black")  # fmt: skip
-        ax.set_xticks(range(len(class_names)), class_names, fontsize=7)
-        ax.set_yticks(range(len(class_names)), class_names, fontsize=7)
-        ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("true", fontsize=8)
-        ax.set_title(title, fontsize=8)
-    fig.tight_layout()
+def confusion_grid(
+    grid: list[list[np.ndarray | None]],
+    row_titles: Sequence[str],
+    column_titles: Sequence[str],
+    class_names: Sequence[str],
+) -> bytes:
+    """Confusion matrices (rows true, columns predicted) in a grid: one row per subscale x
+    model, one column per setting. Cells are row shares on one colour scale, with counts."""
+    n_rows, n_cols = len(grid), len(column_titles)
+    k = len(class_names)
+    cell = 1.0 + 0.55 * k
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(2.6 + cell * n_cols + 1.0, 0.6 + cell * n_rows),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    image = None
+    for r, row in enumerate(grid):
+        for c, m in enumerate(row):
+            ax = axes[r, c]
+            if m is None:
+                ax.axis("off")
+                continue
+            totals = m.sum(axis=1, keepdims=True)
+            share = np.divide(m, totals, out=np.zeros_like(m, dtype=float), where=totals > 0)
+            image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+            for (i, j), v in np.ndenumerate(m):
+                ax.text(j, i, f"{share[i, j]:.0%}\n(n={int(v)})", ha="center", va="center",
+                        fontsize=9, color="white" if share[i, j] > 0.5 else "black")  # fmt: skip
+            ax.set_xticks(range(k), class_names if r == n_rows - 1 else [""] * k, fontsize=8,
+                          rotation=20 if k > 2 else 0)  # fmt: skip
+            ax.set_yticks(range(k), class_names if c == 0 else [""] * k, fontsize=8)
+            if r == 0:
+                ax.set_title(column_titles[c].replace(", ", "\n", 1), fontsize=9)
+            if c == 0:
+                ax.set_ylabel(row_titles[r].replace(" - ", "\n", 1), rotation=0, ha="right",
+                              va="center", fontsize=9, fontweight="bold")  # fmt: skip
+            if r == n_rows - 1:
+                ax.set_xlabel("predicted", fontsize=8)
+    fig.suptitle("rows: true class; columns: predicted class", fontsize=9)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=min(1.0, 3.0 / n_rows), format=lambda v, _: f"{v:.0%}",
+                     label="share of the true class")  # fmt: skip
     return to_png(fig)
 
 
@@ -156,11 +188,13 @@ def coverage_histogram(manifest: pd.DataFrame) -> bytes:
     axes[0].hist(coverage * 100, bins=np.linspace(0, 100, 21), color=PALETTE[2])
     axes[0].set_xlabel("frames with a face (%)")
     axes[0].set_ylabel("videos")
+    integer_counts(axes[0])
     counts = manifest["status"].value_counts()
     axes[1].bar(
         counts.index.astype(str), counts.to_numpy(), color=[PALETTE[i] for i in range(len(counts))]
     )
     axes[1].set_ylabel("videos")
+    integer_counts(axes[1])
     axes[1].set_title("extraction status", fontsize=10)
     fig.tight_layout()
     return to_png(fig)

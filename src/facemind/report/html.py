@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +14,13 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, labels, sdi
+from ..errors import FacemindError
 from ..instruments import Instrument, score_responses, validate_responses
 from ..io import atomic_path
 from . import figures
+from .coverage import feature_coverage
+from .findings import findings_section, headline_fraction, main_criterion
+from .names import criterion_name, metric_name, model_name
 from .sdi_plot import sdi_figure
 
 CSS = """
@@ -26,15 +31,26 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f0f3f8}
 td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
+figure.wide img{width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}
-.synthetic{background:#fff3cd;border:2px solid #d39e00;padding:.7em 1em;font-weight:600;margin:1em 0}
+caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555;padding-top:.3em}
+.origin{display:inline-block;font-size:.85em;font-weight:600;padding:.15em .6em;border-radius:3px;margin:.2em 0}
+.origin.synthetic{background:#fff3cd;color:#7a5a00}.origin.real{background:#d4edda;color:#155724}
+.warn{background:#fdecea;border-left:4px solid #C44E52;padding:.3em .7em}
+.reading{background:#eef3fb;border-left:4px solid #4C72B0;padding:.4em .8em}
+div.synthetic{background:#fff3cd;border:2px solid #d39e00;padding:.7em 1em;font-weight:600;margin:1em 0}
 .note{color:#666;font-size:.9em}.meta{color:#666;font-size:.85em}
 """
 
 
 @dataclass
 class ReportData:
-    """Everything the report draws from; optional parts may be None."""
+    """Everything the report draws from; optional parts may be None.
+
+    ``positive_band`` is the sweep's positive band (binary task), when known;
+    ``extraction_note`` says what the extraction section's videos are, when they are not the
+    cohort's own (the demo's real sample videos).
+    """
 
     responses: pd.DataFrame
     instrument: Instrument
@@ -44,12 +60,46 @@ class ReportData:
     features: pd.DataFrame | None = None
     id_column: str = "participant_id"
     source: str = "responses"
+    positive_band: str | None = None
+    extraction_note: str | None = None
 
 
-def _img(png: bytes, alt: str, caption: str) -> str:
+@dataclass
+class ReportContext:
+    """What every section function receives: the data, its scores and SDI, and which of its
+    sources are synthetic (True), real (False) or absent (None)."""
+
+    data: ReportData
+    scores: pd.DataFrame
+    sdi: dict[str, sdi.SubscaleSDI]
+    origins: dict[str, bool | None] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> bool:
+        """Sections say where their data come from whenever any source is synthetic."""
+        return any(v is True for v in self.origins.values())
+
+    def origin(self, *sources: str) -> str:
+        """A line saying whether a section's data are synthetic or real (empty when the report
+        holds real data only)."""
+        if not self.labelled:
+            return ""
+        flags = [self.origins.get(s) for s in sources]
+        if any(f is True for f in flags):
+            return ('<p class="origin synthetic">Synthetic data: simulated by facemind synth; '
+                    "it describes no real person.</p>")  # fmt: skip
+        return '<p class="origin real">Real data: recorded videos processed by facemind.</p>'
+
+
+#: A report section: a function of the context that returns HTML (empty to leave it out).
+Section = Callable[[ReportContext], str]
+
+
+def _img(png: bytes, alt: str, caption: str, wide: bool = False) -> str:
     data = base64.b64encode(png).decode("ascii")
+    cls = ' class="wide"' if wide else ""
     return (
-        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+        f'<figure{cls}><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
@@ -68,13 +118,13 @@ def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _is_synthetic(data: ReportData) -> bool:
-    frames = [data.responses, data.manifest, data.features]
-    return any(
-        df is not None
-        and "synthetic" in df.columns
-        and df["synthetic"].astype(str).str.lower().eq("true").any()
-        for df in frames
+def _synthetic(df: pd.DataFrame | None) -> bool | None:
+    """True when a table marks rows synthetic, False when it is present and does not, None
+    when absent."""
+    if df is None:
+        return None
+    return "synthetic" in df.columns and bool(
+        df["synthetic"].astype(str).str.lower().eq("true").any()
     )
 
 
@@ -86,9 +136,9 @@ def _distribution(values: pd.Series) -> pd.DataFrame:
     return pd.DataFrame([["n", *counts.tolist()], ["%", *pct]], columns=["", *levels])
 
 
-def cohort_section(data: ReportData) -> str:
+def cohort_section(ctx: ReportContext) -> str:
     """Table 1: n, then the gender, age and grade distributions."""
-    df = data.responses
+    df = ctx.data.responses
     parts = [f"<p>{len(df)} respondents.</p>"]
     for col in ("gender", "age", "grade"):
         if col in df.columns:
@@ -101,15 +151,16 @@ def cohort_section(data: ReportData) -> str:
     missing = [c for c in ("gender", "age", "grade") if c not in df.columns]
     if missing:
         parts.append(f'<p class="note">Not in the responses: {", ".join(missing)}.</p>')
-    return "<h2>Cohort</h2>" + "".join(parts)
+    return "<h2>Cohort</h2>" + ctx.origin("responses") + "".join(parts)
 
 
-def scores_section(data: ReportData, scores: pd.DataFrame) -> str:
+def scores_section(ctx: ReportContext) -> str:
     """Score histograms with cut-offs and band counts per subscale."""
-    inst = data.instrument
-    out = ["<h2>Scores</h2>"]
+    inst, scores = ctx.data.instrument, ctx.scores
+    out = ["<h2>Scores</h2>", ctx.origin("responses")]
     out.append(_img(figures.score_histograms(scores, inst.subscales), "score histograms",
-                    "Distribution of each scored total; dotted lines are the band cut-offs (label on the line)."))  # fmt: skip
+                    "Distribution of each scored total (raw item sum x the subscale's multiplier, the "
+                    "scale the bands are defined on); dotted lines are the band cut-offs."))  # fmt: skip
     rows = []
     for name, sub in inst.subscales.items():
         if not sub.bands:
@@ -121,11 +172,10 @@ def scores_section(data: ReportData, scores: pd.DataFrame) -> str:
     return "".join(out)
 
 
-def sdi_section(results: dict[str, sdi.SubscaleSDI]) -> str:
+def sdi_section(ctx: ReportContext) -> str:
     """SDI per subscale, group GDI bars, discrepancy distributions, SDI after removal."""
-    import matplotlib.pyplot as plt  # noqa: F401  (figures module sets the Agg backend)
-
-    out = ["<h2>Symptom Discrepancy Index</h2>"]
+    results = ctx.sdi
+    out = ["<h2>Symptom Discrepancy Index</h2>", ctx.origin("responses")]
     rows = []
     for name, res in results.items():
         curve = res.removal_curve(sdi.DEFAULT_REMOVAL_FRACTIONS)
@@ -134,67 +184,100 @@ def sdi_section(results: dict[str, sdi.SubscaleSDI]) -> str:
     out.append(_table(pd.DataFrame(rows)))
     out.append('<p class="note">SDI after removing X%: the most discrepant X% of every total-score group '
                "removed, group table recomputed on the rest (discrepancies not renormalized).</p>")  # fmt: skip
-    out.append(_img(figures.to_png(sdi_figure(results)), "SDI per group",
-                    "Left: GDI (mean + sd of discrepancy) per raw-total group, dashed line the SDI; "
-                    "right: how discrepant respondents are (0 = typical profile for their score)."))  # fmt: skip
+    multipliers = {n: s.multiplier for n, s in ctx.data.instrument.subscales.items()}
+    out.append(_img(figures.to_png(sdi_figure(results, multipliers)), "SDI per group",
+                    "Left: GDI (mean + sd of discrepancy) of each group of respondents with the same "
+                    "total, on the scored scale of the Scores section; dashed line the SDI. Right: how "
+                    "discrepant respondents are (0 = typical profile for their score)."))  # fmt: skip
     return "".join(out)
 
 
-def sweep_section(data: ReportData) -> str:
+def findings(ctx: ReportContext) -> str:
+    """The Findings section (see :mod:`facemind.report.findings`)."""
+    d = ctx.data
+    text = findings_section(d.summary, d.folds, d.instrument, d.positive_band)
+    head, _, rest = text.partition("</h2>")
+    return head + "</h2>" + ctx.origin("responses", "features") + rest
+
+
+def sweep_section(ctx: ReportContext) -> str:
     """Metric against removed fraction per model, protocols and controls, with 95% intervals."""
+    data = ctx.data
     if data.summary is None or data.summary.empty:
         return "<h2>Models</h2><p class='note'>No sweep results given.</p>"
     summ = data.summary
     task = str(summ["task"].iloc[0])
     metric = "mae" if task == "regression" else "f1"
-    out = [f"<h2>Models ({html.escape(task)})</h2>"]
+    out = [f"<h2>Models ({html.escape(task)})</h2>", ctx.origin("responses", "features")]
     out.append(_img(figures.removal_curves(summ, metric), "removal curves",
-                    f"{metric.upper()} (mean over folds, band = 95% corrected t-interval) against the share of "
-                    "respondents removed: solid = paper protocol (test folds filtered too), dashed = "
-                    "train-only (test on everyone); colours = removal criterion (random is the control)."))  # fmt: skip
-    key = ["subscale", "model", "protocol", "criterion"]
-    wanted = summ[summ["fraction"].isin([0.0, 0.1])]
-    if not wanted.empty:
-        pivot = wanted.pivot_table(
-            index=key, columns="fraction", values=f"{metric}_mean"
-        ).reset_index()
-        pivot.columns = [c if isinstance(c, str) else f"{metric} at {c:.0%}" for c in pivot.columns]
-        out.append(_table(pivot))
+                    f"{metric_name(metric)} (mean over folds, band = 95% corrected t-interval, truncated to "
+                    "the metric's range) against the share of respondents removed: solid = paper protocol "
+                    "(test folds filtered too), dashed = train-only (test on everyone); colours = removal "
+                    "criterion (random is the control). The numbers are in the Findings tables.",
+                    wide=True))  # fmt: skip
     out.append(confusion_section(data, task))
     return "".join(out)
 
 
 def confusion_section(data: ReportData, task: str) -> str:
-    """Confusion matrices at 0 and 10% removal (counts summed over test folds)."""
+    """Row-normalised confusion matrices at 0% and at the headline fraction (both protocols)."""
     folds = data.folds
     if folds is None or task == "regression" or "confusion" not in folds.columns:
         return "<p class='note'>Confusion matrices need classification sweep results (a confusion column).</p>"
-    crit = "sdi" if "sdi" in set(folds["criterion"]) else str(folds["criterion"].iloc[0])
-    chosen = folds[
-        folds["fraction"].isin([0.0, 0.1])
-        & (folds["criterion"] == crit)
-        & folds["confusion"].notna()
-    ]
-    mats = []
-    for (sub, model, protocol, fraction), g in chosen.groupby(
-        ["subscale", "model", "protocol", "fraction"], sort=False
-    ):
-        if fraction == 0.0 and protocol != chosen["protocol"].iloc[0]:
-            continue  # at 0% every protocol is the same fit
-        total = sum(np.asarray(json.loads(c)) for c in g["confusion"])
-        label = f"{sub} / {model} / " + (f"{protocol} {fraction:.0%}" if fraction else "0%")
-        mats.append((label, total))
-    if not mats:
+    crit = main_criterion(list(dict.fromkeys(folds["criterion"]))) or str(
+        folds["criterion"].iloc[0]
+    )
+    fractions = sorted(float(f) for f in folds["fraction"].unique())
+    if {"n_removed_train", "n_removed_test"} <= set(folds.columns):
+        removed = folds.groupby("fraction")[["n_removed_train", "n_removed_test"]].sum().sum(axis=1)
+        fractions = [f for f in fractions if f == 0.0 or removed.get(f, 0) > 0]
+    head = headline_fraction(fractions)
+    chosen = folds[folds["criterion"].eq(crit) & folds["confusion"].notna()]
+    columns: list[tuple[str, pd.DataFrame]] = []
+    zero = chosen[chosen["fraction"] == 0.0]
+    if not zero.empty:
+        columns.append(("everyone (0%)", zero[zero["protocol"] == zero["protocol"].iloc[0]]))
+    if head is not None:
+        for protocol in ("paper", "train-only"):
+            part = chosen[np.isclose(chosen["fraction"], head) & (chosen["protocol"] == protocol)]
+            if not part.empty:
+                columns.append((f"{protocol}, {head:.0%} removed by {criterion_name(crit)}", part))
+    pairs = list(dict.fromkeys(zip(chosen["subscale"], chosen["model"], strict=True)))
+    if not columns or not pairs:
         return ""
-    size = mats[0][1].shape[0]
-    names = ["negative", "positive"] if size == 2 else [str(i) for i in range(size)]
-    return _img(figures.confusion_grid(mats, names), "confusion matrices",
-                f"Confusion matrices (rows: true class, columns: predicted) summed over test folds, with "
-                f"everyone and after removing 10% by {crit}; under the paper protocol the test folds shrink too.")  # fmt: skip
+    grid = [
+        [_summed(part[(part["subscale"] == sub) & (part["model"] == model)]) for _, part in columns]
+        for sub, model in pairs
+    ]
+    sub0 = data.instrument.subscales.get(pairs[0][0])
+    try:
+        names = (
+            labels.class_names(sub0, task, positive_band=data.positive_band or "mild")
+            if sub0
+            else []
+        )
+    except FacemindError:  # a band this subscale lacks: class numbers instead
+        names = []
+    size = next(m.shape[0] for row in grid for m in row if m is not None)
+    if len(names) != size:
+        names = ["negative", "positive"] if size == 2 else [str(i) for i in range(size)]
+    return _img(figures.confusion_grid(grid, [f"{s} - {model_name(m)}" for s, m in pairs],
+                                       [c for c, _ in columns], names),
+                "confusion matrices",
+                "Confusion matrices summed over test folds: rows true class, columns predicted; each "
+                "cell is the share of its row (one colour scale for all) with the count below. Under "
+                "the paper protocol the test folds shrink too.", wide=True)  # fmt: skip
 
 
-def cluster_section(data: ReportData, scores: pd.DataFrame) -> str:
+def _summed(part: pd.DataFrame) -> np.ndarray | None:
+    if part.empty:
+        return None
+    return sum(np.asarray(json.loads(c), dtype=float) for c in part["confusion"])
+
+
+def cluster_section(ctx: ReportContext) -> str:
     """Agglomerative clusters of standardized subscale scores, quality indices and Jaccard overlap."""
+    data, scores = ctx.data, ctx.scores
     cols = [s for s in data.instrument.subscales if s in scores.columns]
     complete = scores.dropna(subset=cols)
     if len(cols) < 2 or len(complete) < 10:
@@ -203,7 +286,7 @@ def cluster_section(data: ReportData, scores: pd.DataFrame) -> str:
         complete = complete.sample(5000, random_state=0)
     clustering = labels.cluster_scores(complete, cols, (2, 3))
     x = labels.standardize(complete[cols].to_numpy(dtype=float))
-    out = ["<h2>Data-driven clusters</h2>"]
+    out = ["<h2>Data-driven clusters</h2>", ctx.origin("responses")]
     out.append(_img(figures.cluster_scatter(x, clustering.labels, cols), "clusters",
                     f"Agglomerative (Ward) clusters of the standardized {', '.join(cols)} scores, shown on the "
                     "first two; clusters are numbered by severity."))  # fmt: skip
@@ -229,11 +312,14 @@ def cluster_section(data: ReportData, scores: pd.DataFrame) -> str:
     return "".join(out)
 
 
-def extraction_section(manifest: pd.DataFrame | None) -> str:
+def extraction_section(ctx: ReportContext) -> str:
     """Face coverage per video and failures with their reasons."""
+    manifest = ctx.data.manifest
     if manifest is None:
         return ""
-    out = ["<h2>Extraction quality</h2>"]
+    out = ["<h2>Extraction quality</h2>", ctx.origin("manifest")]
+    if ctx.data.extraction_note:
+        out.append(f"<p>{html.escape(ctx.data.extraction_note)}</p>")
     backends = (
         ", ".join(sorted(manifest["backend"].dropna().astype(str).unique()))
         if "backend" in manifest
@@ -252,41 +338,77 @@ def extraction_section(manifest: pd.DataFrame | None) -> str:
     return "".join(out)
 
 
-def build_report(data: ReportData) -> str:
-    """The report's HTML text."""
+def features_section(ctx: ReportContext) -> str:
+    """Feature coverage: features per channel group and their missing shares."""
+    feats = ctx.data.features
+    if feats is None:
+        return ""
+    table = feature_coverage(feats)
+    out = ["<h2>Feature coverage</h2>", ctx.origin("features")]
+    unit = "videos" if "video_id" in feats.columns else "participants"
+    out.append(
+        f"<p>{len(feats)} rows ({unit}), {int(table['features'].sum())} feature columns.</p>"
+    )
+    out.append(_table(table, floatfmt="{:.1%}"))
+    out.append("<p class='note'>missing share: empty cells among the group's features; rows without "
+               "any: rows in which every feature of the group is empty (no usable frames of that "
+               "channel).</p>")  # fmt: skip
+    return "".join(out)
+
+
+#: The report's sections, in order. A new section is a :data:`Section` added to this list (or
+#: to the ``sections`` argument of :func:`build_report`).
+SECTIONS: list[Section] = [
+    findings,
+    cohort_section,
+    scores_section,
+    sdi_section,
+    sweep_section,
+    cluster_section,
+    extraction_section,
+    features_section,
+]
+
+
+def _banner(ctx: ReportContext) -> str:
+    if not ctx.labelled:
+        return ""
+    real = [k for k, v in ctx.origins.items() if v is False]
+    text = ("SYNTHETIC DATA: the participants, answers, facial features and model results in this "
+            "report were simulated by facemind synth; nothing in them describes real people.")  # fmt: skip
+    if "manifest" in real:
+        text += " The Extraction quality section is real: it describes real videos."
+    text += " Every section says which it is."
+    return f'<div class="synthetic">{html.escape(text)}</div>'
+
+
+def build_report(data: ReportData, sections: Sequence[Section] | None = None) -> str:
+    """The report's HTML text: the title, then every section of ``sections`` (default
+    :data:`SECTIONS`) in order."""
     responses = validate_responses(
         data.responses, data.instrument, id_column=data.id_column, source=data.source
     )
     scores, _ = score_responses(responses, missing="drop")
-    results = sdi.compute(responses, missing="drop")
-    synthetic = _is_synthetic(data)
-    title = "facemind study report" + (" (SYNTHETIC DATA)" if synthetic else "")
-    banner = (
-        '<div class="synthetic">SYNTHETIC DATA: every participant, answer and video in this report was '
-        "simulated by facemind synth. Nothing here describes real people.</div>"
-        if synthetic
-        else ""
+    ctx = ReportContext(
+        data=data,
+        scores=scores,
+        sdi=sdi.compute(responses, missing="drop"),
+        origins={
+            "responses": _synthetic(data.responses),
+            "features": _synthetic(data.features),
+            "manifest": _synthetic(data.manifest),
+        },
     )
+    title = "facemind study report" + (" (SYNTHETIC DATA)" if ctx.labelled else "")
     meta = (
         f'<p class="meta">facemind {__version__}, instrument {html.escape(data.instrument.id)}, '
         f"generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.</p>"
     )
-    body = "".join(
-        [
-            f"<h1>{html.escape(title)}</h1>",
-            banner,
-            meta,
-            cohort_section(data),
-            scores_section(data, scores),
-            sdi_section(results),
-            sweep_section(data),
-            cluster_section(data, scores),
-            extraction_section(data.manifest),
-        ]
-    )
+    parts = [f"<h1>{html.escape(title)}</h1>", _banner(ctx), meta]
+    parts.extend(section(ctx) for section in (SECTIONS if sections is None else sections))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
     )
 
 
