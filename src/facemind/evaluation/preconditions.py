@@ -18,17 +18,22 @@ Splits = dict[int, list[tuple[np.ndarray, np.ndarray]]]
 
 
 def _advice(kind: str, plan: SweepPlan, fraction: float) -> str:
+    """What to change, most specific first."""
     cfg = plan.config
-    fewer_folds = f"fewer --folds (now {cfg.folds})" if cfg.folds > 2 else "more participants"
-    if kind == "inner":
-        return f"use {fewer_folds} or leave out --grid-search"
     if kind == "no_test":
         return "use smaller --fractions or the train-only protocol"
-    if kind == "constant":
-        return f"use {fewer_folds} or more participants"
-    removal = ", smaller --fractions" if fraction > 0 else ""
-    band = ", another --positive-band" if cfg.task == "binary" else ""
-    return f"use {fewer_folds}{removal}{band} or more participants"
+    options = [f"fewer --folds (now {cfg.folds})"] if cfg.folds > 2 else []
+    if kind == "inner":
+        options.append("leave out --grid-search")
+    else:
+        if fraction > 0 and kind == "one_class":
+            options.append("smaller --fractions")
+        if cfg.task == "binary" and kind == "one_class":
+            options.append("another --positive-band")
+        options.append("more participants")
+    if len(options) == 1:
+        return f"use {options[0]}"
+    return f"use {', '.join(options[:-1])} or {options[-1]}"
 
 
 def check_sweep_data(

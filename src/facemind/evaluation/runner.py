@@ -98,6 +98,9 @@ def _splits(
 
     from sklearn.model_selection import StratifiedGroupKFold
 
+    _, counts = np.unique(strata, return_counts=True)
+    if np.all(counts < folds):  # too few rows to stratify (a tiny regression cohort): group only
+        strata = np.zeros_like(strata)
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # rare joint strata: best effort
@@ -115,7 +118,11 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
         if cfg.task != "regression":
             classes, counts = np.unique(y, return_counts=True)
             if len(classes) < 2:
-                raise FacemindError(f"subscale {s!r}: every participant is in the same class")
+                change = "another --positive-band or " if cfg.task == "binary" else ""
+                raise FacemindError(
+                    f"subscale {s!r}: every participant is in the same class; "
+                    f"use {change}more participants"
+                )
             if counts.min() < cfg.folds:
                 raise FacemindError(
                     f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "

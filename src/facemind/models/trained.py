@@ -437,6 +437,6 @@ def train_model(
                 "min_face_frames": min_face_frames,
             },
             tables={"responses": (responses, responses_name), "features": (table, features_name)},
-        ),  # fmt: skip
+        ),
     }
     return TrainedModel(fitted, meta), notes
