@@ -117,16 +117,17 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
         )
         if cfg.task != "regression":
             classes, counts = np.unique(y, return_counts=True)
+            other = "another --positive-band" if cfg.task == "binary" else "--task binary"
             if len(classes) < 2:
-                change = "another --positive-band or " if cfg.task == "binary" else ""
                 raise FacemindError(
                     f"subscale {s!r}: every participant is in the same class; "
-                    f"use {change}more participants"
+                    f"use {other} or more participants"
                 )
             if counts.min() < cfg.folds:
                 raise FacemindError(
                     f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
-                    f"fewer than --folds {cfg.folds}; lower --folds or use more participants"
+                    f"fewer than --folds {cfg.folds}; lower --folds, use {other} or more "
+                    "participants"
                 )
         elif study.n_people < cfg.folds:
             raise FacemindError(
