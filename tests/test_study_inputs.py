@@ -185,7 +185,9 @@ def _report(d, responses, instrument, out):
 
 
 def test_report_refuses_results_of_another_instrument_or_responses(swept, tmp_path):
-    phq = pd.DataFrame({"participant_id": ["a", "b"], **{f"phq9_{i}": [1, 2] for i in range(1, 10)}})
+    phq = pd.DataFrame(
+        {"participant_id": ["a", "b"], **{f"phq9_{i}": [1, 2] for i in range(1, 10)}}
+    )
     phq.to_csv(tmp_path / "phq9.csv", index=False)
     code, _, err = _report(swept, tmp_path / "phq9.csv", "phq9", tmp_path / "x.html")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
