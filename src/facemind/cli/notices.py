@@ -35,7 +35,7 @@ def quiet_warnings(verbose: bool) -> Iterator[list[str]]:
     if verbose:
         yield collected
         for text in collected:
-            err.print(f"warning: {text}", soft_wrap=True, highlight=False)
+            err.print(f"warning: {text}", soft_wrap=True, highlight=False, markup=False)
         return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
