@@ -77,6 +77,7 @@ def run_demo(
     from .evaluation import SweepConfig, run_sweep, summary_path
     from .face.layout import ExtractionDir
     from .features import extract_features, write_features
+    from .provenance import write_with_provenance
     from .report.html import ReportData, write_report
 
     result = DemoResult(out=Path(out))
@@ -105,8 +106,10 @@ def run_demo(
         folds=5, seed=seed, jobs=jobs,
     )  # fmt: skip
     sweep = run_sweep(feats.table, responses, "dass21", config)
-    result.files["results"] = write_table(sweep.folds, result.out / "results.csv")
-    write_table(sweep.summary, summary_path(result.files["results"]))
+    result.files["results"] = write_with_provenance(
+        sweep.folds, result.out / "results.csv", sweep.provenance
+    )
+    write_with_provenance(sweep.summary, summary_path(result.files["results"]), sweep.provenance)
     manifest_dir, note = cohort, None
     real = _extract_real(result, Path(videos), model, step) if videos is not None else None
     if real is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +16,96 @@ from .errors import InputError
 from .instruments import Instrument, load_instrument, score_responses, validate_responses
 
 ID_LIKE_COLUMNS: tuple[str, ...] = ("participant_id", "video_id")
+
+
+def read_study_table(
+    path: str | os.PathLike[str], id_columns: Sequence[str] = ID_LIKE_COLUMNS
+) -> pd.DataFrame:
+    """Read a responses or features table with its id columns as text.
+
+    Ids are labels, not numbers: ``001`` stays ``001`` and is never the same participant
+    as ``1``. Every study command reads its tables here.
+    """
+    from .io import read_table
+
+    if Path(path).suffix.lower() == ".csv":
+        return read_table(path, dtype={c: "string" for c in id_columns})
+    table = read_table(path)
+    for c in id_columns:
+        if c in table.columns and not pd.api.types.is_string_dtype(table[c].dtype):
+            table[c] = _integral_text(table[c])
+    return table
+
+
+def _integral_text(values: pd.Series) -> pd.Series:
+    """Numeric ids as text, without a decimal point when the number is whole."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole == whole.round()).all():
+            return values.astype("Int64").astype("string")
+    return values.astype("string")
+
+
+# Ways two id spellings of one participant can differ, as (name, canonical form).
+_ID_DIFFERENCES: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("zero-padding", lambda s: re.sub(r"(?<!\d)0+(?=\d)", "", s)),
+    ("letter case", str.casefold),
+    ("whitespace", lambda s: re.sub(r"\s+", "", s)),
+    ("punctuation", lambda s: re.sub(r"[-_.]", "", s)),
+)
+
+
+def _strip_prefix(ids: list[str]) -> tuple[str, list[str]]:
+    """The prefix every id shares (letters and separators only) and the ids without it."""
+    head = os.path.commonprefix(ids) if len(ids) > 1 else ""
+    head = re.match(r"[^\d]*", head).group(0) if head else ""
+    return head, [i[len(head) :] for i in ids]
+
+
+def describe_id_mismatch(features_ids: Sequence[str], responses_ids: Sequence[str]) -> str:
+    """Say how the ids of the two tables differ: an example from each side, and the
+    difference (padding, case, whitespace, a prefix) under which more of them would match.
+
+    The join itself stays exact: this only explains it.
+    """
+    f = sorted({str(i) for i in features_ids})
+    r = sorted({str(i) for i in responses_ids})
+    common = set(f) & set(r)
+    f_only = [i for i in f if i not in common] or f
+    r_only = [i for i in r if i not in common] or r
+    example = f"e.g. {f_only[0]!r} in features, {r_only[0]!r} in responses"
+    if not f or not r:
+        return example
+    fp, f_rest = _strip_prefix(f)
+    rp, r_rest = _strip_prefix(r)
+    candidates: list[tuple[str, list[str], list[str]]] = [
+        (name, [canon(i) for i in f], [canon(i) for i in r]) for name, canon in _ID_DIFFERENCES
+    ]
+    if fp != rp:
+        prefix = f"a prefix ({fp!r} vs {rp!r})"
+        candidates.append((prefix, f_rest, r_rest))
+        candidates += [
+            (f"{prefix} and {name}", [canon(i) for i in f_rest], [canon(i) for i in r_rest])
+            for name, canon in _ID_DIFFERENCES
+        ]
+    best: tuple[int, str, str, str] | None = None
+    for name, fc, rc in candidates:
+        n = len(set(fc) & set(rc))
+        if n > len(common) and (best is None or n > best[0]):
+            by_canon = dict(zip(rc, r, strict=True))
+            pair = next(
+                ((o, by_canon[c]) for c, o in zip(fc, f, strict=True)
+                 if c in by_canon and o != by_canon[c]), None,
+            )  # fmt: skip
+            if pair is not None:
+                best = (n, name, *pair)
+    if best is None:
+        return example
+    n, name, a, b = best
+    return (
+        f"ids differ in {name}: {a!r} in features vs {b!r} in responses ({n} would match "
+        "without it); ids are joined as exact text: write them the same way in both files"
+    )
 
 
 @dataclass
@@ -89,10 +182,19 @@ def prepare_study(
             f"left out (e.g. {joined.unmatched_responses[0]})"
         )
     data = joined.data
+    f_ids = _normalize_ids(features[id_column]).dropna().unique()
+    r_ids = ids_frame[id_column].dropna().unique()
     if len(data) == 0:
         raise InputError(
-            f"no participant id in common between features and responses (column {id_column!r})",
+            f"no participant id in common between features and responses (column "
+            f"{id_column!r}): {describe_id_mismatch(f_ids, r_ids)}",
             file=features_name,
+        )
+    n_common = len(set(f_ids) & set(r_ids))
+    if n_common < min(len(f_ids), len(r_ids)) / 2:
+        notes.append(
+            f"only {n_common} of {len(f_ids)} feature ids and {len(r_ids)} response ids in "
+            f"common: {describe_id_mismatch(f_ids, r_ids)}"
         )
     exclude = {id_column, *ID_LIKE_COLUMNS}
     feature_names: list[str] = []
@@ -137,3 +239,46 @@ def prepare_study(
         instrument=inst,
         notes=notes,
     )
+
+
+def fit_data_problem(
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    task: str,
+    grid_search: bool = False,
+    inner_folds: int = 3,
+) -> tuple[str, str] | None:
+    """Why a model cannot be fitted on these training rows, or None when it can.
+
+    Returns ``(what is too small, kind)`` with kind ``constant`` (regression target),
+    ``one_class`` or ``inner`` (too few participants for the inner grid search), so that
+    callers name the setting to change. ``groups`` holds each row's participant.
+    """
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    values = np.unique(y)
+    if task == "regression":
+        if len(values) < 2:
+            return f"the target is constant ({len(y)} row(s), all {values[0]:g})", "constant"
+        people = len(np.unique(groups))
+        if grid_search and people < inner_folds:
+            return (
+                f"{people} participant(s), fewer than the {inner_folds} inner folds of the "
+                "grid search",
+                "inner",
+            )
+        return None
+    if len(values) < 2:
+        which = f"class {values[0]}" if len(values) else "no rows"
+        return f"only one class ({len(y)} row(s), {which})", "one_class"
+    if grid_search:
+        for c in values:
+            people = len(np.unique(groups[y == c]))
+            if people < inner_folds:
+                return (
+                    f"class {c} has {people} participant(s), fewer than the {inner_folds} "
+                    "inner folds of the grid search",
+                    "inner",
+                )
+    return None

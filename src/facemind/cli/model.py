@@ -62,23 +62,29 @@ def train_cmd(
         typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
     ] = None,
     id_column: JoinIdOpt = "participant_id",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
+    ] = False,
 ) -> None:
     """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
-    from ..io import read_table
     from ..models.trained import train_model
+    from ..study import read_study_table
+    from .notices import quiet_warnings
 
     if (features is None) == (frames is None):
         raise FacemindError(
             "give exactly one of --features F (classical models) or --frames DIR (deep models)"
         )
     start = time.perf_counter()
-    trained, notes = train_model(
-        read_table(responses), instrument, subscale, model,
-        features=read_table(features) if features is not None else None,
-        frames=frames, task=task, positive_band=positive_band, balance=balance,
-        grid_search=grid_search, seed=seed, id_column=id_column, params=_params(params),
-        features_name=str(features or frames), responses_name=str(responses),
-    )  # fmt: skip
+    ids = (id_column, "video_id")
+    with quiet_warnings(verbose):
+        trained, notes = train_model(
+            read_study_table(responses, ids), instrument, subscale, model,
+            features=read_study_table(features, ids) if features is not None else None,
+            frames=frames, task=task, positive_band=positive_band, balance=balance,
+            grid_search=grid_search, seed=seed, id_column=id_column, params=_params(params),
+            features_name=str(features or frames), responses_name=str(responses),
+        )  # fmt: skip
     for note in notes:
         err.print(f"note: {note}")
     trained.save(output)
@@ -107,8 +113,9 @@ def predict_cmd(
     ] = None,
 ) -> None:
     """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
-    from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..io import TABLE_SUFFIXES, write_table
     from ..models.trained import TrainedModel
+    from ..study import read_study_table
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")
@@ -117,7 +124,7 @@ def predict_cmd(
     start = time.perf_counter()
     trained = TrainedModel.load(model)
     if features is not None:
-        result = trained.predict_features(read_table(features), source=str(features))
+        result = trained.predict_features(read_study_table(features), source=str(features))
     else:
         result = trained.predict_videos(
             videos, face_model=face_model, on_video=lambda v: err.print(f"scoring {v}")

@@ -10,11 +10,33 @@ import typer
 from ..errors import InputError
 from ..instruments import load_instrument
 from ..io import read_table
+from ..study import read_study_table
 from . import app, err
 from .options import out_option
 
 if TYPE_CHECKING:
     from ..report.html import ReportData
+
+
+def _check_results(results: Path, data: ReportData) -> None:
+    """Refuse results of another instrument, subscale or responses table (one line); take the
+    sweep's positive band from their provenance."""
+    from ..provenance import check_results, read_provenance
+
+    record = read_provenance(results)
+    if record is not None:
+        check_results(
+            record, results=results, instrument=data.instrument, responses=data.responses,
+            responses_name=data.source,
+        )  # fmt: skip
+        data.positive_band = record.get("positive_band") or data.positive_band
+    if "subscale" in data.folds.columns:
+        stray = sorted(set(data.folds["subscale"].astype(str)) - set(data.instrument.subscales))
+        if stray:
+            raise InputError(
+                f"results of subscale(s) {', '.join(stray)}, not in {data.instrument.id}",
+                file=str(results),
+            )
 
 
 def load_report_data(
@@ -30,15 +52,15 @@ def load_report_data(
     from ..evaluation import summarize, summary_path
     from ..report.html import ReportData
 
-    csv_ids = {"dtype": {id_column: "string"}} if responses.suffix.lower() == ".csv" else {}
     data = ReportData(
-        responses=read_table(responses, **csv_ids),
+        responses=read_study_table(responses, (id_column, "video_id")),
         instrument=load_instrument(instrument),
         id_column=id_column,
         source=str(responses),
     )
     if results is not None:
         data.folds = read_table(results)
+        _check_results(results, data)
         side = summary_path(results)
         data.summary = read_table(side) if side.exists() else summarize(data.folds)
     if extraction is not None:

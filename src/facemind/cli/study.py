@@ -250,11 +250,17 @@ def sweep_cmd(
         ),
     ] = False,
     id_column: JoinIdOpt = "participant_id",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
+    ] = False,
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
     from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
     from ..instruments import load_instrument
-    from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..io import TABLE_SUFFIXES
+    from ..provenance import write_with_provenance
+    from ..study import read_study_table
+    from .notices import quiet_warnings
 
     for path, flag in ((output, "--out"),):
         if path.suffix.lower() not in TABLE_SUFFIXES:
@@ -294,12 +300,12 @@ def sweep_cmd(
         err.print(f"note: {inputs.summary()}")
         feature_table, features = inputs.table, frames
     else:
-        feature_table = read_table(features)
-    response_table = read_table(responses)
+        feature_table = read_study_table(features, (id_column, "video_id"))
+    response_table = read_study_table(responses, (id_column, "video_id"))
     # Finished units are kept here until the tables are written: a rerun resumes.
     parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
-    with _progress("sweep") as progress:
+    with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
         result = run_sweep(
             feature_table,
             response_table,
@@ -310,11 +316,12 @@ def sweep_cmd(
             responses_name=str(responses),
             checkpoint=parts,
         )
+        caught.extend(result.warnings)
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
-    write_table(result.folds, output)
+    write_with_provenance(result.folds, output, result.provenance)
     summary = summary_path(output)
-    write_table(result.summary, summary)
+    write_with_provenance(result.summary, summary, result.provenance)
     shutil.rmtree(parts, ignore_errors=True)
     out.print(
         f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..study import Study, prepare_study
 from .config import SweepConfig, SweepPlan, stable_seed
 from .criteria import removal_keep
 from .metrics import result_columns
+from .preconditions import check_sweep_data
 from .recording import FitRecord, FitRecorder
 from .summary import summarize
 from .units import (
@@ -35,10 +37,17 @@ from .units import (
 )
 
 
-def _timed(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, float]]:
-    def run(arg: Any) -> tuple[Any, float]:
+def _timed(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, float, list[str]]]:
+    """``func`` returning its CPU seconds and the warnings it raised (as text), so that the
+    main process can count them whatever process ran it."""
+
+    def run(arg: Any) -> tuple[Any, float, list[str]]:
         start = time.process_time()
-        return func(arg), time.process_time() - start
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = func(arg)
+        texts = [f"{w.category.__name__}: {str(w.message).strip()}" for w in caught]
+        return out, time.process_time() - start, texts
 
     return run
 
@@ -89,6 +98,9 @@ def _splits(
 
     from sklearn.model_selection import StratifiedGroupKFold
 
+    _, counts = np.unique(strata, return_counts=True)
+    if np.all(counts < folds):  # too few rows to stratify (a tiny regression cohort): group only
+        strata = np.zeros_like(strata)
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # rare joint strata: best effort
@@ -105,13 +117,23 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
         )
         if cfg.task != "regression":
             classes, counts = np.unique(y, return_counts=True)
+            other = "another --positive-band" if cfg.task == "binary" else "--task binary"
             if len(classes) < 2:
-                raise FacemindError(f"subscale {s!r}: every participant is in the same class")
+                raise FacemindError(
+                    f"subscale {s!r}: every participant is in the same class; "
+                    f"use {other} or more participants"
+                )
             if counts.min() < cfg.folds:
                 raise FacemindError(
                     f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
-                    f"fewer than --folds {cfg.folds}; lower --folds or use more participants"
+                    f"fewer than --folds {cfg.folds}; lower --folds, use {other} or more "
+                    "participants"
                 )
+        elif study.n_people < cfg.folds:
+            raise FacemindError(
+                f"{study.n_people} participant(s), fewer than --folds {cfg.folds}; "
+                "lower --folds or use more participants"
+            )
         targets[s] = y
     return targets
 
@@ -290,6 +312,10 @@ class SweepResult:
     #: CPU seconds spent in the shared preprocessing and in the model units (all workers),
     #: and per model (``model:<name>``).
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    #: Where the results come from (:func:`facemind.provenance.make_record`).
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: Every warning the fits raised, as ``Category: message`` (in any worker process).
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Progress:
@@ -339,7 +365,26 @@ def run_sweep(
         id_column=plan.config.id_column, features_name=features_name,
         responses_name=responses_name,
     )  # fmt: skip
-    return sweep_study(study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint)
+    result = sweep_study(study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint)
+    result.provenance = _provenance(
+        plan, {"responses": (responses, responses_name), "features": (features, features_name)}
+    )
+    return result
+
+
+def _provenance(
+    plan: SweepPlan, tables: dict[str, tuple[pd.DataFrame, str]] | None = None
+) -> dict[str, Any]:
+    """The provenance record of a sweep of ``plan`` on ``tables``."""
+    from ..provenance import make_record
+
+    cfg = plan.config
+    settings = {k: v for k, v in cfg.__dict__.items() if k != "jobs"}
+    return make_record(
+        "sweep", instrument=plan.instrument, subscales=plan.subscales, task=cfg.task,
+        positive_band=cfg.positive_band, models=plan.models, settings=settings, seed=cfg.seed,
+        tables=tables,
+    )  # fmt: skip
 
 
 def sweep_study(
@@ -370,6 +415,7 @@ def sweep_study(
     targets = _targets(study, plan)
     splits = _fold_splits(study, plan, targets)
     contexts = _contexts(study, plan, targets, recorder)
+    check_sweep_data(study, plan, splits, contexts)
     keys = [
         UnitKey(s, r, k, m)
         for s in plan.subscales for r in range(cfg.repeats) for k in plan.fold_ids
@@ -384,13 +430,16 @@ def sweep_study(
     bar = _Progress(progress, len(finished), len(pre_jobs) + len(keys))
     cpu = {"preprocessing": 0.0, "models": 0.0}
     shared: dict[PreprocessKey, Preprocessed] = {}
-    for i, (out, seconds) in _map(_timed_preprocessing, pre_jobs, cfg.jobs):
+    caught: list[str] = []
+    for i, (out, seconds, texts) in _map(_timed_preprocessing, pre_jobs, cfg.jobs):
+        caught.extend(texts)
         shared[pre_jobs[i].key] = out
         cpu["preprocessing"] += seconds
         bar.step()
     units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
     rows = [row for key in keys if key in finished for row in finished[key]]
-    for i, (result, seconds) in _map(_timed_unit, units, cfg.jobs):
+    for i, (result, seconds, texts) in _map(_timed_unit, units, cfg.jobs):
+        caught.extend(texts)
         key = units[i].key
         cpu["models"] += seconds
         cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
@@ -411,6 +460,8 @@ def sweep_study(
         n_rows=len(study.X),
         components=[shared[job.key].inputs.shape[1] for job in pre_jobs],
         cpu_seconds=cpu,
+        provenance=_provenance(plan),
+        warnings=caught,
     )
 
 

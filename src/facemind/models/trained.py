@@ -374,7 +374,8 @@ def train_model(
     """
     from .. import labels
     from ..instruments import load_instrument
-    from ..study import prepare_study
+    from ..provenance import make_record
+    from ..study import fit_data_problem, prepare_study
 
     spec = get_model(model)
     inst = load_instrument(instrument)
@@ -408,8 +409,13 @@ def train_model(
     sub = inst.subscales[subscale]
     y_people = labels.make_target(study.scored[subscale], sub, task, positive_band=positive_band)
     y = y_people[study.row_person]
-    if task != "regression" and len(np.unique(y)) < 2:
-        raise FacemindError(f"subscale {subscale!r}: every participant is in the same class")
+    problem = fit_data_problem(y, study.row_person, task=task, grid_search=grid_search)
+    if problem is not None:
+        change = {"inner": "leave out --grid-search", "constant": "use more participants"}
+        raise FacemindError(
+            f"subscale {subscale!r}: the cohort has {problem[0]}; "
+            f"{change.get(problem[1], 'use another --positive-band or more participants')}"
+        )
     X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
     est = make_estimator(model, task, random_state=seed, balance=balance, grid_search=grid_search)
     if frames is not None:
@@ -472,5 +478,22 @@ def train_model(
         },
         "versions": versions(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "provenance": make_record(
+            "train",
+            instrument=inst,
+            subscales=[subscale],
+            task=task,
+            positive_band=positive_band,
+            models=[model],
+            seed=seed,
+            settings={
+                "balance": balance,
+                "grid_search": grid_search,
+                "params": params or {},
+                "id_column": id_column,
+                "min_face_frames": min_face_frames,
+            },
+            tables={"responses": (responses, responses_name), "features": (table, features_name)},
+        ),
     }
     return TrainedModel(fitted, meta), notes
