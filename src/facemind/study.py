@@ -6,7 +6,6 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,22 +27,7 @@ def read_study_table(
     """
     from .io import read_table
 
-    if Path(path).suffix.lower() == ".csv":
-        return read_table(path, dtype={c: "string" for c in id_columns})
-    table = read_table(path)
-    for c in id_columns:
-        if c in table.columns and not pd.api.types.is_string_dtype(table[c].dtype):
-            table[c] = _integral_text(table[c])
-    return table
-
-
-def _integral_text(values: pd.Series) -> pd.Series:
-    """Numeric ids as text, without a decimal point when the number is whole."""
-    if pd.api.types.is_float_dtype(values.dtype):
-        whole = values.dropna()
-        if (whole == whole.round()).all():
-            return values.astype("Int64").astype("string")
-    return values.astype("string")
+    return read_table(path, id_columns=tuple(id_columns))
 
 
 # Ways two id spellings of one participant can differ, as (name, canonical form).
