@@ -612,11 +612,8 @@ def _fit_predict(
         n_jobs=1,
         log=log,
         preprocessing=not preprocessed,
+        inputs={"frames": cfg.frames} if cfg.frames is not None else None,
     )
-    if cfg.frames is not None:
-        from .models.deep import attach_frames
-
-        attach_frames(est, cfg.frames)  # the deep models load their inputs from there
     Xtr = _frame(inputs, train_rows, ctx.row_person)
     Xte = _frame(inputs, test_rows, ctx.row_person)
     ytr, yte = ctx.y_rows[train_rows], ctx.y_rows[test_rows]

@@ -1,7 +1,7 @@
 """Train one model on a whole cohort, save it, and score new videos with it.
 
 :func:`train_model` fits a registered model (classical on a features table, ``sequence`` /
-``frames-cnn`` on an extraction directory) on every participant with complete answers, with
+``frames-cnn`` / ``clip-cnn`` on an extraction directory) on every participant with complete answers, with
 the class balance of the sweep, and returns a :class:`TrainedModel` holding the fitted
 estimator and its metadata (input schema, instrument, subscale, task, positive band,
 classes, versions). :meth:`TrainedModel.save` / :meth:`TrainedModel.load` use
@@ -354,11 +354,10 @@ def train_model(
     if task != "regression" and len(np.unique(y)) < 2:
         raise FacemindError(f"subscale {subscale!r}: every participant is in the same class")
     X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
-    est = make_estimator(model, task, random_state=seed, balance=balance, grid_search=grid_search)
-    if frames is not None:
-        from .deep import attach_frames
-
-        attach_frames(est, frames)
+    est = make_estimator(
+        model, task, random_state=seed, balance=balance, grid_search=grid_search,
+        inputs={"frames": str(frames)} if frames is not None else None,
+    )  # fmt: skip
     if params:
         inner = est.estimator if isinstance(est, Balanced) else est
         inner.set_params(**params)
