@@ -138,6 +138,10 @@ def key_columns(X: Any) -> Any:
 
 def row_keys(values: np.ndarray) -> np.ndarray:
     """Row numbers from a validated 2-D array of one column (ValueError otherwise)."""
+    if np.any(values < 0):
+        raise ValueError(
+            f"Negative values in data passed to a deep model: {INPUT_COLUMN} holds row numbers"
+        )
     if values.ndim != 2 or values.shape[1] != 1:
         raise ValueError(
             f"deep models take one column of row keys ({INPUT_COLUMN!r}), got "
@@ -145,8 +149,8 @@ def row_keys(values: np.ndarray) -> np.ndarray:
             "facemind.models.deep.input_table"
         )
     col = values[:, 0]
-    if np.any(col != np.round(col)) or np.any(col < 0):
-        raise ValueError(f"deep models: {INPUT_COLUMN} must hold whole, non-negative row numbers")
+    if np.any(col != np.round(col)):
+        raise ValueError(f"deep models: {INPUT_COLUMN} must hold whole row numbers")
     return col.astype(np.int64)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -129,6 +130,7 @@ class DeepModel(BaseEstimator):
         else:
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
+        tags.input_tags.positive_only = True  # row numbers
         return tags
 
     def _device(self, torch: Any) -> Any:
@@ -148,7 +150,7 @@ class DeepModel(BaseEstimator):
 
     def _keys(self, X: Any, y: Any = None, *, reset: bool) -> tuple[np.ndarray, np.ndarray, Any]:
         """(row keys, participant groups, validated y) of ``X``; scikit-learn's input errors."""
-        groups = groups_of(X)
+        table = X if isinstance(X, pd.DataFrame) else None
         X = key_columns(X)
         if reset:
             X, y = validate_data(self, X, y, dtype="numeric", y_numeric=not self._is_classifier())
@@ -156,6 +158,7 @@ class DeepModel(BaseEstimator):
                 check_classification_targets(y)
         else:
             X = validate_data(self, X, reset=False, dtype="numeric")
+        groups = groups_of(table) if table is not None else np.arange(len(X))
         return row_keys(np.asarray(X)), groups, y
 
     # -- fitting ----------------------------------------------------------------------------
