@@ -72,9 +72,9 @@ class FitProbe(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> FitProbe:
         """Record the rows of ``X`` (its index, or positions) in the log; check ``X``."""
-        self._check(X, reset=True)
+        checked = self._check(X, reset=True)
         if self.log is not None:
-            ids = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(X.shape[0])
+            ids = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(checked.shape[0])
             self.log.add(self.tag, ids)
         return self
 
