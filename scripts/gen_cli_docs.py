@@ -1,4 +1,9 @@
-"""Write docs/cli.md from the commands' own help (run after changing a command's options)."""
+"""Write docs/cli.md from the commands' own help (run after changing a command's options).
+
+Commands appear in the order ``facemind --help`` lists them (the order of a study); defaults
+that depend on the machine are written in words (``one per core``), never as this machine's
+numbers, so the file is the same wherever it is generated.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from facemind.cli import app
 def _walk(cmd, prefix: str):
     sub = getattr(cmd, "commands", None)
     if sub:
-        for name in sorted(sub):
+        for name in cmd.list_commands(None):
             yield from _walk(sub[name], f"{prefix} {name}".strip())
     else:
         yield prefix, cmd
@@ -23,6 +28,8 @@ def _walk(cmd, prefix: str):
 def _default(param) -> str:
     if param.required:
         return "required"
+    if isinstance(getattr(param, "show_default", None), str):
+        return param.show_default
     default = param.default
     if default is None or default == () or callable(default):
         return ""
@@ -40,6 +47,8 @@ def render() -> str:
         "Generated from the commands' help by `python scripts/gen_cli_docs.py`; "
         "`facemind COMMAND --help` shows the same.",
         "Every command exits 0 on success and 2 with a one-line reason on bad input.",
+        "Earlier option names still work: `--output` and `models fetch --dest` for `-o/--out`, "
+        "`extract --workers` for `-j/--jobs`.",
         "",
     ]
     for name, cmd in _walk(root, ""):
@@ -54,7 +63,7 @@ def render() -> str:
                 lines.append(
                     f"| `{p.name.upper()}` | {'required' if p.required else ''} | {getattr(p, 'help', '') or ''} |"
                 )
-            for p in opts:
+            for p in (p for p in opts if not p.hidden):
                 flags = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
                 help_text = (p.help or "").replace("|", "\\|")
                 lines.append(f"| {flags} | {_default(p)} | {help_text} |")

@@ -37,7 +37,12 @@ def test_score_and_sdi_outputs(responses, tmp_path, capsys):
     code, _, _ = run(["score", path, "--instrument", "dass21", "-o", out], capsys)
     assert code == 0
     scores = pd.read_parquet(out)
-    assert list(scores.columns[:4]) == ["participant_id", "depression", "depression_raw", "depression_band"]
+    assert list(scores.columns[:4]) == [
+        "participant_id",
+        "depression",
+        "depression_raw",
+        "depression_band",
+    ]
     dep = [f"dass_{n}" for n in (3, 5, 10, 13, 16, 17, 21)]
     assert scores["depression_raw"].tolist() == df[dep].sum(axis=1).tolist()
     assert scores["depression"].tolist() == (2 * df[dep].sum(axis=1)).tolist()
@@ -50,7 +55,9 @@ def test_score_and_sdi_outputs(responses, tmp_path, capsys):
     assert "Symptom Discrepancy Index" in stdout
     table = pd.read_csv(sdi_out)
     assert list(table.columns) == ["participant_id"] + [
-        f"{s}_{c}" for s in ("depression", "anxiety", "stress") for c in ("raw", "group", "discrepancy")
+        f"{s}_{c}"
+        for s in ("depression", "anxiety", "stress")
+        for c in ("raw", "group", "discrepancy")
     ]
     assert table["depression_discrepancy"].between(0, 1).all()
     data = json.loads(summary.read_text())
@@ -79,7 +86,10 @@ def test_sdi_missing_drop_leaves_cells_empty(responses, tmp_path, capsys):
     assert "depression: 2 of 40 respondents left out" in err.replace("\n", " ")
     table = pd.read_csv(out)
     assert table["depression_discrepancy"].isna().sum() == 2
-    assert table["depression_discrepancy"].isna().tolist()[4] and table["anxiety_discrepancy"].notna().all()
+    assert (
+        table["depression_discrepancy"].isna().tolist()[4]
+        and table["anxiety_discrepancy"].notna().all()
+    )
 
 
 def test_instruments_lists_builtins(capsys):
@@ -128,7 +138,9 @@ def test_empty_file_and_bad_options(tmp_path, capsys, responses):
     path, _ = responses
     code, _, err = run(["score", path, "-i", "dass99", "-o", tmp_path / "o.csv"], capsys)
     assert code == 2 and "unknown instrument" in err
-    code, _, err = run(["sdi", path, "-i", "dass21", "-o", tmp_path / "o.csv", "--group-by", "x"], capsys)
+    code, _, err = run(
+        ["sdi", path, "-i", "dass21", "-o", tmp_path / "o.csv", "--group-by", "x"], capsys
+    )
     assert code == 2 and "--group-by" in err
     code, _, err = run(["score", path, "-i", "dass21", "-o", tmp_path / "o.txt"], capsys)
     assert code == 2 and ".txt" in err
@@ -152,7 +164,9 @@ def test_console_script_exit_code(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"facemind: error: {tmp_path / 'none.csv'}: file not found"
-    helped = subprocess.run([sys.executable, "-m", "facemind", "sdi", "--help"], capture_output=True, text=True)
+    helped = subprocess.run(
+        [sys.executable, "-m", "facemind", "sdi", "--help"], capture_output=True, text=True
+    )
     assert helped.returncode == 0 and "--group-by" in helped.stdout
 
 
@@ -160,3 +174,68 @@ def test_usage_errors_exit_2_without_traceback(capsys):
     for args in (["nonexist"], ["score", "--bogus"]):
         code, _, err = run(args, capsys)
         assert code == 2 and "Traceback" not in err and "Error:" in err
+
+
+def test_errors_name_row_and_file_line(responses, tmp_path, capsys):
+    path, df = responses
+    df.assign(dass_4=df["dass_4"].where(df.index != 6, 4)).to_csv(path, index=False)
+    code, _, err = run(["score", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 2 and f"{path}, row 7, line 8, column 'dass_4', value 4" in err
+    # a quoted line break and a blank line push the file line further than row + 1
+    notes = ["two\nlines" if i == 0 else "x" for i in range(len(df))]
+    text = df.assign(note=notes, dass_2=df["dass_2"].where(df.index != 2, 7)).to_csv(index=False)
+    head, first, rest = text.split("\n", 2)
+    path.write_text(f"{head}\n\n{first}\n{rest}")
+    code, _, err = run(["sdi", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 2 and "row 3, line 6, column 'dass_2', value 7" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_item_column_names_the_near_match(responses, tmp_path, capsys):
+    path, df = responses
+    df.rename(columns={"dass_7": "dass7", "dass_12": "DASS-12"}).to_csv(path, index=False)
+    code, _, err = run(["score", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 2
+    assert err.strip() == (
+        f"facemind: error: {path}, column 'dass_7': item column(s) missing for instrument "
+        "'dass21': dass_7, dass_12 (did you mean dass7 for dass_7, DASS-12 for dass_12?)"
+    )
+    df.rename(columns={"participant_id": "Participant_ID"}).to_csv(path, index=False)
+    code, _, err = run(["score", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 2 and "did you mean 'Participant_ID'? set it with --id-column" in err
+
+
+def test_sdi_warns_when_most_score_groups_are_small(responses, tmp_path, capsys):
+    path, df = responses
+    small = df.iloc[:5]
+    small.to_csv(path, index=False)
+    code, _, err = run(["sdi", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 0
+    for sub in ("depression", "anxiety", "stress"):
+        totals = small[sorted(_items(sub))].sum(axis=1)
+        sizes = totals.value_counts()
+        expected = f"{sub}: {(sizes < 5).sum()} of {sizes.size} score groups have fewer than 5"
+        assert expected in err.replace("\n", " ")
+    big = pd.DataFrame(np.repeat(df[ITEMS].to_numpy()[:4], 50, axis=0), columns=ITEMS)
+    big.insert(0, "participant_id", [f"p{i}" for i in range(200)])
+    big.to_csv(path, index=False)  # 4 answer profiles, 50 people each: every group is large
+    code, _, err = run(["sdi", path, "-i", "dass21", "-o", tmp_path / "o.csv"], capsys)
+    assert code == 0 and "score groups" not in err
+
+
+def _items(subscale: str) -> list[str]:
+    from facemind.instruments import load_instrument
+
+    return list(load_instrument("dass21").subscales[subscale].items)
+
+
+def test_encoding_option(responses, tmp_path, capsys):
+    path, df = responses
+    df.assign(town="Köln").to_csv(path, sep=";", index=False, encoding="cp1252")
+    out = tmp_path / "o.csv"
+    code, _, err = run(["score", path, "-i", "dass21", "-o", out], capsys)
+    assert code == 0 and "read as Windows-1252" in err
+    code, _, err = run(["score", path, "-i", "dass21", "-o", out, "--encoding", "cp1252"], capsys)
+    assert code == 0 and "Windows-1252" not in err
+    code, _, err = run(["sdi", path, "-i", "dass21", "-o", out, "--encoding", "utf-8"], capsys)
+    assert code == 2 and "line 2: byte 0xf6 is not valid utf-8" in err

@@ -324,4 +324,4 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
     assert code == 0, capsys.readouterr().err
     table = pd.read_csv(pred)
     assert table["video_id"].tolist() == ["single_face"] and table["status"].tolist() == ["ok"]
-    assert 0.0 <= table["probability"].iloc[0] <= 1.0
+    assert 0.0 <= table["p_depression_mild_or_above"].iloc[0] <= 1.0

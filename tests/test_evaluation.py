@@ -357,3 +357,35 @@ def test_confusion_column_matches_the_fold_metrics():
         assert np.trace(m) / m.sum() == pytest.approx(row.accuracy)
         if m[1].sum():
             assert m[1, 1] / m[1].sum() == pytest.approx(row.recall)
+
+
+# ---------------------------------------------------------------------------- plan and study
+
+
+def test_config_is_frozen_and_validates_into_a_resolved_plan():
+    import dataclasses
+
+    cfg = ev.SweepConfig(fractions=[0.3, 0.0, 0.3], run_folds=[2, 0], criteria=["random"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 1  # type: ignore[misc]
+    assert cfg.fractions == (0.3, 0.0, 0.3) and cfg.criteria == ("random",)
+    plan = cfg.validate(INST)
+    assert plan.config is cfg
+    assert plan.subscales == ("depression", "anxiety", "stress")
+    assert plan.models == ("logreg", "svm", "rf", "gbt")
+    assert plan.fractions == (0.0, 0.3) and plan.fold_ids == (0, 2)
+    # 3 subscales x 4 models x 5 folds x (fraction 0 once + 0.3 x 2 protocols x 1 criterion)
+    assert plan.n_fits == ev.plan_size(cfg, INST) == 3 * 4 * 5 * 3
+
+
+def test_sweep_study_on_a_prepared_study_matches_run_sweep(data):
+    features, resp = data
+    cfg = small(fractions=[0.0, 0.2])
+    study = ev.prepare_study(features, resp, INST, subscales=["depression"])
+    on_study = ev.sweep_study(study, cfg.validate(INST)).folds
+    on_tables = ev.run_sweep(features, resp, INST, cfg).folds
+    on_plan = ev.run_sweep(features, resp, INST, cfg.validate(INST)).folds
+    pd.testing.assert_frame_equal(on_study, on_tables)
+    pd.testing.assert_frame_equal(on_plan, on_tables)
+    with pytest.raises(ValueError, match="not prepared"):
+        ev.sweep_study(study, small(subscales=["anxiety"]).validate(INST))

@@ -77,7 +77,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp
 
     part = tmp_path / "part"
     cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "--out", str(part),
-           "--model", str(face_model), "--no-progress"]  # fmt: skip
+           "--model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (part / "records" / "v1.json").exists() and time.time() < deadline:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facemind.face.aus import AU_MAP, GEOMETRY_FEATURES, estimate_aus
+from facemind.face.aus import (
+    AU_MAP,
+    FACE_E,
+    GEOMETRY_FEATURES,
+    canonical_features,
+    estimate_aus,
+)
 from facemind.face.extract import analyze_image
 from facemind.face.landmarker import Landmarker
 from facemind.face.schema import AU_NAMES, BLENDSHAPE_NAMES
@@ -21,28 +27,64 @@ STILLS = {
 def test_table_covers_schema_and_names_real_channels():
     assert tuple(s.au for s in AU_MAP) == AU_NAMES
     for s in AU_MAP:
-        if s.kind == "blendshape":
-            assert all(n in BLENDSHAPE_NAMES for n in s.inputs)
-        else:
-            assert s.inputs[0] in GEOMETRY_FEATURES
+        assert s.blendshapes or s.geometry, s.au
+        assert all(n in BLENDSHAPE_NAMES for n in s.blendshapes)
+        assert all(n in GEOMETRY_FEATURES for n in s.geometry)
+        assert (s.gain > 0) == bool(s.geometry)
     by_au = {s.au: s for s in AU_MAP}
     # MediaPipe's cheekSquint / noseSneer never fire: AU06 and AU09 come from geometry.
     assert by_au["AU06"].kind == "geometry" and by_au["AU09"].kind == "geometry"
+    # the AUs blendshapes miss are measured on the landmarks (FACS definitions)
+    for au in ("AU05", "AU06", "AU07", "AU09", "AU14", "AU15", "AU17", "AU23"):
+        assert by_au[au].geometry, au
+
+
+def _features(n, **values):
+    feats = {k: np.full(n, v) for k, v in canonical_features().items()}
+    feats.update({k: np.asarray(v, dtype=float) for k, v in values.items()})
+    return feats
 
 
 def test_estimate_formula_by_hand():
-    bs = np.zeros(len(BLENDSHAPE_NAMES))
-    bs[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.6
-    bs[BLENDSHAPE_NAMES.index("mouthSmileRight")] = 0.4
-    bs[BLENDSHAPE_NAMES.index("jawOpen")] = 1.2  # out of range: clipped to 5
-    feats = {"cheek_gap": 0.335 - 0.012, "ala_eye": 0.5, "lip_gap": 0.02 + 0.06}
-    au = dict(zip(AU_NAMES, estimate_aus(bs, feats), strict=True))
+    bs = np.zeros((1, len(BLENDSHAPE_NAMES)))
+    bs[0, BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.6
+    bs[0, BLENDSHAPE_NAMES.index("mouthSmileRight")] = 0.4
+    bs[0, BLENDSHAPE_NAMES.index("jawOpen")] = 1.2  # out of range: clipped to 5
+    ref = canonical_features()
+    feats = _features(1, cheek=[ref["cheek"] - 0.012], lip_gap=[ref["lip_gap"] + 0.06],
+                      ala=[ref["ala"] - 0.05])  # fmt: skip
+    au = dict(zip(AU_NAMES, estimate_aus(bs, feats, "none")[0], strict=True))
     assert au["AU12"] == pytest.approx(5 * 0.5)
     assert au["AU26"] == 5.0
-    assert au["AU06"] == pytest.approx(167.0 * 0.012)
-    assert au["AU09"] == 0.0  # nose further from the eyes than the reference: no AU09
-    assert au["AU25"] == pytest.approx(16.7 * 0.06)
+    assert au["AU06"] == pytest.approx(5 / FACE_E * 0.012)  # cheek 0.012 IOD higher
+    assert au["AU25"] == pytest.approx(5 / 0.3 * 0.06)
+    # AU09 needs the inner brows lowered too; nostril wings rising alone (AU10) are not AU09
+    assert au["AU09"] == 0.0
     assert au["AU01"] == 0.0
+    # AU07 averages the squint blendshape (0 here) and the lower lid (at its neutral level)
+    assert au["AU07"] == 0.0
+
+
+def test_video_calibration_reads_neutral_as_zero():
+    # 100 frames of one face: a raised cheek in the last 20, neutral (a face-specific level,
+    # far from the canonical face's) elsewhere.
+    ref = canonical_features()
+    cheek = np.full(100, ref["cheek"] + 0.03)
+    cheek[80:] -= 0.04
+    bs = np.full((100, len(BLENDSHAPE_NAMES)), 0.2)  # every blendshape at a face-specific 0.2
+    bs[80:, BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.8
+    bs[80:, BLENDSHAPE_NAMES.index("mouthSmileRight")] = 0.8
+    video = dict(zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "video").T,
+                     strict=True))  # fmt: skip
+    assert np.allclose(video["AU06"][:80], 0) and np.allclose(video["AU06"][80:], 2.0)
+    assert np.allclose(video["AU12"][:80], 0) and np.allclose(video["AU12"][80:], 3.0)
+    assert np.allclose(video["AU01"], 0)  # a constant blendshape is the face's neutral
+    absolute = dict(zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "none").T,
+                        strict=True))  # fmt: skip
+    assert np.allclose(absolute["AU01"], 1.0)  # 5 x 0.2: the face's anatomy, not expression
+    assert np.allclose(absolute["AU06"][80:], 0.5)
+    with pytest.raises(ValueError, match="au_calibration"):
+        estimate_aus(bs, _features(100), "person")
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,17 @@ def test_gaze_straight_and_known_angle():
     assert np.degrees(ay) == pytest.approx(10, abs=1e-6)
 
 
+def test_eye_0_is_the_leftmost_eye_in_the_image():
+    # As OpenFace: eye 0 is the person's right eye, on the image's left (x 100-130 here).
+    mesh = _eye_mesh((0, 0, 0))
+    mesh[g.RIGHT_IRIS, 0] += 5.0  # only the eye on the image's left looks to the right
+    eye0, eye1, _, _ = g.gaze(mesh, np.eye(3))
+    assert eye0[0] > 0.3 and np.allclose(eye1, (0, 0, -1))
+    # n frames at once give the same vectors
+    many = g.gaze(np.stack([mesh, _eye_mesh((0, 0, 0))]), np.stack([np.eye(3)] * 2))
+    assert np.allclose(many[0][0], eye0) and np.allclose(many[0][1], (0, 0, -1))
+
+
 def test_gaze_follows_head_rotation():
     # Eyes centred in a head turned by yaw: the gaze turns with the head.
     rot = g.rotation_xyz(0, np.radians(15), 0)

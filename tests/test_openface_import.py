@@ -36,9 +36,10 @@ def test_import_real_csv(assets_dir, raw, tmp_path):
     )
     for au in AU_NAMES:
         assert np.allclose(df[au], raw[f"{au}_r"], atol=1e-5), au
-    # OpenFace eye 0 is the image's leftmost eye = the person's right eye = our gaze_1
-    assert np.allclose(df["gaze_1_x"], raw["gaze_0_x"], atol=1e-6)
-    assert np.allclose(df["gaze_0_x"], raw["gaze_1_x"], atol=1e-6)
+    # eye 0 is the image's leftmost eye (the person's right) in OpenFace and in the schema
+    for eye in (0, 1):
+        for a in "xyz":
+            assert np.allclose(df[f"gaze_{eye}_{a}"], raw[f"gaze_{eye}_{a}"], atol=1e-6)
     # this older CSV has no gaze_angle columns: computed with OpenFace's formula
     g = (raw[["gaze_0_x", "gaze_0_y", "gaze_0_z"]].to_numpy()
          + raw[["gaze_1_x", "gaze_1_y", "gaze_1_z"]].to_numpy()) / 2  # fmt: skip

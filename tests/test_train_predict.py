@@ -50,11 +50,32 @@ def test_classical_round_trip_is_exact(cohort, tmp_path, model, task):
     meta = json.loads((tmp_path / "m" / MODEL_JSON).read_text())
     assert meta["input"]["columns"][:3] == [c for c in features.columns if "__" in c][:3]
     assert meta["subscale"] == "depression" and meta["task"] == task
+    head = ["participant_id", "video_id", "subscale", "target"]
+    assert before[head[:2]].values.tolist() == features[head[:2]].astype(str).values.tolist()
+    assert (before["subscale"] == "depression").all() and (before["status"] == "ok").all()
     if task == "binary":
-        assert before.columns.tolist()[:2] == [
-            "video_id",
-            "probability" if model != "svm" else "score",
-        ]
+        value = "p" if model != "svm" else "score"
+        column = f"{value}_depression_mild_or_above"
+        assert before.columns.tolist() == [*head, column, "label", "threshold", "status"]
+        said = (
+            "probability that the dass21 depression band is mild or above"
+            if model != "svm"
+            else "decision score for the dass21 depression band being mild or above"
+        )
+        assert before["target"].iloc[0].startswith(said)
+        # the label is the model's own decision: above 0.5 (probability) or 0 (score)
+        threshold = 0.5 if model != "svm" else 0.0
+        assert (before["threshold"] == threshold).all()
+        expected = np.where(before[column] > threshold, "mild_or_above", "normal")
+        assert before["label"].tolist() == expected.tolist()
+    elif task == "3class":
+        classes = ["p_depression_normal", "p_depression_mild", "p_depression_moderate_plus"]
+        assert before.columns.tolist() == [*head, *classes, "label", "status"]
+        assert np.allclose(before[classes].sum(axis=1), 1.0)
+        most_probable = before[classes].to_numpy().argmax(axis=1)
+        assert before["label"].tolist() == [classes[i][13:] for i in most_probable]
+    else:
+        assert before.columns.tolist() == [*head, "score_depression", "status"]
 
 
 @pytest.mark.parametrize(("model", "task"), [("sequence", "binary"), ("frames-cnn", "regression")])
@@ -106,11 +127,18 @@ def test_predict_real_videos_end_to_end(cohort, tmp_path, face_model, assets_dir
     assert code == 0, captured.err
     table = pd.read_csv(pred)
     assert table["video_id"].tolist() == ["single_face", "no_face"]
+    # videos given as files: each video is its own participant
+    assert table["participant_id"].tolist() == ["single_face", "no_face"]
+    assert (table["subscale"] == "stress").all()
+    assert table["target"].str.startswith("probability that the dass21 stress band is mild").all()
     ok = table.set_index("video_id")
     assert ok.loc["single_face", "status"] == "ok"
-    assert 0.0 <= ok.loc["single_face", "probability"] <= 1.0
+    p = ok.loc["single_face", "p_stress_mild_or_above"]
+    assert 0.0 <= p <= 1.0
+    assert ok.loc["single_face", "label"] == ("mild_or_above" if p > 0.5 else "normal")
     assert ok.loc["no_face", "status"].startswith("too_few_face_frames")
-    assert np.isnan(ok.loc["no_face", "probability"])
+    assert np.isnan(ok.loc["no_face", "p_stress_mild_or_above"])
+    assert pd.isna(ok.loc["no_face", "label"])
     assert "1 of 2 video(s) scored" in captured.out
 
 
@@ -123,7 +151,7 @@ def test_feature_model_scores_real_frame_tables(cohort, tmp_path, extracted):
     ]
     result = trained.predict_frame_tables(frames)
     assert (result["status"] == "ok").all()
-    assert result["probability"].between(0, 1).all()
+    assert result["p_depression_mild_or_above"].between(0, 1).all()
 
 
 def test_mismatched_feature_schema_is_refused(cohort, tmp_path, capsys):

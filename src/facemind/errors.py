@@ -11,7 +11,8 @@ class InputError(FacemindError):
     """Bad input data, located as precisely as possible.
 
     ``row`` counts data rows from 1, the header not counted (row 1 is the first respondent,
-    video or frame), the same in every file format.
+    video or frame), the same in every file format; ``line`` is the file line it starts on
+    (CSV), said beside it because the two differ.
     """
 
     def __init__(
@@ -20,15 +21,16 @@ class InputError(FacemindError):
         *,
         file: str | None = None,
         row: int | None = None,
+        line: int | None = None,
         column: str | None = None,
         value: object = None,
     ) -> None:
-        self.file, self.row, self.column, self.value = file, row, column, value
+        self.file, self.row, self.line, self.column, self.value = file, row, line, column, value
         where = []
         if file is not None:
             where.append(str(file))
         if row is not None:
-            where.append(f"row {row}")
+            where.append(f"row {row}" if line is None else f"row {row}, line {line}")
         if column is not None:
             where.append(f"column {column!r}")
         if value is not None:

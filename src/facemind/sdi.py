@@ -21,8 +21,9 @@ Everything is vectorized: group operations use ``np.bincount`` over factorized g
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 
 from .errors import FacemindError
 from .instruments import Instrument, Responses, load_instrument, validate_responses
+from .io import read_table
 
 GroupBy = Literal["total", "band"]
 Center = Literal["group", "global"]
@@ -178,7 +180,21 @@ def _rank_key(d: np.ndarray) -> np.ndarray:
     return -np.round(d, 12)
 
 
-def _tiebreak_codes(tiebreak: Any, n: int) -> np.ndarray:
+class _IdCodes:
+    """Participant ids factorized (sorted) on first use, shared by the subscales of a result."""
+
+    def __init__(self, ids: pd.Series) -> None:
+        self._ids, self._codes = ids, None
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = tiebreak_codes(self._ids.to_numpy(), len(self._ids))
+        return self._codes
+
+
+def tiebreak_codes(tiebreak: Any, n: int) -> np.ndarray:
+    """Integer codes ordering the tie-break keys (row position when ``tiebreak`` is None)."""
     if tiebreak is None:
         return np.arange(n)
     codes, _ = pd.factorize(pd.Series(np.asarray(tiebreak)), sort=True)
@@ -200,7 +216,7 @@ def keep_within_groups(
     if f == 0.0 or d.size == 0:
         return keep
     codes, _ = _codes(groups)
-    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), _rank_key(d), codes))
+    order = np.lexsort((tiebreak_codes(tiebreak, d.size), _rank_key(d), codes))
     counts = np.bincount(codes)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     sorted_codes = codes[order]
@@ -218,7 +234,7 @@ def keep_overall(discrepancy: Any, fraction: float, *, tiebreak: Any = None) -> 
     n_drop = min(int(np.floor(f * d.size + 0.5)), max(d.size - 1, 0))
     if n_drop == 0:
         return keep
-    order = np.lexsort((_tiebreak_codes(tiebreak, d.size), _rank_key(d)))
+    order = np.lexsort((tiebreak_codes(tiebreak, d.size), _rank_key(d)))
     keep[order[:n_drop]] = False
     return keep
 
@@ -239,6 +255,91 @@ def keep_mask(
     raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
 
 
+@dataclass(frozen=True)
+class RemovalOrder:
+    """Respondents sorted once for removal; each fraction's keep-mask is then read off in O(n).
+
+    Gives the masks of :func:`keep_mask` (same ranking and tie-breaking) without sorting again
+    for every fraction.
+    """
+
+    order: np.ndarray  # row positions, most discrepant first within each group
+    rank: np.ndarray  # rank of ``order[i]`` within its group (0 = most discrepant)
+    group_of: np.ndarray  # group code of ``order[i]`` (all 0 with ``within="overall"``)
+    counts: np.ndarray  # group sizes
+
+    @classmethod
+    def build(
+        cls, discrepancy: Any, groups: Any, *, within: Within = "group", tiebreak: Any = None
+    ) -> RemovalOrder:
+        """Sort by group, then discrepancy (descending), then ``tiebreak`` codes (ascending).
+
+        ``tiebreak`` is a key per row, or already factorized integer codes (compute them once
+        with :func:`tiebreak_codes` to share them between subscales).
+        """
+        d = np.asarray(discrepancy, dtype=float)
+        if within not in ("group", "overall"):
+            raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
+        by_group = within == "group" and d.size
+        codes = _codes(groups)[0] if by_group else np.zeros(d.size, dtype=np.int64)
+        tb = np.asarray(tiebreak) if tiebreak is not None else None
+        if tb is None or tb.dtype.kind not in "iu":
+            tb = tiebreak_codes(tiebreak, d.size)
+        order = np.lexsort((tb, _rank_key(d), codes))
+        counts = np.bincount(codes)
+        group_of = codes[order]
+        starts = np.cumsum(counts) - counts
+        rank = np.arange(d.size) - starts[group_of] if d.size else np.zeros(0, dtype=np.int64)
+        return cls(order=order, rank=rank, group_of=group_of, counts=counts)
+
+    def keep(self, fraction: float) -> np.ndarray:
+        """Keep-mask dropping the most discrepant ``fraction`` of each group (at least one kept)."""
+        f = _check_fraction(fraction)
+        keep = np.ones(self.order.size, dtype=bool)
+        if f == 0.0 or self.order.size == 0:
+            return keep
+        n_drop = np.minimum(np.floor(f * self.counts + 0.5), self.counts - 1)
+        keep[self.order[self.rank < n_drop[self.group_of]]] = False
+        return keep
+
+
+def removal_curve_weighted(
+    discrepancy: Any,
+    groups: Any,
+    weights: Any,
+    fractions: Iterable[float],
+    *,
+    within: Within = "group",
+) -> pd.DataFrame:
+    """SDI after removing each fraction, from distinct discrepancy values and their counts.
+
+    Respondents with equal discrepancy are interchangeable for the kept group table, so the
+    curve is computed per answer profile (``weights`` = members), in O(profiles) per fraction.
+    Equals the row-level :meth:`SubscaleSDI.removal_curve` (to rounding).
+    """
+    d = np.asarray(discrepancy, dtype=float)
+    w = np.asarray(weights, dtype=np.int64)
+    fr = [_check_fraction(f) for f in fractions]
+    if d.size == 0:
+        return pd.DataFrame({"fraction": fr, "n_kept": [0] * len(fr), "sdi": [np.nan] * len(fr)})
+    codes, _ = _codes(groups)
+    if within not in ("group", "overall"):
+        raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
+    key = codes if within == "group" else np.zeros(d.size, dtype=np.int64)
+    order = np.lexsort((_rank_key(d), key))
+    d_s, codes_s, w_s, key_s = d[order], codes[order], w[order], key[order]
+    size = np.bincount(key, weights=w).astype(np.int64)
+    ahead = np.cumsum(w_s) - w_s - (np.cumsum(size) - size)[key_s]  # members before, in group
+    rows = []
+    for f in fr:
+        n_drop = np.minimum(np.floor(f * size + 0.5), size - 1).astype(np.int64)
+        kept = w_s - np.clip(n_drop[key_s] - ahead, 0, w_s)
+        sel = kept > 0
+        gt = group_table(d_s[sel], codes_s[sel], weights=kept[sel])
+        rows.append({"fraction": f, "n_kept": int(kept.sum()), "sdi": dataset_sdi(gt)})
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class SubscaleSDI:
     """SDI of one subscale: per-respondent table, group table and the dataset SDI.
@@ -254,6 +355,10 @@ class SubscaleSDI:
     n: int
     left_out: int
     ids: pd.Series
+    #: Distinct answer profiles (discrepancy, group, count) when computed by :func:`compute`.
+    profiles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _ids_codes: _IdCodes | None = field(default=None, repr=False, compare=False)
+    _orders: dict[str, RemovalOrder] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def discrepancy(self) -> pd.Series:
@@ -267,6 +372,20 @@ class SubscaleSDI:
     def included(self) -> np.ndarray:
         return self.discrepancy.notna().to_numpy()
 
+    def removal_order(self, within: Within = "group") -> RemovalOrder:
+        """The included respondents sorted for removal (computed once per ``within``)."""
+        if within not in self._orders:
+            if self._ids_codes is None:
+                self._ids_codes = _IdCodes(self.ids)
+            inc = self.included
+            self._orders[within] = RemovalOrder.build(
+                self.discrepancy.to_numpy()[inc],
+                self.group.to_numpy()[inc],
+                within=within,
+                tiebreak=self._ids_codes.codes[inc],
+            )
+        return self._orders[within]
+
     def keep_mask(self, fraction: float, *, within: Within = "group") -> np.ndarray:
         """Keep-mask over all input rows; rows left out of the subscale are False.
 
@@ -274,14 +393,13 @@ class SubscaleSDI:
         """
         inc = self.included
         mask = np.zeros(len(self.table), dtype=bool)
-        mask[inc] = keep_mask(
-            self.discrepancy.to_numpy()[inc],
-            self.group.to_numpy()[inc],
-            fraction,
-            within=within,
-            tiebreak=self.ids.to_numpy()[inc],
-        )
+        mask[inc] = self.removal_order(within).keep(fraction)
         return mask
+
+    def small_groups(self, min_size: int = 5) -> tuple[int, int]:
+        """``(groups with fewer than min_size members, groups)``: a small group's SD says little."""
+        n = self.groups["n"].to_numpy()
+        return int((n < min_size).sum()), int(n.size)
 
     def after_removal(self, keep: np.ndarray) -> tuple[float, pd.DataFrame]:
         """SDI and group table of the kept respondents (discrepancies not renormalized)."""
@@ -300,6 +418,8 @@ class SubscaleSDI:
         self, fractions: Iterable[float] = DEFAULT_REMOVAL_FRACTIONS, *, within: Within = "group"
     ) -> pd.DataFrame:
         """SDI after removing each fraction of the most discrepant respondents."""
+        if self.profiles is not None:
+            return removal_curve_weighted(*self.profiles, fractions, within=within)
         rows = []
         for f in fractions:
             keep = self.keep_mask(f, within=within)
@@ -316,6 +436,7 @@ def _subscale_sdi(
     standardize: bool,
     center: Center,
     missing: str,
+    id_codes: _IdCodes | None = None,
 ) -> SubscaleSDI:
     inst = responses.instrument
     sub = inst.subscales[subscale]
@@ -367,11 +488,13 @@ def _subscale_sdi(
         n=int(inc.sum()),
         left_out=int(missing_rows.sum()),
         ids=responses.ids,
+        profiles=(d_p, p_groups, counts),
+        _ids_codes=id_codes,
     )
 
 
 def compute(
-    responses: pd.DataFrame | Responses,
+    responses: pd.DataFrame | Responses | str | os.PathLike[str],
     instrument: str | Instrument | None = None,
     *,
     subscales: Sequence[str] | None = None,
@@ -381,14 +504,19 @@ def compute(
     missing: Literal["error", "drop"] = "error",
     id_column: str = "participant_id",
     source: str = "responses",
+    encoding: str | None = None,
 ) -> dict[str, SubscaleSDI]:
     """SDI of every (or the chosen) subscale of a responses table.
 
-    ``responses`` is a raw table (validated here against ``instrument``) or an already
-    validated :class:`~facemind.instruments.Responses`.
+    ``responses`` is a raw table or a file (read by :func:`facemind.io.read_table` with
+    ``encoding``), validated here against ``instrument``, or an already validated
+    :class:`~facemind.instruments.Responses`.
     """
     if missing not in ("error", "drop"):
         raise FacemindError(f"missing must be 'error' or 'drop' for the SDI, got {missing!r}")
+    if isinstance(responses, str | os.PathLike):
+        source = str(responses)
+        responses = read_table(responses, id_columns=(id_column,), encoding=encoding)
     if isinstance(responses, Responses):
         data = responses
     else:
@@ -404,10 +532,17 @@ def compute(
             f"unknown subscale(s) {unknown} for {data.instrument.id!r} "
             f"(has {', '.join(data.instrument.subscales)})"
         )
+    id_codes = _IdCodes(data.ids)  # shared: ids are factorized once, when a mask needs them
     return {
         s: _subscale_sdi(
-            data, s, group_by=group_by, standardize=standardize, center=center, missing=missing
-        )
+            data,
+            s,
+            group_by=group_by,
+            standardize=standardize,
+            center=center,
+            missing=missing,
+            id_codes=id_codes,
+        )  # fmt: skip
         for s in names
     }
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import app, err
+from .options import JobsOpt, out_option, resolve_jobs
 from .questionnaire import print_sdi_table
 
 
 @app.command("demo")
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's files.")] = Path(
-        "demo-output"
-    ),
+    out: Annotated[Path, out_option("Folder for the demo's files.")] = Path("demo-output"),
     participants: Annotated[
         int, typer.Option("--participants", min=100, help="Synthetic cohort size.")
     ] = 1500,
@@ -29,9 +27,7 @@ def demo_cmd(
         Path | None,
         typer.Option("--model", help="Face model file (default: resolved as extract does)."),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")
-    ] = max(1, os.cpu_count() or 1),
+    jobs: JobsOpt = None,
     questionnaire_only: Annotated[
         bool,
         typer.Option(
@@ -54,7 +50,7 @@ def demo_cmd(
             seed=seed,
             videos=videos,
             model=model,
-            jobs=jobs,
+            jobs=resolve_jobs(jobs),
             log=err.print,
         )
     print_sdi_table(

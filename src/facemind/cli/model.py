@@ -12,7 +12,7 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
+from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt, out_option
 
 
 def _params(text: str | None) -> dict | None:
@@ -40,7 +40,7 @@ def train_cmd(
             "frames-cnn, clip-cnn (face crops) on --frames.",
         ),
     ],
-    output: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    output: Annotated[Path, out_option("Model directory to write.")],
     features: Annotated[
         Path | None, typer.Option("--features", help="Features table for classical models.")
     ] = None,
@@ -98,7 +98,7 @@ def predict_cmd(
     model: Annotated[
         Path, typer.Option("--model", help="Model directory from `facemind train`.")
     ] = ...,
-    output: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.csv/.parquet).")] = ...,
+    output: Annotated[Path, out_option("Predictions (.csv/.parquet).")] = ...,
     features: Annotated[
         Path | None, typer.Option("--features", help="Score a features table instead of videos.")
     ] = None,
@@ -131,3 +131,5 @@ def predict_cmd(
         f"({trained.meta['task']}, {trained.meta['subscale']}); written to {output} in "
         f"{time.perf_counter() - start:.1f} s"
     )
+    if len(result):
+        out.print(f"target: {result['target'].iloc[0]}")

@@ -1,10 +1,61 @@
-"""Options that several commands share, declared once so their names and help agree."""
+"""Options that several commands share, declared once so their names, defaults and help agree.
+
+The command-line contract: a command's main output is ``-o/--out``, its local worker
+processes ``-j/--jobs`` (default: one per core). Names used before (``--output``,
+``extract --workers``, ``models fetch --dest``) are still accepted; help shows only the
+current ones (see :mod:`facemind.cli.help`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+
+#: Worker processes that ``-j/--jobs`` means when not given.
+CORES = os.cpu_count() or 1
+ONE_PER_CORE = "one per core"
+
+
+_ANNOTATED: Any = object()
+
+
+def _option(default: Any, *names: str, **kwargs: Any) -> Any:
+    # In ``Annotated[...]`` typer takes no default; as a parameter's default value it needs one.
+    if default is _ANNOTATED:
+        return typer.Option(*names, **kwargs)
+    return typer.Option(default, *names, **kwargs)
+
+
+def out_option(help: str, *legacy: str, default: Any = _ANNOTATED, **kwargs: Any) -> Any:
+    """``-o/--out`` for a command's main output; ``legacy`` names stay accepted, unshown.
+
+    Inside ``Annotated[...]`` give no ``default``; as a parameter's default value give one
+    (``...`` when required). ``kwargs`` go to :func:`typer.Option`.
+    """
+    return _option(default, "--out", "-o", *legacy, help=help, **kwargs)
+
+
+def jobs_option(*legacy: str, default: Any = _ANNOTATED) -> Any:
+    """``-j/--jobs``: local worker processes, one per core unless given (see ``out_option``)."""
+    return _option(
+        default, "--jobs", "-j", *legacy, min=1, show_default=ONE_PER_CORE,
+        help="Worker processes.",
+    )  # fmt: skip
+
+
+JobsOpt = Annotated[int | None, jobs_option()]
+
+
+def resolve_jobs(jobs: int | None, *, items: int | None = None) -> int:
+    """``--jobs`` as a number: ``jobs`` when given, else one per core (at most ``items``)."""
+    if jobs is not None:
+        return jobs
+    return max(1, min(CORES, items)) if items is not None else CORES
+
 
 TaskOpt = Annotated[str, typer.Option("--task", help="binary, 3class, bands or regression.")]
 PositiveBandOpt = Annotated[
@@ -17,3 +68,17 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JoinIdOpt = Annotated[
     str, typer.Option("--id-column", help="Participant id column in both tables.")
 ]
+
+
+def extract_workers(jobs: int | None, count_videos: Callable[[], int]) -> int:
+    """Extraction processes: ``--jobs`` when given; else one per core, at most one per video,
+    and one (in this process) when dask[distributed], which runs several, is not installed."""
+    if jobs is not None:
+        return jobs
+    workers = resolve_jobs(None, items=count_videos()) if CORES > 1 else 1
+    if workers > 1 and importlib.util.find_spec("distributed") is None:
+        from . import err
+
+        err.print("note: dask[distributed] is not installed: extracting in one process")
+        return 1
+    return workers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,9 @@ from rich.table import Table
 from .. import sdi as sdi_mod
 from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
-from ..io import read_table, write_json, write_table
+from ..io import TableNote, read_table, write_json, write_table
 from . import app, err, out
+from .options import out_option
 
 InstrumentOpt = Annotated[
     str,
@@ -21,16 +23,20 @@ InstrumentOpt = Annotated[
     ),
 ]
 IdOpt = Annotated[str, typer.Option("--id-column", help="Column holding participant ids.")]
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output table (.csv or .parquet).")]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of a CSV (default: UTF-8, else Windows-1252)."),
+]
+OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
 
 
-def _load(responses: Path, instrument: str, id_column: str):
+def _load(responses: Path, instrument: str, id_column: str, encoding: str | None = None):
     inst = load_instrument(instrument)
-    df = (
-        read_table(responses, dtype={id_column: "string"})
-        if responses.suffix.lower() == ".csv"
-        else read_table(responses)
-    )
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", TableNote)
+        df = read_table(responses, id_columns=(id_column,), encoding=encoding)
+    for note in notes:
+        err.print(f"[yellow]note: {note.message}[/]")
     return validate_responses(df, inst, id_column=id_column, source=str(responses))
 
 
@@ -65,7 +71,10 @@ def instruments_cmd(
 @app.command("score")
 def score_cmd(
     responses: Annotated[
-        Path, typer.Argument(help="Responses table (.csv or .parquet), one row per respondent.")
+        Path,
+        typer.Argument(
+            help="Responses table (.csv, .parquet, .xlsx, .sav, .dta), one row per respondent."
+        ),
     ],
     instrument: InstrumentOpt,
     output: OutOpt,
@@ -76,9 +85,10 @@ def score_cmd(
             "--missing", help="Missing answers: error, drop (leave out of the subscale) or prorate."
         ),
     ] = "error",
+    encoding: EncodingOpt = None,
 ) -> None:
     """Score a questionnaire: per subscale the scored total, the raw sum and the severity band."""
-    data = _load(responses, instrument, id_column)
+    data = _load(responses, instrument, id_column, encoding)
     table, report = score_responses(data, missing=missing)  # type: ignore[arg-type]
     write_table(table, output)
     for line in report.lines():
@@ -101,7 +111,9 @@ def _parse_fractions(text: str) -> list[float]:
 
 @app.command("sdi")
 def sdi_cmd(
-    responses: Annotated[Path, typer.Argument(help="Responses table (.csv or .parquet).")],
+    responses: Annotated[
+        Path, typer.Argument(help="Responses table (.csv, .parquet, .xlsx, .sav, .dta).")
+    ],
     instrument: InstrumentOpt,
     output: OutOpt,
     id_column: IdOpt = "participant_id",
@@ -137,6 +149,7 @@ def sdi_cmd(
             "--removal", help="Fractions for 'SDI after removing X%' (within each group)."
         ),
     ] = "0,0.1,0.2,0.3,0.4,0.5",
+    encoding: EncodingOpt = None,
 ) -> None:
     """Symptom Discrepancy Index: per-respondent discrepancy, per-group GDI and per-subscale SDI."""
     if group_by not in ("total", "band"):
@@ -146,7 +159,7 @@ def sdi_cmd(
     if missing not in ("error", "drop"):
         raise FacemindError(f"--missing must be 'error' or 'drop' for sdi, got {missing!r}")
     fractions = _parse_fractions(removal)
-    data = _load(responses, instrument, id_column)
+    data = _load(responses, instrument, id_column, encoding)
     results = sdi_mod.compute(
         data,
         group_by=group_by,
@@ -162,8 +175,14 @@ def sdi_cmd(
         from ..report.sdi_plot import plot_sdi
 
         plot_sdi(results, plot)
-    print_sdi_table(results, fractions)
+    print_sdi_table(results, fractions, summary=summ)
     for name, res in results.items():
+        small, groups = res.small_groups(5)
+        if 2 * small > groups:
+            err.print(
+                f"[yellow]{name}: {small} of {groups} score groups have fewer than 5 members, "
+                "so their SDs and the SDI mean little (use more respondents or --group-by band)[/]"
+            )
         if res.left_out:
             err.print(
                 f"[yellow]{name}: {res.left_out} of {len(data.ids)} respondents left out (missing answers)[/]"
@@ -176,17 +195,22 @@ def print_sdi_table(
     results: dict[str, sdi_mod.SubscaleSDI],
     fractions: list[float],
     title: str = "Symptom Discrepancy Index",
+    summary: dict | None = None,
 ) -> None:
-    """Print one row per subscale: n, groups, SDI and SDI after each removal fraction."""
+    """Print one row per subscale: n, groups, SDI and SDI after each removal fraction.
+
+    The removal curve is read from ``summary`` (:func:`facemind.sdi.summary`) when given.
+    """
     table = Table(title=title)
     for col in ["subscale", "n", "groups", "SDI"] + [f"-{f:.0%}" for f in fractions if f > 0]:
         table.add_column(col, justify="right" if col != "subscale" else "left")
     for name, res in results.items():
-        curve = (
-            res.removal_curve([f for f in fractions if f > 0])
-            if any(f > 0 for f in fractions)
-            else None
-        )
-        extra = [f"{v:.3f}" for v in curve["sdi"]] if curve is not None else []
+        if summary is not None:
+            curve = [r["sdi"] for r in summary[name]["removal"] if r["fraction"] > 0]
+        elif any(f > 0 for f in fractions):
+            curve = res.removal_curve([f for f in fractions if f > 0])["sdi"].tolist()
+        else:
+            curve = []
+        extra = [f"{v:.3f}" for v in curve]
         table.add_row(name, str(res.n), str(len(res.groups)), f"{res.sdi:.3f}", *extra)
     out.print(table)

@@ -11,10 +11,10 @@ from ..errors import InputError
 from ..instruments import load_instrument
 from ..io import read_table
 from . import app, err
+from .options import out_option
 
 if TYPE_CHECKING:
     from ..report.html import ReportData
-
 
 
 def load_report_data(
@@ -57,7 +57,7 @@ def report_cmd(
     instrument: Annotated[
         str, typer.Option("--instrument", "-i", help="Built-in id or spec file.")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    output: Annotated[Path, out_option("The HTML file to write.", "--output")],
     results: Annotated[
         Path | None,
         typer.Option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -14,9 +13,16 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
-
-CORES = os.cpu_count() or 1
+from .options import (
+    BalanceOpt,
+    JobsOpt,
+    JoinIdOpt,
+    PositiveBandOpt,
+    SeedOpt,
+    TaskOpt,
+    out_option,
+    resolve_jobs,
+)
 
 
 @contextmanager
@@ -64,7 +70,7 @@ def synth_cmd(
     participants: Annotated[
         int, typer.Option("--participants", "-n", help="Number of participants.")
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out_dir: Annotated[Path, out_option("Output directory.")],
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed (outputs are a function of it).")
     ] = 0,
@@ -84,22 +90,18 @@ def synth_cmd(
     signal: Annotated[
         float, typer.Option("--signal", help="Strength of the latent states' effect on faces.")
     ] = 1.0,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes for writing (default: cores).")
-    ] = CORES,
+    jobs: JobsOpt = None,
 ) -> None:
     """Write a SYNTHETIC cohort: responses.csv, frames/*.parquet, manifest.parquet."""
     from ..synth import SynthConfig, write_cohort
 
-    if jobs < 1:
-        raise FacemindError(f"--jobs must be at least 1, got {jobs}")
     config = SynthConfig(
         participants=participants, seed=seed, discrepant_share=discrepant_share, fps=fps,
         duration=duration, videos_per_participant=videos_per_participant, signal=signal,
     )  # fmt: skip
     start = time.perf_counter()
     with _progress("synth") as progress:
-        s = write_cohort(out_dir, config, jobs=jobs, progress=progress)
+        s = write_cohort(out_dir, config, jobs=resolve_jobs(jobs), progress=progress)
     reused = f" ({s.reused_videos} reused from an earlier run)" if s.reused_videos else ""
     out.print(
         f"synthetic cohort: {s.participants} participants ({s.discrepant} planted discrepant), "
@@ -118,13 +120,13 @@ def features_cmd(
     frames_dir: Annotated[
         Path, typer.Argument(help="Extraction directory (manifest.parquet + frames/).")
     ],
-    output: Annotated[Path, typer.Option("--out", "-o", help="Features table (.parquet or .csv).")],
+    output: Annotated[Path, out_option("Features table (.parquet or .csv).")],
     groups: Annotated[
         str | None,
         typer.Option(
             "--groups",
-            help="Comma-separated channel groups: aus,pose,gaze,landmarks,blendshapes "
-            "(default: every group present).",
+            help="Comma-separated channel groups: aus,pose,gaze,landmarks,blendshapes.",
+            show_default="every group present",
         ),
     ] = None,
     per: Annotated[
@@ -139,16 +141,12 @@ def features_cmd(
     blink_threshold: Annotated[
         float, typer.Option("--blink-threshold", help="AU45 intensity counted as a blink.")
     ] = 1.0,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes (default: cores).")
-    ] = CORES,
+    jobs: JobsOpt = None,
 ) -> None:
     """Per-video (or per-participant) statistics, dynamics and coverage of frame tables."""
     from ..features import extract_features, feature_columns, write_features
     from ..io import TABLE_SUFFIXES
 
-    if jobs < 1:
-        raise FacemindError(f"--jobs must be at least 1, got {jobs}")
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise FacemindError(f"{output}: unsupported table extension (use .csv or .parquet)")
     group_list = None
@@ -159,7 +157,8 @@ def features_cmd(
     start = time.perf_counter()
     with _progress("features") as progress:
         result = extract_features(
-            frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per, jobs=jobs,
+            frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per,
+            jobs=resolve_jobs(jobs),
             activation_threshold=activation_threshold, blink_threshold=blink_threshold,
             progress=progress,
         )  # fmt: skip
@@ -192,11 +191,8 @@ def sweep_cmd(
     instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
     output: Annotated[
         Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Per-fold results (.csv/.parquet); the summary "
-            "goes beside it as <stem>_summary<ext>.",
+        out_option(
+            "Per-fold results (.csv/.parquet); the summary goes beside it as <stem>_summary<ext>."
         ),
     ],
     features: Annotated[
@@ -211,7 +207,8 @@ def sweep_cmd(
         ),
     ] = None,
     subscales: Annotated[
-        str | None, typer.Option("--subscales", help="Comma-separated (default: all).")
+        str | None,
+        typer.Option("--subscales", help="Comma-separated.", show_default="every subscale"),
     ] = None,
     task: TaskOpt = "binary",
     positive_band: PositiveBandOpt = "mild",
@@ -219,8 +216,8 @@ def sweep_cmd(
         str | None,
         typer.Option(
             "--models",
-            help="Comma-separated model names [default: logreg,svm,rf,gbt; "
-            "ridge replaces logreg for regression].",
+            help="Comma-separated model names.",
+            show_default="logreg,svm,rf,gbt (ridge instead of logreg for regression)",
         ),
     ] = None,
     fractions: Annotated[
@@ -239,9 +236,7 @@ def sweep_cmd(
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", help="Repeats of the k-fold split.")] = 1,
     seed: SeedOpt = 0,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes (-1: all cores).")
-    ] = 1,
+    jobs: JobsOpt = None,
     balance: BalanceOpt = "downsample",
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
@@ -282,14 +277,14 @@ def sweep_cmd(
         folds=folds,
         repeats=repeats,
         seed=seed,
-        jobs=jobs,
+        jobs=resolve_jobs(jobs),
         balance=balance,
         grid_search=grid_search,
         id_column=id_column,
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
     )
-    config.validate(inst)
+    plan = config.validate(inst)
     if (features is None) == (frames is None):
         raise FacemindError("give --features F (feature models) or --frames DIR (deep models)")
     if frames is not None:
@@ -311,7 +306,7 @@ def sweep_cmd(
             feature_table,
             response_table,
             inst,
-            config,
+            plan,
             progress=progress,
             features_name=str(features),
             responses_name=str(responses),

@@ -1,8 +1,9 @@
 """Per-video extraction with MediaPipe: decode, find the face, derive the frame-table signals.
 
-:func:`extract_video` returns the frame table (see :mod:`facemind.face.schema`) and a summary;
-:func:`frame_row` turns one detection into the table's columns and is shared with still-image
-analysis (:func:`analyze_image`).
+:func:`extract_video` returns the frame table (see :mod:`facemind.face.schema`) and a summary.
+The detections of a whole video become the table at once, in
+:func:`facemind.face.signals.frame_table`, which still-image analysis (:func:`analyze_image`)
+shares.
 """
 
 from __future__ import annotations
@@ -15,14 +16,9 @@ import numpy as np
 import pandas as pd
 
 from . import geometry as g
-from .aus import estimate_aus, geometry_features
 from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
-from .schema import (
-    AU_NAMES,
-    BLENDSHAPE_COLUMNS,
-    MP_LANDMARKS_COLUMN,
-    N_LANDMARKS,
-)
+from .schema import BLENDSHAPE_NAMES, N_MP_LANDMARKS
+from .signals import frame_table
 from .video import VideoInfo, iter_frames, open_video
 
 CROP_SIZE = 112
@@ -35,8 +31,9 @@ class ExtractSettings:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     save_crops: int = 0
     crop_size: int = CROP_SIZE
+    au_calibration: str = "video"
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
 
 
@@ -53,37 +50,24 @@ class VideoResult:
     crops: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
-def frame_row(det: Detection, width: int, height: int) -> dict[str, object]:
-    """Frame-table values (everything but frame/timestamp) for one detected face."""
-    mesh_px = g.to_pixels(det.mesh, width, height)
-    rotation = g.head_rotation(det.matrix)
-    pitch, yaw, roll, tx, ty, tz = g.head_pose(det.matrix)
-    left, right, ax, ay = g.gaze(mesh_px, rotation)
-    aus = estimate_aus(det.blendshapes, geometry_features(mesh_px, rotation))
-    pts = g.landmarks68(mesh_px)
-    row: dict[str, object] = {
-        "face_detected": True,
-        # MediaPipe reports no per-face score; a face passing min_confidence counts as 1.
-        "confidence": 1.0,
-        "pose_pitch": pitch, "pose_yaw": yaw, "pose_roll": roll,
-        "pose_tx": tx, "pose_ty": ty, "pose_tz": tz,
-        "gaze_angle_x": ax, "gaze_angle_y": ay,
-        "gaze_0_x": left[0], "gaze_0_y": left[1], "gaze_0_z": left[2],
-        "gaze_1_x": right[0], "gaze_1_y": right[1], "gaze_1_z": right[2],
-    }  # fmt: skip
-    row.update(zip(AU_NAMES, aus.tolist(), strict=True))
-    row.update({f"x_{i}": float(pts[i, 0]) for i in range(N_LANDMARKS)})
-    row.update({f"y_{i}": float(pts[i, 1]) for i in range(N_LANDMARKS)})
-    row.update(zip(BLENDSHAPE_COLUMNS, det.blendshapes.tolist(), strict=True))
-    row[MP_LANDMARKS_COLUMN] = det.mesh.astype(np.float32).ravel()
-    return row
-
-
-def _frames_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows)
-    if MP_LANDMARKS_COLUMN not in df.columns:
-        df[MP_LANDMARKS_COLUMN] = None
-    return df
+def _detections_table(
+    frames: list[int],
+    times: list[float],
+    dets: list[Detection | None],
+    width: int,
+    height: int,
+    au_calibration: str,
+) -> pd.DataFrame:
+    """The frame table of detections collected frame by frame (``None``: no face)."""
+    found = [d for d in dets if d is not None]
+    return frame_table(
+        np.asarray(frames, dtype=np.int64), np.asarray(times, dtype=np.float64),
+        np.array([d is not None for d in dets], dtype=bool),
+        np.array([d.mesh for d in found]).reshape(len(found), N_MP_LANDMARKS, 3),
+        np.array([d.blendshapes for d in found]).reshape(len(found), len(BLENDSHAPE_NAMES)),
+        np.array([d.matrix for d in found]).reshape(len(found), 4, 4),
+        width, height, au_calibration,
+    )  # fmt: skip
 
 
 def aligned_crop(rgb: np.ndarray, det: Detection, size: int = CROP_SIZE) -> np.ndarray:
@@ -125,23 +109,23 @@ def extract_video(
         container, info = open_video(path)
     except (DecodeError, OSError) as exc:
         return VideoResult(None, None, status="failed", error=str(exc))
-    rows: list[dict[str, object]] = []
+    frames: list[int] = []
+    times: list[float] = []
+    dets: list[Detection | None] = []
+    size = (0, 0)
     try:
         with container, landmarker_factory() as lm:
             for index, t, rgb in iter_frames(container):
-                det = lm.detect(rgb, t)
-                if det is None:
-                    rows.append({"frame": index, "timestamp": t, "face_detected": False})
-                    continue
-                row = frame_row(det, rgb.shape[1], rgb.shape[0])
-                row["frame"], row["timestamp"] = index, t
-                rows.append(row)
+                dets.append(lm.detect(rgb, t))
+                frames.append(index)
+                times.append(t)
+                size = (rgb.shape[1], rgb.shape[0])
     except DecodeError as exc:
-        return VideoResult(None, info, n_frames=len(rows), status="failed", error=str(exc))
-    n = len(rows)
+        return VideoResult(None, info, n_frames=len(frames), status="failed", error=str(exc))
+    n = len(frames)
     if n == 0:
         return VideoResult(None, info, status="failed", error="no frames could be decoded")
-    df = _frames_frame(rows)
+    df = _detections_table(frames, times, dets, *size, settings.au_calibration)
     face_frames = int(df["face_detected"].sum())
     result = VideoResult(df, info, n_frames=n, face_frames=face_frames)
     if face_frames == 0:
@@ -169,7 +153,10 @@ def _collect_crops(path, df: pd.DataFrame, landmarker_factory, settings: Extract
 
 
 def analyze_image(image: np.ndarray | str | Path, landmarker: Landmarker) -> dict | None:
-    """Frame-table values for one still image (IMAGE-mode landmarker); ``None`` if no face."""
+    """Frame-table values for one still image (IMAGE-mode landmarker); ``None`` if no face.
+
+    A still has no video to calibrate against, so its AUs are absolute (``"none"``).
+    """
     if not isinstance(image, np.ndarray):
         from PIL import Image
 
@@ -178,4 +165,5 @@ def analyze_image(image: np.ndarray | str | Path, landmarker: Landmarker) -> dic
     det = landmarker.detect(np.ascontiguousarray(image))
     if det is None:
         return None
-    return frame_row(det, image.shape[1], image.shape[0])
+    table = _detections_table([0], [0.0], [det], image.shape[1], image.shape[0], "none")
+    return table.drop(columns=["frame", "timestamp"]).iloc[0].to_dict()

@@ -2,7 +2,9 @@
 
 Coordinates follow OpenFace 2's camera frame: x to the right of the image, y down, z away
 from the camera. MediaPipe's transformation matrix uses OpenGL axes (y up, z towards the
-viewer) and centimetres; :func:`head_pose` converts it.
+viewer) and centimetres; :func:`head_pose` converts it. Extraction takes its head pose from
+the rigid fit in :mod:`facemind.face.pose` instead, as MediaPipe fits the matrix to the
+mouth and jaw too.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def to_pixels(mesh: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def landmarks68(mesh_px: np.ndarray) -> np.ndarray:
-    """The 68 iBUG points (68, 2) in pixels from the pixel-space mesh."""
-    return mesh_px[list(IBUG68_FROM_MEDIAPIPE), :2]
+    """The 68 iBUG points (..., 68, 2) in pixels from the pixel-space mesh (..., 478, 3)."""
+    return mesh_px[..., list(IBUG68_FROM_MEDIAPIPE), :2]
 
 
 def euler_xyz(rotation: np.ndarray) -> tuple[float, float, float]:
@@ -104,30 +106,41 @@ def head_pose(matrix: np.ndarray) -> tuple[float, float, float, float, float, fl
 def eye_gaze(
     mesh_px: np.ndarray, rotation: np.ndarray, iris: int, corner_a: int, corner_b: int
 ) -> np.ndarray:
-    """Unit gaze vector of one eye in camera axes (looking at the camera is about (0, 0, -1)).
+    """Unit gaze vectors (n, 3) of one eye in camera axes (at the camera is about (0, 0, -1)).
 
-    The iris centre's offset from the middle of the eye corners, expressed in the head's own
-    axes, is read as the displacement of a point on an eyeball of radius
-    ``EYEBALL_RADIUS_SHARE`` x eye width; the resulting direction is turned back into camera
-    axes with the head rotation.
+    ``mesh_px`` (n, 478, 3) and ``rotation`` (n, 3, 3). The iris centre's offset from the
+    middle of the eye corners, in the head's own axes, is read as the displacement of a point
+    on an eyeball of radius ``EYEBALL_RADIUS_SHARE`` x eye width; the direction is turned
+    back into camera axes with the head rotation.
     """
-    a, b = mesh_px[corner_a], mesh_px[corner_b]
-    width = float(np.linalg.norm(a - b))
-    offset = rotation.T @ (mesh_px[iris] - (a + b) / 2.0)
-    radius = max(EYEBALL_RADIUS_SHARE * width, 1e-6)
-    sx = float(np.clip(offset[0] / radius, -0.99, 0.99))
-    sy = float(np.clip(offset[1] / radius, -0.99, 0.99))
-    sz = -np.sqrt(max(1.0 - sx * sx - sy * sy, 1e-6))
-    g = rotation @ np.array([sx, sy, sz])
-    return g / np.linalg.norm(g)
+    a, b = mesh_px[:, corner_a], mesh_px[:, corner_b]
+    width = np.linalg.norm(a - b, axis=-1)
+    offset = np.einsum("nji,nj->ni", rotation, mesh_px[:, iris] - (a + b) / 2.0)
+    radius = np.maximum(EYEBALL_RADIUS_SHARE * width, 1e-6)
+    sx = np.clip(offset[:, 0] / radius, -0.99, 0.99)
+    sy = np.clip(offset[:, 1] / radius, -0.99, 0.99)
+    sz = -np.sqrt(np.maximum(1.0 - sx * sx - sy * sy, 1e-6))
+    g = np.einsum("nij,nj->ni", rotation, np.stack([sx, sy, sz], axis=-1))
+    return g / np.linalg.norm(g, axis=-1, keepdims=True)
 
 
-def gaze(mesh_px: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Left-eye and right-eye gaze vectors and OpenFace's combined gaze angles (radians)."""
-    left = eye_gaze(mesh_px, rotation, LEFT_IRIS, LEFT_EYE_INNER, LEFT_EYE_OUTER)
-    right = eye_gaze(mesh_px, rotation, RIGHT_IRIS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER)
-    angle_x, angle_y = gaze_angles(left, right)
-    return left, right, angle_x, angle_y
+def gaze(mesh_px: np.ndarray, rotation: np.ndarray):
+    """Gaze of eye 0 and eye 1 and OpenFace's combined gaze angles (radians).
+
+    As OpenFace, eye 0 is the leftmost eye in the image (the person's right eye). Takes one
+    frame (mesh (478, 3), rotation (3, 3)) or ``n`` frames ((n, 478, 3), (n, 3, 3)); returns
+    vectors (3,) or (n, 3) and angles as floats or (n,) arrays accordingly.
+    """
+    one = np.ndim(mesh_px) == 2
+    mesh = np.asarray(mesh_px, dtype=np.float64).reshape(-1, *np.shape(mesh_px)[-2:])
+    rot = np.asarray(rotation, dtype=np.float64).reshape(-1, 3, 3)
+    eye0 = eye_gaze(mesh, rot, RIGHT_IRIS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER)
+    eye1 = eye_gaze(mesh, rot, LEFT_IRIS, LEFT_EYE_INNER, LEFT_EYE_OUTER)
+    mean = (eye0 + eye1) / 2.0
+    ax, ay = np.arctan2(mean[:, 0], -mean[:, 2]), np.arctan2(mean[:, 1], -mean[:, 2])
+    if one:
+        return eye0[0], eye1[0], float(ax[0]), float(ay[0])
+    return eye0, eye1, ax, ay
 
 
 def gaze_angles(g0: np.ndarray, g1: np.ndarray) -> tuple[float, float]:

@@ -96,10 +96,10 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
     for axis, name in (("x", "pitch"), ("y", "yaw"), ("z", "roll")):
         take(f"pose_R{axis}", f"pose_{name}", 180.0 / np.pi)
         take(f"pose_T{axis}", f"pose_t{axis}")
-    # OpenFace eye 0 is the leftmost eye in the image: the person's right eye (our gaze_1).
-    for axis in ("x", "y", "z"):
-        take(f"gaze_0_{axis}", f"gaze_1_{axis}")
-        take(f"gaze_1_{axis}", f"gaze_0_{axis}")
+    # Eye 0 is the leftmost eye in the image (the person's right eye), in both schemas.
+    for eye in (0, 1):
+        for axis in ("x", "y", "z"):
+            take(f"gaze_{eye}_{axis}", f"gaze_{eye}_{axis}")
     if "gaze_angle_x" in num and "gaze_angle_y" in num:
         out["gaze_angle_x"], out["gaze_angle_y"] = num["gaze_angle_x"], num["gaze_angle_y"]
     elif all(f"gaze_{e}_{a}" in num for e in (0, 1) for a in "xyz"):

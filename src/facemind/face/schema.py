@@ -11,8 +11,11 @@ Conventions
 - Head pose in degrees with OpenFace 2's sign conventions (``pose_Rx/Ry/Rz`` -> pitch, yaw,
   roll), translation ``pose_tx/ty/tz`` in millimetres (camera frame, as OpenFace).
 - Gaze: ``gaze_angle_x`` / ``gaze_angle_y`` in radians as OpenFace (both eyes), plus unit gaze
-  vectors ``gaze_0_*`` (left eye, the person's left) and ``gaze_1_*`` (right eye).
-- Action units ``AUxx`` are intensity estimates on OpenFace's 0-5 scale.
+  vectors ``gaze_0_*`` and ``gaze_1_*``; as in OpenFace, eye 0 is the leftmost eye in the
+  image (the person's right eye).
+- Action units ``AUxx`` are intensity estimates on OpenFace's 0-5 scale; from video they are
+  relative to the face's own neutral level (as OpenFace's dynamic models), unless extracted
+  with AU calibration ``none``.
 - 68 landmarks ``x_0..x_67``, ``y_0..y_67`` in pixels, iBUG / OpenFace numbering.
 - Backend extras: ``confidence``; MediaPipe blendshapes ``bs_<name>``; ``mp_landmarks`` (the
   478 MediaPipe landmarks, normalized, x, y, z interleaved, list of 1434 float32).
@@ -31,7 +34,8 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from ..io import atomic_path
 
-SCHEMA_VERSION = 1
+# 2: eye 0 is the leftmost eye in the image; head pose from the rigid face; calibrated AUs.
+SCHEMA_VERSION = 2
 
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",

@@ -6,13 +6,16 @@ not counted), the column and the value at fault.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import LineMap, line_map
 from .spec import Instrument, Subscale
 
 MissingPolicy = Literal["error", "drop", "prorate"]
@@ -29,6 +32,11 @@ class Responses:
     source: str
     instrument: Instrument
     id_column: str
+    lines: LineMap | None = None
+
+    def at(self, row: int) -> dict[str, int | None]:
+        """``row`` and, for a CSV, the file ``line`` of a 1-based data row (InputError keywords)."""
+        return _at(self.lines)(row)
 
     def keyed(self, subscale: Subscale) -> np.ndarray:
         """The subscale's item values after reverse keying (``min + max - value``)."""
@@ -50,20 +58,42 @@ class Responses:
         cells = []
         for r in bad_rows[:3]:
             col = subscale.items[int(np.argmax(block[r]))]
-            cells.append(f"row {self.rows[r]} column {col!r}")
+            line = self.lines.line(int(self.rows[r])) if self.lines is not None else None
+            where = f"row {self.rows[r]}" + (f" (line {line})" if line is not None else "")
+            cells.append(f"{where} column {col!r}")
         more = f" and {len(bad_rows) - 3} more" if len(bad_rows) > 3 else ""
         first = bad_rows[0]
         return InputError(
             f"{len(bad_rows)} respondent(s) miss answers on subscale {subscale.name!r} "
             f"({'; '.join(cells)}{more}); {hint}",
             file=self.source,
-            row=int(self.rows[first]),
+            **self.at(int(self.rows[first])),
             column=subscale.items[int(np.argmax(block[first]))],
         )
 
 
-def resolve_item_columns(columns: list[str], inst: Instrument, source: str) -> dict[str, str]:
-    """Map each canonical item name to the column holding it (exact name, then aliases)."""
+def _at(lines: LineMap | None) -> Callable[[int], dict[str, int | None]]:
+    def at(row: int) -> dict[str, int | None]:
+        return {"row": row, "line": lines.line(row) if lines is not None else None}
+
+    return at
+
+
+def _near(name: str, candidates: list[str]) -> str | None:
+    """The candidate closest to ``name`` (case and separators ignored), if close enough."""
+    key = {c.lower().replace("-", "_").replace(" ", "_"): c for c in candidates}
+    hit = difflib.get_close_matches(name.lower(), list(key), n=1, cutoff=0.75)
+    return key[hit[0]] if hit else None
+
+
+def resolve_item_columns(
+    columns: list[str], inst: Instrument, source: str, *, other: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Map each canonical item name to the column holding it (exact name, then aliases).
+
+    A missing item is reported with the closest column that holds no item (``other`` names
+    columns known to be something else, such as the id column).
+    """
     present = set(columns)
     mapping: dict[str, str] = {}
     missing: list[str] = []
@@ -83,8 +113,16 @@ def resolve_item_columns(columns: list[str], inst: Instrument, source: str) -> d
         shown = ", ".join(missing[:8]) + (
             f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         )
+        unmatched = [c for c in columns if c not in set(mapping.values()) | set(other)]
+        hints = []
+        for item in missing:
+            near = _near(item, unmatched)
+            if near is not None:
+                unmatched.remove(near)
+                hints.append(f"{near} for {item}")
+        hint = f" (did you mean {', '.join(hints[:5])}?)" if hints else ""
         raise InputError(
-            f"item column(s) missing for instrument {inst.id!r}: {shown}",
+            f"item column(s) missing for instrument {inst.id!r}: {shown}{hint}",
             file=source, column=missing[0],
         )  # fmt: skip
     return mapping
@@ -95,10 +133,12 @@ def _first_bad(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _coerce_item(col: pd.Series, name: str, inst: Instrument, rows: np.ndarray, source: str):
+def _coerce_item(
+    col: pd.Series, name: str, inst: Instrument, at: Callable[[int], Any], source: str
+):
     """Numeric values of one item column, or the first (row index, error) found in it."""
     if pd.api.types.is_bool_dtype(col):
-        return None, (0, InputError("boolean item values are not allowed", file=source, row=int(rows[0]), column=name, value=bool(col.iloc[0])))  # fmt: skip
+        return None, (0, InputError("boolean item values are not allowed", file=source, **at(1), column=name, value=bool(col.iloc[0])))  # fmt: skip
     if pd.api.types.is_integer_dtype(col) and not col.hasnans:
         ints = col.to_numpy()
         if ints.min() >= inst.response_min and ints.max() <= inst.response_max:
@@ -113,7 +153,7 @@ def _coerce_item(col: pd.Series, name: str, inst: Instrument, rows: np.ndarray, 
         bad = _first_bad(text.notna().to_numpy() & np.isnan(values))
         if bad is not None:
             return values, (bad, InputError(
-                "non-numeric item value", file=source, row=int(rows[bad]), column=name,
+                "non-numeric item value", file=source, **at(bad + 1), column=name,
                 value=str(text.iloc[bad]),
             ))  # fmt: skip
     finite = ~np.isnan(values)
@@ -121,14 +161,14 @@ def _coerce_item(col: pd.Series, name: str, inst: Instrument, rows: np.ndarray, 
     if bad is None:
         bad = _first_bad(finite & np.isfinite(values) & (np.mod(values, 1) != 0))
         if bad is not None:
-            return values, (bad, InputError("item values must be integers", file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad])))  # fmt: skip
+            return values, (bad, InputError("item values must be integers", file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad])))  # fmt: skip
     else:
-        return values, (bad, InputError("item values must be finite", file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad])))  # fmt: skip
+        return values, (bad, InputError("item values must be finite", file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad])))  # fmt: skip
     bad = _first_bad(finite & ((values < inst.response_min) | (values > inst.response_max)))
     if bad is not None:
         return values, (bad, InputError(
             f"item value out of range {inst.response_min}-{inst.response_max}",
-            file=source, row=int(rows[bad]), column=name, value=_show(col.iloc[bad]),
+            file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad]),
         ))  # fmt: skip
     return values, None
 
@@ -148,13 +188,21 @@ def validate_responses(
     id_column: str = "participant_id",
     source: str = "responses",
 ) -> Responses:
-    """Check ids and item values; return canonical float items with NaN for missing answers."""
+    """Check ids and item values; return canonical float items with NaN for missing answers.
+
+    Ids are kept as given (:func:`facemind.io.read_table` reads them as text). Errors name the
+    data row and, for a table read from CSV by :func:`facemind.io.read_table`, its file line.
+    """
     if len(df) == 0:
         raise InputError("no respondents (the table has a header but no rows)", file=source)
+    lines = line_map(df)
+    at = _at(lines)
     rows = np.arange(1, len(df) + 1)
     if id_column not in df.columns:
+        near = _near(id_column, [str(c) for c in df.columns])
+        hint = f"did you mean {near!r}? " if near is not None else ""
         raise InputError(
-            "id column not found (set it with --id-column)", file=source, column=id_column
+            f"id column not found ({hint}set it with --id-column)", file=source, column=id_column
         )
     ids = df[id_column]
     blank = ids.isna().to_numpy(copy=True)
@@ -162,22 +210,20 @@ def validate_responses(
         blank |= (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
     bad = _first_bad(blank)
     if bad is not None:
-        raise InputError(
-            "missing participant id", file=source, row=int(rows[bad]), column=id_column
-        )
+        raise InputError("missing participant id", file=source, **at(bad + 1), column=id_column)
     dup = ids.duplicated(keep="first").to_numpy()
     bad = _first_bad(dup)
     if bad is not None:
         first = int(np.flatnonzero((ids == ids.iloc[bad]).to_numpy())[0])
         raise InputError(
             f"duplicate participant id (first seen at row {rows[first]})",
-            file=source, row=int(rows[bad]), column=id_column, value=_show(ids.iloc[bad]),
+            file=source, **at(bad + 1), column=id_column, value=_show(ids.iloc[bad]),
         )  # fmt: skip
-    mapping = resolve_item_columns([str(c) for c in df.columns], inst, source)
+    mapping = resolve_item_columns([str(c) for c in df.columns], inst, source, other=(id_column,))
     values: dict[str, np.ndarray] = {}
     errors: list[tuple[int, int, InputError]] = []
     for order, (item, column) in enumerate(mapping.items()):
-        vals, err = _coerce_item(df[column], column, inst, rows, source)
+        vals, err = _coerce_item(df[column], column, inst, at, source)
         if err is not None:
             errors.append((err[0], order, err[1]))
         else:
@@ -194,4 +240,5 @@ def validate_responses(
         source=source,
         instrument=inst,
         id_column=id_column,
+        lines=lines,
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FacemindError
+from ..io import read_table
 from .responses import MISSING_POLICIES, MissingPolicy, Responses, validate_responses
 from .spec import Instrument, load_instrument
 
@@ -80,15 +82,20 @@ def score_responses(
 
 
 def score(
-    df: pd.DataFrame,
+    df: pd.DataFrame | str | os.PathLike[str],
     instrument: str | Instrument,
     *,
     id_column: str = "participant_id",
     missing: MissingPolicy = "error",
     source: str = "responses",
+    encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Validate and score a responses table; see :func:`score_responses` for the columns."""
+    """Validate and score a responses table (or file, read by :func:`facemind.io.read_table`
+    with ``encoding``); see :func:`score_responses` for the columns."""
     inst = load_instrument(instrument)
+    if isinstance(df, str | os.PathLike):
+        source = str(df)
+        df = read_table(df, id_columns=(id_column,), encoding=encoding)
     table, _ = score_responses(
         validate_responses(df, inst, id_column=id_column, source=source), missing=missing
     )

@@ -1,18 +1,22 @@
 """Train one model on a whole cohort, save it, and score new videos with it.
 
-:func:`train_model` fits a registered model (classical on a features table, ``sequence`` /
-``frames-cnn`` / ``clip-cnn`` on an extraction directory) on every participant with complete answers, with
-the class balance of the sweep, and returns a :class:`TrainedModel` holding the fitted
-estimator and its metadata (input schema, instrument, subscale, task, positive band,
+:func:`train_model` fits a registered model (classical on a features table, ``sequence``,
+``frames-cnn`` or ``clip-cnn`` on an extraction directory) on every participant with complete
+answers, with the class balance of the sweep, and returns a :class:`TrainedModel` holding the
+fitted estimator and its metadata (input schema, instrument, subscale, task, positive band,
 classes, versions). :meth:`TrainedModel.save` / :meth:`TrainedModel.load` use
 :mod:`facemind.models.persist` (JSON + safetensors, no pickle).
 
 Scoring: :meth:`TrainedModel.predict_videos` runs face extraction in memory (nothing is
 written to disk: no frame tables, no crops), then features or the deep model's inputs, then
 the model. Inputs whose schema does not match the model's (feature columns, frame-table
-channels) are refused with a one-line error. Output: ``video_id``, ``probability`` (binary;
-``score`` for models without probabilities and for regression; ``probability_<class>`` and
-``prediction`` for several classes), ``status`` (``ok`` or why there is no prediction).
+channels) are refused with a one-line error. Output, one row per video: ``participant_id``,
+``video_id``, ``subscale``, ``target`` (what is predicted, in words), the prediction named after
+it (``p_<subscale>_<class>``: ``p_depression_mild_or_above`` for a binary task, one per class
+otherwise; ``score_<subscale>_<class>`` for a binary model without probabilities;
+``score_<subscale>`` for regression), ``label`` (the class at the model's own decision rule)
+and ``threshold`` (binary: the probability or score above which ``label`` is positive), then
+``status`` (``ok`` or why there is no prediction).
 """
 
 from __future__ import annotations
@@ -105,29 +109,80 @@ class TrainedModel:
         return cls(est, meta)
 
     # -- outputs ----------------------------------------------------------------------------
-    def _frame(
-        self, ids: Sequence[str], proba: np.ndarray | None, pred: np.ndarray
-    ) -> pd.DataFrame:
-        out = pd.DataFrame({"video_id": list(ids)})
+    def _class_name(self, c: Any) -> str:
+        names = self.meta.get("class_names") or []
+        i = int(round(float(c)))
+        return str(names[i]) if 0 <= i < len(names) else str(c)
+
+    def _has_proba(self) -> bool:
+        return self.input_type != "features" or hasattr(self.estimator, "predict_proba")
+
+    def _columns(self) -> tuple[list[str], str]:
+        """The prediction columns of this model and the ``target`` sentence describing them."""
+        sub, inst = self.meta["subscale"], self.meta["instrument"]
         if self.task == "regression":
-            out["score"] = np.asarray(pred, dtype=float)
-        elif proba is None:
-            out["score"] = np.asarray(pred, dtype=float)
-        elif self.task == "binary":
-            classes = list(self.meta["classes"])
-            out["probability"] = proba[:, classes.index(1) if 1 in classes else -1]
+            return [f"score_{sub}"], f"predicted {inst} {sub} score (scored total)"
+        classes = [self._class_name(c) for c in self.meta["classes"]]
+        if self.task == "binary":
+            neg, pos = classes[0], classes[-1]
+            band = f"{self.meta.get('positive_band')} or above"
+            if self._has_proba():
+                return [f"p_{sub}_{pos}"], (
+                    f"probability that the {inst} {sub} band is {band}; "
+                    f"label is {pos} above the threshold, else {neg}"
+                )
+            return [f"score_{sub}_{pos}"], (
+                f"decision score for the {inst} {sub} band being {band}; "
+                f"label is {pos} above the threshold, else {neg}"
+            )
+        if self._has_proba():
+            return [f"p_{sub}_{c}" for c in classes], (
+                f"probability of each {inst} {sub} class ({', '.join(classes)}); "
+                "label is the most probable"
+            )
+        return [], f"{inst} {sub} class ({', '.join(classes)})"
+
+    def _frame(
+        self,
+        ids: Sequence[str],
+        proba: np.ndarray | None,
+        pred: np.ndarray,
+        participants: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        cols, target = self._columns()
+        out = pd.DataFrame(
+            {"participant_id": list(ids if participants is None else participants),
+             "video_id": list(ids), "subscale": self.meta["subscale"], "target": target}
+        )  # fmt: skip
+        pred = np.asarray(pred)
+        classes = list(self.meta["classes"])
+        if self.task == "regression":
+            out[cols[0]] = pred.astype(float)
+        elif self.task == "binary" and proba is None:  # a decision score, positive above 0
+            out[cols[0]] = pred.astype(float)
+            out["label"] = [self._class_name(classes[-1 if s > 0 else 0]) for s in pred]
         else:
-            names = self.meta.get("class_names") or []
-            if len(names) != proba.shape[1]:
-                names = self.meta["classes"]
-            for j, name in enumerate(names):
-                out[f"probability_{name}"] = proba[:, j]
-            out["prediction"] = pred
+            if proba is not None:
+                positive = classes.index(1) if 1 in classes else -1
+                values = [proba[:, positive]] if self.task == "binary" else list(proba.T)
+                for col, v in zip(cols, values, strict=True):
+                    out[col] = v
+            out["label"] = [self._class_name(c) for c in pred]
+        if self.task == "binary":
+            out["threshold"] = 0.5 if self._has_proba() else 0.0
         out["status"] = "ok"
         return out
 
     def _empty_rows(self, left: list[tuple[str, str]]) -> pd.DataFrame:
-        return pd.DataFrame({"video_id": [v for v, _ in left], "status": [r for _, r in left]})
+        """Rows of videos without a prediction: every output column, the prediction missing."""
+        ids = [v for v, _ in left]
+        columns = ["participant_id", "video_id", "subscale", "target", *self._columns()[0]]
+        columns += ["label"] if self.task != "regression" else []
+        columns += ["threshold", "status"] if self.task == "binary" else ["status"]
+        out = pd.DataFrame({"participant_id": ids, "video_id": ids}).reindex(columns=columns)
+        out["subscale"], out["target"] = self.meta["subscale"], self._columns()[1]
+        out["status"] = [r for _, r in left]
+        return out
 
     # -- feature models ---------------------------------------------------------------------
     def feature_matrix(self, table: pd.DataFrame, *, source: str = "features") -> pd.DataFrame:
@@ -177,7 +232,8 @@ class TrainedModel:
                 proba = est.predict_proba(X)
             elif self.task == "binary" and hasattr(est, "decision_function"):
                 pred = est.decision_function(X)
-        return self._frame(ids, proba, pred)
+        people = table["participant_id"].astype(str).tolist() if "participant_id" in table else None
+        return self._frame(ids, proba, pred, people)
 
     def feature_groups(self) -> list[str]:
         """Channel groups the model's features come from (to compute them for new videos)."""
@@ -280,6 +336,7 @@ class TrainedModel:
         out = self.predict_frame_tables(items, crops)
         if failed:
             out = pd.concat([out, self._empty_rows(failed)], ignore_index=True)
+        out["participant_id"] = out["video_id"].map({t.video_id: t.participant_id for t in tasks})
         return _in_order(out, [t.video_id for t in tasks])
 
 
@@ -316,8 +373,8 @@ def train_model(
     ones. ``params`` override the deep model's settings (e.g. ``{"epochs": 20}``).
     """
     from .. import labels
-    from ..evaluation import prepare_study
     from ..instruments import load_instrument
+    from ..study import prepare_study
 
     spec = get_model(model)
     inst = load_instrument(instrument)

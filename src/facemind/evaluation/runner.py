@@ -1,0 +1,437 @@
+"""The sweep: targets and folds, shared preprocessing, executors and resumable checkpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import labels
+from ..errors import FacemindError
+from ..instruments import Instrument, load_instrument
+from ..io import write_table
+from ..models import get_model
+from ..study import Study, prepare_study
+from .config import SweepConfig, SweepPlan, stable_seed
+from .criteria import removal_keep
+from .metrics import result_columns
+from .recording import FitRecord, FitRecorder
+from .summary import summarize
+from .units import (
+    Preprocessed,
+    PreprocessJob,
+    PreprocessKey,
+    SubscaleContext,
+    UnitKey,
+    WorkUnit,
+    fit_preprocessing,
+    run_unit,
+)
+
+
+def _timed(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, float]]:
+    def run(arg: Any) -> tuple[Any, float]:
+        start = time.process_time()
+        return func(arg), time.process_time() - start
+
+    return run
+
+
+def _indexed(func: Callable[[Any], Any], index: int, arg: Any) -> tuple[int, Any]:
+    return index, func(arg)
+
+
+def _map(func: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[tuple[int, Any]]:
+    """``(index, func(item))`` for every item: in order here with one job, otherwise in
+    ``jobs`` joblib worker processes, as they finish."""
+    if jobs == 1:
+        return ((i, func(a)) for i, a in enumerate(items))
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_indexed)(func, i, a) for i, a in enumerate(items)
+    )
+
+
+_timed_preprocessing = _timed(fit_preprocessing)
+_timed_unit = _timed(run_unit)
+
+
+# --------------------------------------------------------------------------------------------
+# Planning: targets, folds, paper removals, units
+# --------------------------------------------------------------------------------------------
+
+
+def _strata(targets: list[np.ndarray], task: str) -> np.ndarray:
+    """One stratum per combination of the subscales' classes (quintiles for regression)."""
+    cols = []
+    for y in targets:
+        if task == "regression":
+            edges = np.unique(np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
+            cols.append(np.searchsorted(edges, y, side="right"))
+        else:
+            cols.append(np.asarray(y))
+    _, joint = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+    return joint.ravel()
+
+
+def _splits(
+    strata: np.ndarray, row_person: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k-fold grouped by participant (one participant's rows stay together)."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rare joint strata: best effort
+        return list(cv.split(np.zeros(len(strata)), strata, groups=row_person))
+
+
+def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
+    """Each subscale's target per participant; classes must fill every fold."""
+    cfg, inst = plan.config, plan.instrument
+    targets: dict[str, np.ndarray] = {}
+    for s in plan.subscales:
+        y = labels.make_target(
+            study.scored[s], inst.subscales[s], cfg.task, positive_band=cfg.positive_band
+        )
+        if cfg.task != "regression":
+            classes, counts = np.unique(y, return_counts=True)
+            if len(classes) < 2:
+                raise FacemindError(f"subscale {s!r}: every participant is in the same class")
+            if counts.min() < cfg.folds:
+                raise FacemindError(
+                    f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
+                    f"fewer than --folds {cfg.folds}; lower --folds or use more participants"
+                )
+        targets[s] = y
+    return targets
+
+
+def _fold_splits(
+    study: Study, plan: SweepPlan, targets: dict[str, np.ndarray]
+) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """(train rows, test rows) of every fold of every repeat, shared by all subscales."""
+    cfg = plan.config
+    strata = _strata([targets[s][study.row_person] for s in plan.subscales], cfg.task)
+    return {
+        r: _splits(strata, study.row_person, cfg.folds, stable_seed(cfg.seed, "split", r))
+        for r in range(cfg.repeats)
+    }
+
+
+def _contexts(
+    study: Study,
+    plan: SweepPlan,
+    targets: dict[str, np.ndarray],
+    recorder: FitRecorder | None,
+) -> dict[str, SubscaleContext]:
+    """Per subscale: its data and the paper protocol's removals (one per repeat, criterion
+    and fraction, computed on the whole cohort)."""
+    cfg, inst = plan.config, plan.instrument
+    contexts: dict[str, SubscaleContext] = {}
+    for s in plan.subscales:
+        paper_keep: dict[tuple[int, str, float], np.ndarray] = {}
+        if "paper" in cfg.protocols:
+            for r in range(cfg.repeats):
+                for criterion in cfg.criteria:
+                    for fraction in (f for f in plan.fractions if f > 0):
+                        paper_keep[(r, criterion, fraction)] = removal_keep(
+                            criterion, study.items[s], study.raw[s], fraction, inst,
+                            seed=stable_seed(cfg.seed, s, r, "paper", criterion),
+                        )  # fmt: skip
+                        if recorder is not None:
+                            recorder.records.extend(
+                                FitRecord(s, m, "paper", criterion, fraction, r, -1,
+                                          f"criterion:{criterion}", frozenset(study.person_ids))
+                                for m in plan.models
+                            )  # fmt: skip
+        contexts[s] = SubscaleContext(
+            row_person=study.row_person,
+            items=study.items[s],
+            raw=study.raw[s],
+            y_rows=targets[s][study.row_person],
+            task=cfg.task,
+            subscale=s,
+            config=cfg,
+            instrument=inst,
+            paper_keep=paper_keep,
+            record=recorder is not None,
+        )
+    return contexts
+
+
+def _family(plan: SweepPlan, model: str) -> Any:
+    """The shared preprocessing family of ``model`` (None: the model fits its own)."""
+    return None if plan.config.refit_preprocessing else get_model(model).preprocessing
+
+
+def _preprocess_jobs(
+    study: Study,
+    plan: SweepPlan,
+    splits: dict[int, list[tuple[np.ndarray, np.ndarray]]],
+    todo: list[UnitKey],
+    record: bool,
+) -> list[PreprocessJob]:
+    """One job per (repeat, fold, family) that an unfinished unit needs."""
+    cfg = plan.config
+    families: dict[Any, str] = {}  # family -> the first model of it
+    for m in plan.models:
+        fam = _family(plan, m)
+        if fam is not None and fam not in families:
+            families[fam] = m
+    needed = {PreprocessKey(u.repeat, u.fold, _family(plan, u.model)) for u in todo}
+    return [
+        PreprocessJob(
+            key=PreprocessKey(r, k, fam),
+            model=model,
+            X=study.X,
+            row_person=study.row_person,
+            train_rows=splits[r][k][0],
+            seed=stable_seed(cfg.seed, "preprocess", r, k),
+            record=record,
+        )  # fmt: skip
+        for r in range(cfg.repeats)
+        for k in plan.fold_ids
+        for fam, model in families.items()
+        if PreprocessKey(r, k, fam) in needed
+    ]
+
+
+def _work_unit(
+    key: UnitKey,
+    study: Study,
+    plan: SweepPlan,
+    contexts: dict[str, SubscaleContext],
+    splits: dict[int, list[tuple[np.ndarray, np.ndarray]]],
+    shared: dict[PreprocessKey, Preprocessed],
+) -> WorkUnit:
+    train_rows, test_rows = splits[key.repeat][key.fold]
+    fam = _family(plan, key.model)
+    common = dict(context=contexts[key.subscale], key=key, train_rows=train_rows,
+                  test_rows=test_rows)  # fmt: skip
+    if fam is None:
+        return WorkUnit(**common, inputs=study.X, preprocessed=False, pre_steps=())
+    pre = shared[PreprocessKey(key.repeat, key.fold, fam)]
+    return WorkUnit(**common, inputs=pre.inputs, preprocessed=True, pre_steps=pre.steps)
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def _fingerprint(cfg: SweepConfig, study: Study) -> str:
+    """Digest of the data and of every setting that changes results (not jobs or run_folds)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    settings = {k: v for k, v in cfg.__dict__.items() if k not in ("jobs", "run_folds")}
+    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
+    h.update("\x1f".join(map(str, study.person_ids)).encode())
+    h.update("\x1f".join(study.feature_names).encode())
+    h.update(np.ascontiguousarray(study.row_person).tobytes())
+    h.update(np.ascontiguousarray(study.X).tobytes())
+    for name in sorted(study.items):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(study.items[name]).tobytes())
+        h.update(np.ascontiguousarray(study.scored[name]).tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """A folder of finished units' rows, named by the fingerprint of data and settings."""
+
+    folder: Path
+    tag: str
+    task: str
+
+    def load(self, keys: Sequence[UnitKey]) -> dict[UnitKey, list[dict[str, Any]]]:
+        """The rows of every unit of ``keys`` already in the folder."""
+        finished = {}
+        for key in keys:
+            path = self.folder / key.part_name(self.tag)
+            if path.exists():
+                finished[key] = pd.read_parquet(path).to_dict("records")
+        return finished
+
+    def save(self, key: UnitKey, rows: list[dict[str, Any]]) -> None:
+        """Write one finished unit's rows."""
+        frame = pd.DataFrame(rows, columns=result_columns(self.task))
+        write_table(frame, self.folder / key.part_name(self.tag))
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    """Per-fold rows (:func:`result_columns`), the summary (:func:`summarize`) and notes on
+    what was left out of the data."""
+
+    folds: pd.DataFrame
+    summary: pd.DataFrame
+    notes: list[str]
+    n_participants: int
+    n_rows: int
+    #: Columns left by the shared preprocessing (PCA components) in each (repeat, fold).
+    components: list[int] = field(default_factory=list)
+    #: CPU seconds spent in the shared preprocessing and in the model units (all workers),
+    #: and per model (``model:<name>``).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Progress:
+    """Counts finished steps and reports ``(done, total)`` to an optional callback."""
+
+    def __init__(self, callback: Callable[[int, int], None] | None, done: int, total: int):
+        self.callback, self.done, self.total = callback, done, total
+        self._report()
+
+    def step(self) -> None:
+        self.done += 1
+        self._report()
+
+    def _report(self) -> None:
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def run_sweep(
+    features: pd.DataFrame,
+    responses: pd.DataFrame,
+    instrument: str | Instrument,
+    config: SweepConfig | SweepPlan | None = None,
+    *,
+    recorder: FitRecorder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    features_name: str = "features",
+    responses_name: str = "responses",
+    checkpoint: str | Path | None = None,
+) -> SweepResult:
+    """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
+    and run :func:`sweep_study` on them.
+
+    ``config`` is validated against the instrument here, unless it is already a
+    :class:`SweepPlan` (from :meth:`SweepConfig.validate`); the other arguments are those of
+    :func:`sweep_study`.
+    """
+    inst = load_instrument(instrument)
+    if isinstance(config, SweepPlan):
+        plan = config
+        if plan.instrument.id != inst.id:
+            raise ValueError(f"the plan is for {plan.instrument.id}, not {inst.id}")
+    else:
+        plan = (config or SweepConfig()).validate(inst)
+    study = prepare_study(
+        features, responses, plan.instrument, subscales=plan.subscales,
+        id_column=plan.config.id_column, features_name=features_name,
+        responses_name=responses_name,
+    )  # fmt: skip
+    return sweep_study(study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint)
+
+
+def sweep_study(
+    study: Study,
+    plan: SweepPlan,
+    *,
+    recorder: FitRecorder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: str | Path | None = None,
+) -> SweepResult:
+    """Run the sweep on a prepared study; deterministic for the seed whatever ``jobs``.
+
+    With ``checkpoint`` (a folder), every finished (subscale, repeat, fold, model) unit is
+    written there, and a rerun on the same data and settings reuses them instead of refitting:
+    an interrupted sweep resumes (not while a ``recorder`` is attached).
+
+    Folds are shared by all subscales (stratified on the joint classes, grouped by participant).
+    Unless ``refit_preprocessing``, a model family's unsupervised preprocessing (impute,
+    scale, PCA) is fitted once on each training fold and shared by every fraction, protocol,
+    criterion and model of that fold; the models themselves are fitted on the kept rows only.
+    ``progress(done, total)`` is called as preprocessing and (subscale, repeat, fold, model)
+    units finish.
+    """
+    cfg = plan.config
+    missing = [s for s in plan.subscales if s not in study.items]
+    if study.instrument.id != plan.instrument.id or missing:
+        raise ValueError("the study was not prepared for this plan's instrument and subscales")
+    targets = _targets(study, plan)
+    splits = _fold_splits(study, plan, targets)
+    contexts = _contexts(study, plan, targets, recorder)
+    keys = [
+        UnitKey(s, r, k, m)
+        for s in plan.subscales for r in range(cfg.repeats) for k in plan.fold_ids
+        for m in plan.models
+    ]  # fmt: skip
+    store = None
+    if checkpoint is not None and recorder is None:
+        store = _Checkpoint(Path(checkpoint), _fingerprint(cfg, study), cfg.task)
+    finished = store.load(keys) if store is not None else {}
+    todo = [key for key in keys if key not in finished]
+    pre_jobs = _preprocess_jobs(study, plan, splits, todo, recorder is not None)
+    bar = _Progress(progress, len(finished), len(pre_jobs) + len(keys))
+    cpu = {"preprocessing": 0.0, "models": 0.0}
+    shared: dict[PreprocessKey, Preprocessed] = {}
+    for i, (out, seconds) in _map(_timed_preprocessing, pre_jobs, cfg.jobs):
+        shared[pre_jobs[i].key] = out
+        cpu["preprocessing"] += seconds
+        bar.step()
+    units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
+    rows = [row for key in keys if key in finished for row in finished[key]]
+    for i, (result, seconds) in _map(_timed_unit, units, cfg.jobs):
+        key = units[i].key
+        cpu["models"] += seconds
+        cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
+        rows.extend(result.rows)
+        if store is not None:
+            store.save(key, result.rows)
+        if recorder is not None:
+            recorder.records.extend(
+                r.resolve(key.subscale, study.person_ids) for r in result.records
+            )
+        bar.step()
+    folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
+    return SweepResult(
+        folds=folds,
+        summary=summarize(folds),
+        notes=study.notes,
+        n_participants=study.n_people,
+        n_rows=len(study.X),
+        components=[shared[job.key].inputs.shape[1] for job in pre_jobs],
+        cpu_seconds=cpu,
+    )
+
+
+def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan) -> pd.DataFrame:
+    """Rows sorted by subscale, model, protocol and criterion as the plan lists them, then
+    fraction, repeat and fold."""
+    cfg = plan.config
+    ranks = {
+        "_s": ("subscale", plan.subscales),
+        "_m": ("model", plan.models),
+        "_p": ("protocol", cfg.protocols),
+        "_c": ("criterion", cfg.criteria),
+    }
+    ranked = folds.assign(
+        **{
+            tmp: folds[column].map({v: i for i, v in enumerate(order)})
+            for tmp, (column, order) in ranks.items()
+        }
+    )
+    return (
+        ranked.sort_values([*ranks, "fraction", "repeat", "fold"], kind="stable")
+        .drop(columns=list(ranks))
+        .reset_index(drop=True)
+    )

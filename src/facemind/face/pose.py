@@ -1,0 +1,123 @@
+"""Head pose from the rigid part of the face, vectorised over frames.
+
+MediaPipe's own transformation matrix is fitted to every mesh point, lips and jaw included, so
+its pitch follows the mouth. Here each frame's mesh (pixels; x right, y down, z away from the
+camera, as OpenFace's camera frame) is aligned to MediaPipe's canonical face model on points
+that expressions hardly move: forehead, temples and eye corners. The fit is a weighted
+similarity Procrustes (Umeyama 1991): ``mesh ~ s R c + t``. ``R`` is the head rotation in
+OpenFace axes, ``s`` the pixels per centimetre of the face.
+
+The nose is left out although its bridge is bone: in MediaPipe's mesh the nose points, root
+included, shift with smiles and mouth opening (on a still head, a fit that includes them
+tilts with the mouth; docs/extraction.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+# OpenGL (canonical model: y up, z towards the viewer) <-> OpenCV/OpenFace axes.
+FLIP = np.diag([1.0, -1.0, -1.0])
+
+# Rigid mesh points and their weights. Eye corners get half weight: AU06/AU07 move the skin
+# around them a little. Lips, jaw, brows, lids and the nose are left out.
+FOREHEAD = (10, 151, 9, 109, 338, 108, 337, 67, 297, 69, 299, 104, 333)
+TEMPLES = (54, 284, 21, 251, 162, 389, 127, 356, 71, 301, 68, 298, 103, 332)
+EYE_CORNERS = (33, 133, 362, 263, 130, 359, 243, 463)
+RIGID_POINTS: tuple[int, ...] = FOREHEAD + TEMPLES + EYE_CORNERS
+RIGID_WEIGHTS = np.array([1.0] * (len(FOREHEAD) + len(TEMPLES)) + [0.5] * len(EYE_CORNERS))
+
+
+@lru_cache(maxsize=1)
+def canonical_face() -> np.ndarray:
+    """MediaPipe's canonical face model (468, 3), cm, in OpenFace axes (y down, z away)."""
+    src = resources.files("facemind.face").joinpath("data", "canonical_face_model.csv")
+    with src.open("r", encoding="ascii") as fh:
+        model = np.loadtxt(fh, delimiter=",", skiprows=1)
+    model = model @ FLIP
+    model.setflags(write=False)
+    return model
+
+
+def openface_focal(width: int, height: int) -> float:
+    """OpenFace 2's focal length (pixels) when no camera intrinsics are given."""
+    return 250.0 * (width / 640.0 + height / 480.0)
+
+
+@dataclass(frozen=True)
+class PoseFit:
+    """Rigid fits of ``n`` frames: ``mesh ~ scale * rotation @ canonical + shift`` (pixels)."""
+
+    rotation: np.ndarray  # (n, 3, 3), canonical (OpenFace axes) -> camera
+    scale: np.ndarray  # (n,), pixels per cm
+    shift: np.ndarray  # (n, 3), pixels: where the canonical origin lands
+
+    def head_points(self, mesh_px: np.ndarray) -> np.ndarray:
+        """Mesh points (n, k, 3) in the head's own axes and canonical cm (pose removed)."""
+        centred = mesh_px - self.shift[:, None, :]
+        return np.einsum("nkj,nji->nki", centred, self.rotation) / self.scale[:, None, None]
+
+
+def similarity_fit(
+    source: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted Umeyama fit ``target ~ s R source + t`` for a batch of point sets.
+
+    ``source`` (k, 3) or (n, k, 3), ``target`` (n, k, 3), ``weights`` (k,). Returns ``R``
+    (n, 3, 3, a proper rotation), ``s`` (n,) and ``t`` (n, 3).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    source = np.broadcast_to(np.asarray(source, dtype=np.float64), target.shape)
+    w = np.ones(target.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    mu_s = np.einsum("k,nkj->nj", w, source)
+    mu_t = np.einsum("k,nkj->nj", w, target)
+    cs = source - mu_s[:, None, :]
+    ct = target - mu_t[:, None, :]
+    cov = np.einsum("k,nki,nkj->nij", w, ct, cs)  # target x source
+    u, sv, vt = np.linalg.svd(cov)
+    d = np.ones((len(target), 3))
+    d[:, 2] = np.sign(np.linalg.det(u @ vt))
+    d[d[:, 2] == 0, 2] = 1.0
+    rot = np.einsum("nij,nj,njk->nik", u, d, vt)
+    var_s = np.einsum("k,nkj,nkj->n", w, cs, cs)
+    scale = np.einsum("nj,nj->n", sv, d) / np.maximum(var_s, 1e-12)
+    shift = mu_t - scale[:, None] * np.einsum("nij,nj->ni", rot, mu_s)
+    return rot, scale, shift
+
+
+def fit_head(mesh_px: np.ndarray) -> PoseFit:
+    """Rigid head fit of each frame's pixel mesh (n, 478 or 468, 3) to the canonical face."""
+    idx = list(RIGID_POINTS)
+    rot, scale, shift = similarity_fit(
+        canonical_face()[idx], np.asarray(mesh_px)[:, idx, :], RIGID_WEIGHTS
+    )
+    return PoseFit(rot, scale, shift)
+
+
+def euler_xyz(rotation: np.ndarray) -> np.ndarray:
+    """(n, 3) pitch, yaw, roll (radians) of R = Rx(pitch) Ry(yaw) Rz(roll), as OpenFace 2."""
+    r = np.asarray(rotation, dtype=np.float64)
+    pitch = np.arctan2(-r[..., 1, 2], r[..., 2, 2])
+    yaw = np.arcsin(np.clip(r[..., 0, 2], -1.0, 1.0))
+    roll = np.arctan2(-r[..., 0, 1], r[..., 0, 0])
+    return np.stack([pitch, yaw, roll], axis=-1)
+
+
+def head_pose(fit: PoseFit, width: int, height: int) -> np.ndarray:
+    """(n, 6): pitch, yaw, roll (degrees) and tx, ty, tz (mm) with OpenFace 2's conventions.
+
+    Translation is the canonical model's origin in the camera frame under OpenFace's default
+    camera (focal length :func:`openface_focal`, principal point at the image centre); depth
+    follows from the face's scale, as the canonical face is life-size.
+    """
+    f = openface_focal(width, height)
+    tz = 10.0 * f / np.maximum(fit.scale, 1e-9)  # cm -> mm
+    tx = (fit.shift[:, 0] - width / 2.0) * tz / f
+    ty = (fit.shift[:, 1] - height / 2.0) * tz / f
+    angles = np.degrees(euler_xyz(fit.rotation))
+    return np.column_stack([angles, tx, ty, tz])
