@@ -325,3 +325,12 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
     table = pd.read_csv(pred)
     assert table["video_id"].tolist() == ["single_face"] and table["status"].tolist() == ["ok"]
     assert 0.0 <= table["p_depression_mild_or_above"].iloc[0] <= 1.0
+
+
+def test_a_misspelt_setting_is_a_one_line_error(extraction):
+    from facemind.models.trained import train_model
+
+    out, responses = extraction
+    with pytest.raises(FacemindError, match=r"params of model 'clip-cnn'.*'widht'"):
+        train_model(responses, "dass21", "depression", "clip-cnn", frames=out,
+                    params={"widht": 8})  # fmt: skip

@@ -417,7 +417,10 @@ def train_model(
     )  # fmt: skip
     if params:
         inner = est.estimator if isinstance(est, Balanced) else est
-        inner.set_params(**params)
+        try:
+            inner.set_params(**params)
+        except ValueError as exc:  # scikit-learn's message names the valid parameters
+            raise FacemindError(f"params of model {model!r}: {exc}") from None
     est.fit(X, y)
     fitted = unwrap(est)
     if spec.input == "features":
