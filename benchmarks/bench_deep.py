@@ -1,7 +1,9 @@
 """Deep models on the CPU (or GPU when present): training seconds per epoch and inference
-videos per second, on a SYNTHETIC cohort (60 s videos at 5 fps; 7 face crops per video).
+videos per second, on a SYNTHETIC cohort (60 s videos at 5 fps; 7 face crops per video, which
+clip-cnn resizes to its default 64x64).
 
-Run: .venv/bin/python benchmarks/bench_deep.py [--videos 200] [--threads 1] [--device auto]
+Run: .venv/bin/python benchmarks/bench_deep.py [--videos 200] [--epochs 3] [--threads 1] [--device auto]
+     [--models sequence,frames-cnn,clip-cnn]
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from facemind.models.deep import FramesCNN, SequenceModel
+from facemind.models.deep import ClipCNN, FramesCNN, SequenceModel
 from facemind.models.synthetic import draw_crop
 from facemind.synth import iter_frame_tables, make_responses
 
@@ -23,6 +25,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--models", default="sequence,frames-cnn,clip-cnn")
     args = ap.parse_args()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
@@ -39,7 +42,10 @@ def main() -> None:
     for name, model, inputs in (
         ("sequence", SequenceModel("binary", **common), frames),
         ("frames-cnn", FramesCNN("binary", **common), crops),
+        ("clip-cnn", ClipCNN("binary", **common), crops),
     ):
+        if name not in args.models.split(","):
+            continue
         t0 = time.perf_counter()
         model.fit_inputs(inputs, y, np.arange(n))
         per_epoch = (time.perf_counter() - t0) / args.epochs

@@ -1,8 +1,10 @@
-"""Deep models: the sequence model learns a planted temporal signal (SYNTHETIC cohort), masks
-are honoured, fits are deterministic, and both models run inside the sweep and round-trip."""
+"""Deep models: the sequence model and clip-cnn learn planted temporal signals (SYNTHETIC data),
+masks are honoured, fits are deterministic, the models run inside the sweep, round-trip and
+score a real video."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -14,14 +16,15 @@ from sklearn.metrics import roc_auc_score
 from facemind.cli import main
 from facemind.errors import FacemindError
 from facemind.models.deep import (
+    ClipCNN,
     FramesCNN,
     SequenceModel,
     input_table,
     require_torch,
     resample,
 )
-from facemind.models.nets import FrameNet, TemporalNet
-from facemind.models.synthetic import write_synthetic_extraction
+from facemind.models.nets import ClipNet, FrameNet, TemporalNet
+from facemind.models.synthetic import draw_crop, write_synthetic_extraction
 from facemind.synth import iter_frame_tables, make_responses
 
 torch.set_num_threads(1)
@@ -187,3 +190,147 @@ def test_missing_torch_gives_an_install_hint(monkeypatch, capsys, extraction):
     assert code == 2
     assert "need PyTorch" in err and len(err.strip().splitlines()) == 1
     assert not (out / "never").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# clip-cnn
+# --------------------------------------------------------------------------------------------
+
+
+def _moving_faces(n: int, seed: int, size: int = 32, k: int = 7):
+    """SYNTHETIC clips of one cartoon face moving down (label 1) or up (label 0) over time.
+
+    Both classes show the same set of positions, so every single frame looks alike in the two
+    classes: only the order of the frames carries the label (a temporal signal). Vertical, so
+    the model's horizontal flips keep it.
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % 2)
+    clips = []
+    for label in y:
+        face = draw_crop(float(rng.normal()), rng, size=size)
+        shifts = np.round(np.linspace(-4, 4, k)).astype(int)
+        shifts = shifts if label else shifts[::-1]
+        frames = [np.roll(face, s, axis=0) + rng.normal(0, 6, face.shape) for s in shifts]
+        clips.append(np.clip(frames, 0, 255).astype(np.uint8))
+    return clips, y
+
+
+def test_clip_cnn_beats_chance_on_a_planted_temporal_signal():
+    clips, y = _moving_faces(120, seed=0)
+    tr, te = np.arange(80), np.arange(80, 120)
+    model = ClipCNN(
+        "binary", k=7, size=32, width=8, depth=2, epochs=6, lr=3e-3, val_share=0.0,
+        random_state=0, device="cpu",
+    )  # fmt: skip
+    model.fit_inputs([clips[i] for i in tr], y[tr], tr)
+    proba = model.predict_proba_inputs([clips[i] for i in te])[:, 1]
+    auc = roc_auc_score(y[te], proba)
+    assert auc > 0.85, auc  # chance is 0.5; no single frame tells the classes apart
+
+
+def test_clip_net_convolves_time_at_three_scales_with_a_residual_path():
+    net = ClipNet(3, width=8, depth=2).eval()
+    block = net.stages[0]
+    assert [b[0].kernel_size for b in block.branches] == [(3, 3, 3), (5, 5, 5), (7, 7, 7)]
+    assert block.reduce[0].kernel_size == (1, 1, 1) and block.skip[0].kernel_size == (1, 1, 1)
+    x = torch.randn(2, 5, 3, 32, 32)
+    with torch.no_grad():
+        out = net(x, torch.ones(2, 5, dtype=torch.bool))
+        reversed_time = net(x.flip(1), torch.ones(2, 5, dtype=torch.bool))
+    assert out.shape == (2, 3)
+    assert not torch.allclose(out, reversed_time)  # the order of the frames matters
+
+
+def test_clip_cnn_pads_short_videos_by_repeating_crops_in_order():
+    model = ClipCNN("binary", k=5, size=16)
+    crops = np.stack([np.full((24, 24, 3), v, np.uint8) for v in (0, 100, 200)])
+    clip, mask = model._prepare(crops)
+    assert clip.shape == (5, 3, 16, 16) and mask.all()
+    levels = clip[:, 0, 0, 0]
+    assert np.all(np.diff(levels) >= 0) and len(np.unique(levels)) == 3
+
+
+def test_deep_models_take_their_inputs_as_parameters(extraction):
+    from sklearn.exceptions import NotFittedError
+
+    from facemind.models import make_estimator
+
+    out, _ = extraction
+    est = make_estimator("clip-cnn", "binary", inputs={"frames": out})
+    assert est.estimator.frames == str(out)  # inside the class-balance wrapper
+    table = input_table(out, crops=True).table[["input_row"]]
+    with pytest.raises(NotFittedError):
+        ClipCNN(frames=str(out)).predict(table)
+    with pytest.raises(ValueError, match="parameter frames"):
+        ClipCNN().fit(table, np.arange(len(table)) % 2)
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        ClipCNN(frames=str(out)).fit(table["input_row"].to_numpy(), np.arange(len(table)) % 2)
+
+
+def test_clip_cnn_in_the_sweep_from_the_command_line(extraction, tmp_path, monkeypatch, capsys):
+    out, _ = extraction
+    # Few epochs and small crops keep this fast; the learning itself is tested above.
+    for key, value in {"epochs": 1, "size": 32, "width": 4, "depth": 1}.items():
+        monkeypatch.setitem(ClipCNN.__init__.__kwdefaults__, key, value)
+    results = tmp_path / "results.csv"
+    code = main([
+        "sweep", "--frames", str(out), "--responses", str(out / "responses.csv"),
+        "--instrument", "dass21", "--subscales", "depression", "--models", "clip-cnn",
+        "--fractions", "0", "--protocols", "train-only", "--criteria", "sdi", "--folds", "2",
+        "--jobs", "1", "-o", str(results),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    folds = pd.read_csv(results)
+    assert set(folds["model"]) == {"clip-cnn"} and len(folds) == 2
+    assert folds["f1"].between(0, 1).all()
+
+
+def test_clip_cnn_round_trips_and_scores_a_real_video(
+    extraction, tmp_path, face_model, assets_dir, capsys
+):
+    from PIL import Image
+
+    from facemind.models.trained import TrainedModel, train_model
+
+    out, responses = extraction
+    trained, _ = train_model(
+        responses, "dass21", "depression", "clip-cnn", frames=out,
+        params={"epochs": 1, "size": 32, "width": 8, "depth": 2, "device": "cpu"},
+    )  # fmt: skip
+    vids = ["P00001_v1", "P00002_v1"]
+    frames = [(v, pd.read_parquet(out / "frames" / f"{v}.parquet")) for v in vids]
+    crops = {
+        v: np.stack([np.asarray(Image.open(p)) for p in sorted((out / "crops" / v).glob("*.png"))])
+        for v in vids
+    }
+    before = trained.predict_frame_tables(frames, crops)
+    trained.save(tmp_path / "clip")
+    meta = json.loads((tmp_path / "clip" / "model.json").read_text())
+    assert meta["model"] == "clip-cnn" and meta["input"] == {
+        "type": "crops", "k": 7, "size": 32, "min_face_frames": 10,
+    }  # fmt: skip
+    assert meta["estimator"]["params"]["__dict__"]["width"] == 8
+    loaded = TrainedModel.load(tmp_path / "clip")
+    after = loaded.predict_frame_tables(frames, crops)
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    assert (before["status"] == "ok").all()
+
+    pred = tmp_path / "pred.csv"
+    code = main([
+        "predict", str(assets_dir / "single_face.mp4"), "--model", str(tmp_path / "clip"),
+        "--face-model", str(face_model), "-o", str(pred),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(pred)
+    assert table["video_id"].tolist() == ["single_face"] and table["status"].tolist() == ["ok"]
+    assert 0.0 <= table["p_depression_mild_or_above"].iloc[0] <= 1.0
+
+
+def test_a_misspelt_setting_is_a_one_line_error(extraction):
+    from facemind.models.trained import train_model
+
+    out, responses = extraction
+    with pytest.raises(FacemindError, match=r"params of model 'clip-cnn'.*'widht'"):
+        train_model(responses, "dass21", "depression", "clip-cnn", frames=out,
+                    params={"widht": 8})  # fmt: skip

@@ -94,3 +94,30 @@ def test_any_small_problem_gives_libsvm_predictions(n, d, seed, C):
     ours = RBFSVC(C=C).fit(X, y)
     ref = SVC(kernel="rbf", C=C).fit(X, y)
     np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-7)
+
+
+@pytest.mark.parametrize("cls", [RBFSVC, RBFSVR])
+def test_bad_input_gets_scikit_learn_errors_not_a_blas_crash(cls):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _data(40, 3, 2, 0)
+    with pytest.raises(NotFittedError):
+        cls().predict(X)
+    with pytest.raises(ValueError, match="0 sample"):
+        cls().fit(np.zeros((0, 3)), np.zeros(0))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        cls().fit(X[:, 0], y)
+    model = cls().fit(X, y)
+    assert model.n_features_in_ == 3
+    with pytest.raises(ValueError, match="0 sample"):
+        model.predict(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="X has 2 features, but .* is expecting 3"):
+        model.predict(X[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(np.where(X > 1, np.nan, X))
+
+
+def test_classifier_refuses_continuous_targets():
+    X, _ = _data(40, 3, 2, 0)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        RBFSVC().fit(X, np.linspace(0, 1, 40))

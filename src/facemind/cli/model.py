@@ -37,7 +37,7 @@ def train_cmd(
         typer.Option(
             "--model",
             help="logreg, ridge, svm, rf, gbt (on --features); sequence (frame tables) or "
-            "frames-cnn (face crops) on --frames.",
+            "frames-cnn, clip-cnn (face crops) on --frames.",
         ),
     ],
     output: Annotated[Path, out_option("Model directory to write.")],

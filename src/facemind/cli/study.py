@@ -203,7 +203,7 @@ def sweep_cmd(
         typer.Option(
             "--frames",
             help="Extraction directory (manifest, frames/, crops/): inputs of the deep models "
-            "sequence and frames-cnn, instead of --features.",
+            "sequence, frames-cnn and clip-cnn, instead of --features.",
         ),
     ] = None,
     subscales: Annotated[
@@ -294,9 +294,11 @@ def sweep_cmd(
     if (features is None) == (frames is None):
         raise FacemindError("give --features F (feature models) or --frames DIR (deep models)")
     if frames is not None:
+        from ..models import get_model
         from ..models.deep import input_table
 
-        inputs = input_table(frames, crops="frames-cnn" in (config.models or ()))
+        crops = any(get_model(m).input == "crops" for m in config.models or ())
+        inputs = input_table(frames, crops=crops)
         err.print(f"note: {inputs.summary()}")
         feature_table, features = inputs.table, frames
     else:

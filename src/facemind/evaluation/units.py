@@ -149,11 +149,8 @@ def _fit_predict(
         n_jobs=1,
         log=log,
         preprocessing=not unit.preprocessed,
+        inputs={"frames": cfg.frames} if cfg.frames is not None else None,
     )
-    if cfg.frames is not None:
-        from ..models.deep import attach_frames
-
-        attach_frames(est, cfg.frames)  # the deep models load their inputs from there
     Xtr = _frame(unit.inputs, train_rows, ctx.row_person)
     Xte = _frame(unit.inputs, test_rows, ctx.row_person)
     ytr, yte = ctx.y_rows[train_rows], ctx.y_rows[test_rows]

@@ -178,5 +178,6 @@ __all__ = [
     "register_model",
 ]
 
-# Registers logreg, ridge, svm, rf, gbt; then sequence and frames-cnn (PyTorch imported lazily).
+# Registers logreg, ridge, svm, rf, gbt; then sequence, frames-cnn and clip-cnn (PyTorch imported
+# lazily).
 from . import classical, deep  # noqa: E402,F401

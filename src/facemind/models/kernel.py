@@ -18,8 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.svm import SVC, SVR
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 #: Training rows above which the Gram matrix (8 n^2 bytes) is not built: 2.6 GB at 18,000.
 MAX_GRAM_ROWS = 18_000
@@ -95,9 +97,13 @@ class _GramSVM(BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> _GramSVM:
-        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+        """Fit on ``X`` (n_samples, n_features) and ``y``, as libsvm's RBF machine would."""
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=is_regressor(self))
+        if not is_regressor(self):
+            check_classification_targets(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         self.gamma_ = resolve_gamma(self.gamma, X)
-        self.n_features_in_ = X.shape[1]
         self.n_train_ = X.shape[0]
         self.gram_ = X.shape[0] <= self.max_gram_rows
         if self.gram_:
@@ -111,7 +117,8 @@ class _GramSVM(BaseEstimator):
         return self
 
     def _apply(self, method: str, X: Any) -> np.ndarray:
-        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+        check_is_fitted(self, "svm_")
+        X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
         func = getattr(self.svm_, method)
         if not self.gram_:
             return func(X)
@@ -123,9 +130,10 @@ class _GramSVM(BaseEstimator):
                 X[start : start + _PREDICT_CHUNK], self.support_vectors_, self.gamma_
             )
             out.append(func(K))
-        return np.concatenate(out) if out else func(np.zeros((0, self.n_train_)))
+        return np.concatenate(out)
 
     def predict(self, X: Any) -> np.ndarray:
+        """Class labels (classifier) or values (regressor) of the rows of ``X``."""
         return self._apply("predict", X)
 
 
@@ -154,6 +162,7 @@ class RBFSVC(ClassifierMixin, _GramSVM):
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
+        """libsvm's decision values of the rows of ``X``."""
         return self._apply("decision_function", X)
 
 

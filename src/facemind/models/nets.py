@@ -7,8 +7,12 @@
   cross-frame attention after every stage (each frame's channels are re-weighted from a
   self-attention over the frames' descriptors, in the spirit of LI-FPN) and attention pooling
   over frames before the head: one output per video.
+- :class:`ClipNet`: a multiscale 3D CNN over the K crops stacked in time (in the spirit of
+  the MSN): a stem convolution and pooling, then stages of parallel 3D convolutions of
+  temporal-spatial kernel 3, 5 and 7 after a 1x1x1 reduction, concatenated, with a residual
+  1x1x1 path; global average pooling and the head: one output per video.
 
-Both use GroupNorm, not BatchNorm, so an output never depends on the rest of its batch.
+All use GroupNorm, not BatchNorm, so an output never depends on the rest of its batch.
 """
 
 from __future__ import annotations
@@ -143,3 +147,71 @@ class FrameNet(nn.Module):
         w = self.score(d).squeeze(-1).masked_fill(~mask, float("-inf"))
         pooled = (torch.softmax(w, dim=1).unsqueeze(-1) * d).sum(dim=1)
         return self.head(pooled)
+
+
+def _norm(channels: int) -> nn.GroupNorm:
+    groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels)
+
+
+class MultiScaleBlock(nn.Module):
+    """Parallel 3D convolutions of kernel 3, 5 and 7 (time, height, width) after a 1x1x1
+    reduction, concatenated and projected to ``cout``, plus a residual 1x1x1 path."""
+
+    def __init__(self, cin: int, cout: int, kernels: tuple[int, ...] = (3, 5, 7)) -> None:
+        super().__init__()
+        mid = max(cout // 4, 4)
+        self.reduce = nn.Sequential(nn.Conv3d(cin, mid, 1, bias=False), _norm(mid), nn.ReLU())
+        self.branches = nn.ModuleList(
+            nn.Sequential(nn.Conv3d(mid, mid, k, padding=k // 2, bias=False), _norm(mid), nn.ReLU())
+            for k in kernels
+        )
+        self.project = nn.Sequential(
+            nn.Conv3d(mid * len(kernels), cout, 1, bias=False), _norm(cout)
+        )
+        self.skip = nn.Sequential(nn.Conv3d(cin, cout, 1, bias=False), _norm(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.reduce(x)
+        z = self.project(torch.cat([branch(r) for branch in self.branches], dim=1))
+        return F.relu(z + self.skip(x))
+
+
+class ClipNet(nn.Module):
+    """Input ``x`` (batch, K, 3, H, W) floats: K crops in time order; ``mask`` is accepted for
+    a common signature and not used (a clip always holds K real frames).
+
+    Stage ``i`` of ``depth`` has ``width * 2**i`` channels; space is halved between stages,
+    time is kept.
+    """
+
+    def __init__(
+        self, outputs: int, *, width: int = 16, depth: int = 3, dropout: float = 0.2
+    ) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv3d(3, width, 3, stride=(1, 2, 2), padding=1, bias=False),
+            _norm(width),
+            nn.ReLU(),
+            nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)),
+        )
+        widths = [width * 2**i for i in range(depth)]
+        self.stages = nn.ModuleList(
+            MultiScaleBlock(widths[i - 1] if i else width, widths[i]) for i in range(depth)
+        )
+        self.pool = nn.MaxPool3d((1, 2, 2), ceil_mode=True)
+        last = widths[-1]
+        self.head = nn.Sequential(
+            nn.Linear(last, max(last // 2, 1)),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(max(last // 2, 1), outputs),
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.stem(x.transpose(1, 2))  # (B, 3, K, H, W)
+        for i, stage in enumerate(self.stages):
+            if i:
+                h = self.pool(h)
+            h = stage(h)
+        return self.head(h.mean(dim=(2, 3, 4)))

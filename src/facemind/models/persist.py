@@ -228,10 +228,10 @@ def save_model_dir(path: str | os.PathLike[str], estimator: Any, meta: dict[str,
     The directory is written beside ``path`` and renamed into place; an existing model there
     is replaced only once the new one is complete.
     """
-    from .deep import DEEP_MODELS, _DeepModel
+    from .deep import DEEP_MODELS, DeepModel
 
     stn = _safetensors_numpy()
-    if isinstance(estimator, _DeepModel):
+    if isinstance(estimator, DeepModel):
         attrs, arrays = estimator.fitted_state()
         params = estimator.get_params(deep=False)
         params.pop("frames", None)

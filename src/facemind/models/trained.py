@@ -1,9 +1,9 @@
 """Train one model on a whole cohort, save it, and score new videos with it.
 
-:func:`train_model` fits a registered model (classical on a features table, ``sequence`` /
-``frames-cnn`` on an extraction directory) on every participant with complete answers, with
-the class balance of the sweep, and returns a :class:`TrainedModel` holding the fitted
-estimator and its metadata (input schema, instrument, subscale, task, positive band,
+:func:`train_model` fits a registered model (classical on a features table, ``sequence``,
+``frames-cnn`` or ``clip-cnn`` on an extraction directory) on every participant with complete
+answers, with the class balance of the sweep, and returns a :class:`TrainedModel` holding the
+fitted estimator and its metadata (input schema, instrument, subscale, task, positive band,
 classes, versions). :meth:`TrainedModel.save` / :meth:`TrainedModel.load` use
 :mod:`facemind.models.persist` (JSON + safetensors, no pickle).
 
@@ -417,14 +417,16 @@ def train_model(
             f"{change.get(problem[1], 'use another --positive-band or more participants')}"
         )
     X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
-    est = make_estimator(model, task, random_state=seed, balance=balance, grid_search=grid_search)
-    if frames is not None:
-        from .deep import attach_frames
-
-        attach_frames(est, frames)
+    est = make_estimator(
+        model, task, random_state=seed, balance=balance, grid_search=grid_search,
+        inputs={"frames": str(frames)} if frames is not None else None,
+    )  # fmt: skip
     if params:
         inner = est.estimator if isinstance(est, Balanced) else est
-        inner.set_params(**params)
+        try:
+            inner.set_params(**params)
+        except ValueError as exc:  # scikit-learn's message names the valid parameters
+            raise FacemindError(f"params of model {model!r}: {exc}") from None
     est.fit(X, y)
     fitted = unwrap(est)
     if spec.input == "features":

@@ -12,11 +12,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.class_weight import compute_sample_weight
-
-from ..errors import FacemindError
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 BALANCE_METHODS: tuple[str, ...] = ("downsample", "weights", "none")
 
@@ -51,17 +58,31 @@ class FitProbe(TransformerMixin, BaseEstimator):
         self.tag = tag
         self.log = log
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _check(self, X: Any, reset: bool) -> Any:
+        return validate_data(
+            self, X, reset=reset, accept_sparse=True, ensure_all_finite=False, dtype="numeric"
+        )
+
     def fit(self, X: Any, y: Any = None) -> FitProbe:
+        """Record the rows of ``X`` (its index, or positions) in the log; check ``X``."""
+        checked = self._check(X, reset=True)
         if self.log is not None:
-            ids = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(len(X))
+            ids = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(checked.shape[0])
             self.log.add(self.tag, ids)
-        self.n_features_in_ = np.shape(X)[1]
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
     def transform(self, X: Any) -> Any:
-        return X
+        """``X`` itself (a table keeps its index and columns), after the usual checks."""
+        check_is_fitted(self)
+        checked = self._check(X, reset=False)
+        return X if isinstance(X, pd.DataFrame) else checked
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         if input_features is not None:
@@ -109,6 +130,38 @@ def _fit_weighted(estimator: BaseEstimator, X: Any, y: Any, weight: np.ndarray |
         estimator.fit(X, y, **{f"{last}__sample_weight": weight})
 
 
+def _inner_has(method: str, fitted: str) -> Any:
+    """For ``available_if``: the fitted inner estimator (else the unfitted one) has ``method``."""
+
+    def check(self: Any) -> bool:
+        inner = getattr(self, fitted, None)
+        return hasattr(self.estimator if inner is None else inner, method)
+
+    return check
+
+
+def _check_wrapper_input(est: BaseEstimator, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+    """(``X``, ``y``) after scikit-learn's checks, for a wrapper; sets ``n_features_in_``.
+
+    A table is passed on as is (its index holds the participant codes); anything else as the
+    checked array (sparse as CSR / CSC, so rows can be taken). What the inner estimator accepts
+    (NaN, sparse) is left to it.
+    """
+    checked, y = validate_data(
+        est, X, y, accept_sparse=("csr", "csc"), ensure_all_finite=False, dtype=None
+    )
+    if is_classifier(est):
+        check_classification_targets(y)
+    return (X if isinstance(X, pd.DataFrame) else checked), column_or_1d(y)
+
+
+def _inner_tags(tags: Any, inner: BaseEstimator) -> Any:
+    sub = get_tags(inner)
+    tags.input_tags.sparse = sub.input_tags.sparse
+    tags.input_tags.allow_nan = sub.input_tags.allow_nan
+    return tags
+
+
 class GroupedSearch(BaseEstimator):
     """Inner grid search over a training fold, with folds grouped by the participant index.
 
@@ -139,7 +192,10 @@ class GroupedSearch(BaseEstimator):
     ) -> GroupedSearch:
         from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedGroupKFold
 
-        groups = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(len(X))
+        X, y = _check_wrapper_input(self, X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        groups = X.index.to_numpy() if isinstance(X, pd.DataFrame) else np.arange(len(y))
         if self.classification:
             cv: Any = StratifiedGroupKFold(self.folds, shuffle=True, random_state=self.random_state)
         else:
@@ -165,14 +221,36 @@ class GroupedSearch(BaseEstimator):
             self.classes_ = self.best_estimator_.classes_
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = sub.classifier_tags
+        tags.regressor_tags = sub.regressor_tags
+        return _inner_tags(tags, self.estimator)
+
     def predict(self, X: Any) -> np.ndarray:
+        """The refitted best estimator's predictions."""
+        check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.predict(X)
 
-    def __getattr__(self, name: str) -> Any:
-        # predict_proba / decision_function exactly when the best estimator has them.
-        if name in ("predict_proba", "decision_function") and "best_estimator_" in self.__dict__:
-            return getattr(self.best_estimator_, name)
-        raise AttributeError(name)
+    @available_if(_inner_has("predict_proba", "best_estimator_"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The refitted best estimator's class probabilities."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_inner_has("decision_function", "best_estimator_"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The refitted best estimator's decision function."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_inner_has("score", "best_estimator_"))
+    def score(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> float:
+        """The refitted best estimator's own score (accuracy, R^2, ...)."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
 
 
 class Balanced(ClassifierMixin, BaseEstimator):
@@ -190,12 +268,16 @@ class Balanced(ClassifierMixin, BaseEstimator):
         self.method = method
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Any:
+        return _inner_tags(super().__sklearn_tags__(), self.estimator)
+
     def fit(self, X: Any, y: Any) -> Balanced:
+        """Fit a clone of ``estimator`` on the balanced rows of ``X``."""
         if self.method not in BALANCE_METHODS:
-            raise FacemindError(
+            raise ValueError(
                 f"unknown balance method {self.method!r}; choose one of {', '.join(BALANCE_METHODS)}"
             )
-        y = np.asarray(y)
+        X, y = _check_wrapper_input(self, X, y)
         est = clone(self.estimator)
         weight = None
         rows = np.arange(len(y))
@@ -210,17 +292,25 @@ class Balanced(ClassifierMixin, BaseEstimator):
             rows = np.sort(np.concatenate(keep))
         elif self.method == "weights":
             weight = compute_sample_weight("balanced", y)
-        Xs = X.iloc[rows] if isinstance(X, pd.DataFrame) else np.asarray(X)[rows]
-        _fit_weighted(est, Xs, y[rows], weight)
+        _fit_weighted(est, _safe_indexing(X, rows), y[rows], weight)
         self.estimator_ = est
         self.classes_ = np.unique(y)
         self.n_fit_ = len(rows)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """The fitted estimator's predictions."""
+        check_is_fitted(self, "estimator_")
         return self.estimator_.predict(X)
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("predict_proba", "decision_function") and "estimator_" in self.__dict__:
-            return getattr(self.estimator_, name)
-        raise AttributeError(name)
+    @available_if(_inner_has("predict_proba", "estimator_"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The fitted estimator's class probabilities."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_inner_has("decision_function", "estimator_"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The fitted estimator's decision function."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.decision_function(X)
