@@ -65,7 +65,7 @@ def train_cmd(
 ) -> None:
     """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
     from ..io import read_table
-    from ..models.trained import train_model
+    from ..predict import train_model
 
     if (features is None) == (frames is None):
         raise FacemindError(
@@ -108,14 +108,14 @@ def predict_cmd(
 ) -> None:
     """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
     from ..io import TABLE_SUFFIXES, read_table, write_table
-    from ..models.trained import TrainedModel
+    from ..predict import Predictor
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")
     if bool(videos) == (features is not None):
         raise FacemindError("give videos to score, or --features F (not both)")
     start = time.perf_counter()
-    trained = TrainedModel.load(model)
+    trained = Predictor.load(model)
     if features is not None:
         result = trained.predict_features(read_table(features), source=str(features))
     else:
