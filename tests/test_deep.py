@@ -153,7 +153,7 @@ def test_sweep_refuses_deep_models_without_frames():
     from facemind.evaluation import SweepConfig
     from facemind.instruments import load_instrument
 
-    with pytest.raises(FacemindError, match="--frames DIR"):
+    with pytest.raises(FacemindError, match="pass `frames`"):
         SweepConfig(models=["sequence"]).validate(load_instrument("dass21"))
     with pytest.raises(FacemindError, match="separate runs"):
         SweepConfig(models=["sequence", "logreg"], frames="x").validate(load_instrument("dass21"))

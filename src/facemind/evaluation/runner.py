@@ -110,7 +110,7 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
             if counts.min() < cfg.folds:
                 raise FacemindError(
                     f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
-                    f"fewer than --folds {cfg.folds}; lower --folds or use more participants"
+                    f"fewer than `folds` {cfg.folds}; lower `folds` or use more participants"
                 )
         targets[s] = y
     return targets

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
 
 from ..errors import FacemindError, InputError
@@ -180,7 +181,7 @@ def _row_keys(X: Any) -> np.ndarray:
         else:
             raise FacemindError(
                 f"deep models take one column of row keys ({INPUT_COLUMN!r}), got {X.shape[1]} "
-                "columns; build it with --frames (facemind.models.deep.input_table)"
+                "columns; build it with facemind.models.deep.input_table"
             )
         values = col.to_numpy(dtype=float)
     else:
@@ -341,9 +342,7 @@ class _DeepModel(BaseEstimator):
     # -- data -------------------------------------------------------------------------------
     def _source(self) -> Path:
         if self.frames is None:
-            raise FacemindError(
-                f"model {self.kind!r} needs an extraction directory: pass --frames DIR"
-            )
+            raise FacemindError(f"model {self.kind!r} needs an extraction directory: pass `frames`")
         return _layout(self.frames)
 
     # -- fitting ----------------------------------------------------------------------------
@@ -431,7 +430,7 @@ class _DeepModel(BaseEstimator):
     def raw_outputs(self, inputs: list[Any], groups: np.ndarray | None = None) -> np.ndarray:
         """Network outputs (logits, or the standardized score) per row, pooled over groups."""
         if not hasattr(self, "net_"):
-            raise FacemindError("the model is not fitted")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         data = [self._prepare(x) for x in inputs]
         with torch_session(self.threads, self.random_state) as torch:
             device = self._device(torch)
@@ -776,7 +775,7 @@ class FramesCNN(_DeepModel):
             vid = str(manifest["video_id"].iloc[r])
             files = select_crops(crop_files(root, vid), self.k)
             if not files:
-                raise InputError("no face crops for this video (extract --save-crops K)",
+                raise InputError("no face crops for this video (extract it with `save_crops`)",
                                  file=str(root / "crops" / vid))  # fmt: skip
             key = ("crops", str(root / "crops" / vid), tuple(f.name for f in files), self.size)
             out.append(
