@@ -64,22 +64,19 @@ def train_cmd(
     id_column: JoinIdOpt = "participant_id",
 ) -> None:
     """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
-    from ..io import read_table
-    from ..predict import train_model
+    from ..api import train
 
     if (features is None) == (frames is None):
         raise FacemindError(
             "give exactly one of --features F (classical models) or --frames DIR (deep models)"
         )
     start = time.perf_counter()
-    trained, notes = train_model(
-        read_table(responses), instrument, subscale, model,
-        features=read_table(features) if features is not None else None,
-        frames=frames, task=task, positive_band=positive_band, balance=balance,
-        grid_search=grid_search, seed=seed, id_column=id_column, params=_params(params),
-        features_name=str(features or frames), responses_name=str(responses),
+    trained = train(
+        responses, instrument, subscale, model, features=features, frames=frames, task=task,
+        positive_band=positive_band, balance=balance, grid_search=grid_search, seed=seed,
+        id_column=id_column, params=_params(params),
     )  # fmt: skip
-    for note in notes:
+    for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
     trained.save(output)
     t = trained.meta["training"]
@@ -107,15 +104,15 @@ def predict_cmd(
     ] = None,
 ) -> None:
     """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
+    from ..api import load_model
     from ..io import TABLE_SUFFIXES, read_table, write_table
-    from ..predict import Predictor
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")
     if bool(videos) == (features is not None):
         raise FacemindError("give videos to score, or --features F (not both)")
     start = time.perf_counter()
-    trained = Predictor.load(model)
+    trained = load_model(model)
     if features is not None:
         result = trained.predict_features(read_table(features), source=str(features))
     else:
