@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import facemind
@@ -199,3 +200,20 @@ def test_models_import_nothing_above_itself():
         if ABOVE_MODELS.match(dep)
     )
     assert bad == []
+
+
+def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path):
+    from facemind.synth import SynthConfig, write_cohort
+
+    write_cohort(tmp_path, SynthConfig(participants=40, seed=3, fps=4.0, duration=6.0))
+    table = facemind.features(tmp_path, groups=["aus"])
+    assert len(table) + len(table.attrs["excluded"]) == 40  # every video kept or said why not
+    assert all(row["reason"] for row in table.attrs["excluded"])
+    table.to_parquet(tmp_path / "features.parquet")
+    model = facemind.train(tmp_path / "responses.csv", "dass21", "stress", "logreg",
+                           features=tmp_path / "features.parquet")  # fmt: skip
+    from_frame = model.predict(table)
+    pd.testing.assert_frame_equal(from_frame, model.predict(tmp_path / "features.parquet"))
+    assert from_frame["video_id"].tolist() == table["video_id"].tolist()
+    assert from_frame["probability"].between(0, 1).all() and (from_frame["status"] == "ok").all()
+    assert model.meta["features_name"] == "features.parquet"

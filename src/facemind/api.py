@@ -267,7 +267,8 @@ def features(
     -------
     pandas.DataFrame
         ``video_id``, ``participant_id``, then ``<channel>__<stat>``; the videos left out and
-        why are in ``.attrs["excluded"]``.
+        why are in ``.attrs["excluded"]`` (one dict per video: ``video_id``,
+        ``participant_id``, ``reason``, ``face_frames``).
 
     Examples
     --------
@@ -285,7 +286,7 @@ def features(
     result = extract_features(frames, groups=groups, per=per, min_face_frames=min_face_frames,
                               jobs=jobs, progress=progress)  # fmt: skip
     table = result.table
-    table.attrs["excluded"] = result.excluded
+    table.attrs["excluded"] = result.excluded.to_dict("records")  # JSON-safe: kept by to_parquet
     return table
 
 
