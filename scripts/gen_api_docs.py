@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import re
 import sys
-from pathlib import Path
+
+from docs_target import run
 
 import facemind
 from facemind import api
@@ -115,19 +115,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if docs/api.md is out of date")
-    args = parser.parse_args()
-    target = Path(__file__).resolve().parent.parent / "docs" / "api.md"
-    text = render()
-    if args.check:
-        if not target.exists() or target.read_text() != text:
-            print("docs/api.md is out of date: run python scripts/gen_api_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print(f"wrote {target}")
-    return 0
+    return run("api.md", render, "gen_api_docs.py", __doc__)
 
 
 if __name__ == "__main__":

@@ -20,18 +20,6 @@ if TYPE_CHECKING:
     from .predict import Predictor
     from .sdi import SubscaleSDI
 
-__all__ = [
-    "load_instrument",
-    "score",
-    "compute_sdi",
-    "extract",
-    "features",
-    "sweep",
-    "train",
-    "load_model",
-    "report",
-]
-
 Table = pd.DataFrame | str | os.PathLike[str]
 
 
@@ -327,15 +315,16 @@ def sweep(
 
     Examples
     --------
-    >>> import tempfile
+    Stress from one made-up feature (the synthetic cohort's true level), with and without
+    the 20% most discrepant respondents:
+
     >>> import facemind as fm
-    >>> from facemind.synth import SynthConfig, write_cohort
-    >>> cohort = tempfile.mkdtemp()
-    >>> _ = write_cohort(cohort, SynthConfig(participants=40, seed=3, fps=4.0, duration=6.0))
-    >>> table = fm.features(cohort, groups=["aus"])
-    >>> result = fm.sweep(table, f"{cohort}/responses.csv", "dass21", subscales=["stress"],
-    ...                   models=["logreg"], fractions=[0.0, 0.2], protocols=["paper"],
-    ...                   criteria=["sdi"], folds=2)
+    >>> from facemind.synth import make_responses
+    >>> answers = make_responses(120, seed=2)
+    >>> truth = answers[["participant_id"]].assign(
+    ...     video_id=answers["participant_id"], truth__mean=answers["latent_stress"])
+    >>> result = fm.sweep(truth, answers, "dass21", subscales=["stress"], models=["logreg"],
+    ...                   fractions=[0.0, 0.2], protocols=["paper"], criteria=["sdi"], folds=2)
     >>> len(result.folds), sorted(result.folds["fraction"].unique().tolist())
     (4, [0.0, 0.2])
     >>> {"f1_mean", "f1_ci_low", "f1_ci_high"} <= set(result.summary.columns)
@@ -398,16 +387,18 @@ def train(
 
     Examples
     --------
-    >>> import tempfile
+    Three depression classes from one made-up feature (the synthetic cohort's true level):
+
     >>> import facemind as fm
-    >>> from facemind.synth import SynthConfig, write_cohort
-    >>> cohort = tempfile.mkdtemp()
-    >>> _ = write_cohort(cohort, SynthConfig(participants=40, seed=3, fps=4.0, duration=6.0))
-    >>> table = fm.features(cohort, groups=["aus"])
-    >>> model = fm.train(f"{cohort}/responses.csv", "dass21", "stress", "logreg", features=table)
-    >>> predictions = model.predict(table)
-    >>> list(predictions.columns), len(predictions) == len(table)
-    (['video_id', 'probability', 'status'], True)
+    >>> from facemind.synth import make_responses
+    >>> responses = make_responses(80, seed=1)
+    >>> table = responses[["participant_id"]].assign(
+    ...     video_id=responses["participant_id"], truth__mean=responses["latent_depression"])
+    >>> model = fm.train(responses, "dass21", "depression", "rf", features=table, task="3class")
+    >>> model.meta["class_names"]
+    ['normal', 'mild', 'moderate_plus']
+    >>> model.predict(table)["video_id"].equals(table["video_id"])
+    True
     """
     from .predict import train_model
 
@@ -436,15 +427,18 @@ def load_model(path: str | os.PathLike[str]) -> Predictor:
 
     Examples
     --------
+    A model trained on one made-up feature (the synthetic cohort's true stress level):
+
     >>> import tempfile
     >>> import facemind as fm
-    >>> from facemind.synth import SynthConfig, write_cohort
-    >>> cohort = tempfile.mkdtemp()
-    >>> _ = write_cohort(cohort, SynthConfig(participants=40, seed=3, fps=4.0, duration=6.0))
-    >>> table = fm.features(cohort, groups=["aus"])
-    >>> model = fm.train(f"{cohort}/responses.csv", "dass21", "stress", "svm", features=table)
-    >>> _ = model.save(f"{cohort}/model")
-    >>> again = fm.load_model(f"{cohort}/model")
+    >>> from facemind.synth import make_responses
+    >>> responses = make_responses(60, seed=0)
+    >>> table = responses[["participant_id"]].assign(video_id=responses["participant_id"],
+    ...                                              truth__mean=responses["latent_stress"])
+    >>> model = fm.train(responses, "dass21", "stress", "logreg", features=table)
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = model.save(f"{folder}/model")
+    >>> again = fm.load_model(f"{folder}/model")
     >>> again.predict(table).equals(model.predict(table))
     True
     """
