@@ -7,11 +7,10 @@ numbers, so the file is the same wherever it is generated.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import typer
+from docs_target import run
 
 from facemind.cli import app
 
@@ -72,19 +71,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if docs/cli.md is out of date")
-    args = parser.parse_args()
-    target = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
-    text = render()
-    if args.check:
-        if not target.exists() or target.read_text() != text:
-            print("docs/cli.md is out of date: run python scripts/gen_cli_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print(f"wrote {target}")
-    return 0
+    return run("cli.md", render, "gen_cli_docs.py", __doc__)
 
 
 if __name__ == "__main__":

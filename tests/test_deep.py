@@ -156,7 +156,7 @@ def test_sweep_refuses_deep_models_without_frames():
     from facemind.evaluation import SweepConfig
     from facemind.instruments import load_instrument
 
-    with pytest.raises(FacemindError, match="--frames DIR"):
+    with pytest.raises(FacemindError, match="pass `frames`"):
         SweepConfig(models=["sequence"]).validate(load_instrument("dass21"))
     with pytest.raises(FacemindError, match="separate runs"):
         SweepConfig(models=["sequence", "logreg"], frames="x").validate(load_instrument("dass21"))
@@ -291,7 +291,7 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
 ):
     from PIL import Image
 
-    from facemind.models.trained import TrainedModel, train_model
+    from facemind.predict import Predictor, train_model
 
     out, responses = extraction
     trained, _ = train_model(
@@ -311,7 +311,7 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
         "type": "crops", "k": 7, "size": 32, "min_face_frames": 10,
     }  # fmt: skip
     assert meta["estimator"]["params"]["__dict__"]["width"] == 8
-    loaded = TrainedModel.load(tmp_path / "clip")
+    loaded = Predictor.load(tmp_path / "clip")
     after = loaded.predict_frame_tables(frames, crops)
     pd.testing.assert_frame_equal(before, after, check_exact=True)
     assert (before["status"] == "ok").all()
@@ -328,7 +328,7 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
 
 
 def test_a_misspelt_setting_is_a_one_line_error(extraction):
-    from facemind.models.trained import train_model
+    from facemind.predict import train_model
 
     out, responses = extraction
     with pytest.raises(FacemindError, match=r"params of model 'clip-cnn'.*'widht'"):

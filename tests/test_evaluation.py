@@ -324,7 +324,7 @@ def test_unmatched_ids_and_bad_settings_are_reported(data):
     assert any("8 participant(s) with features but no complete responses" in n for n in res.notes)
     with pytest.raises(FacemindError, match="smallest class"):
         ev.run_sweep(features.iloc[:30], resp, INST, small(folds=20, fractions=[0.0]))
-    with pytest.raises(FacemindError, match="positive-band"):
+    with pytest.raises(FacemindError, match="`positive_band`"):
         ev.run_sweep(features, resp, INST, small(positive_band="huge"))
     with pytest.raises(FacemindError, match=r"removal fraction must be in \[0, 1\)"):
         ev.run_sweep(features, resp, INST, small(fractions=[0.0, 1.0]))

@@ -96,7 +96,7 @@ def test_fps_override_fixes_millisecond_timestamps(assets_dir, tmp_path):
 
     csv = assets_dir / "OpenFace_Test.csv"
     plain = import_openface([csv], tmp_path / "plain")
-    assert "--fps" in plain.loc[0, "error"]  # the 1 ms steps are pointed out
+    assert "`fps`" in plain.loc[0, "error"]  # the 1 ms steps are pointed out
     fixed = import_openface([csv], tmp_path / "fixed", fps=25.0)
     assert fixed.loc[0, "fps"] == pytest.approx(25.0)
     frames = read_frame_table(tmp_path / "fixed" / "frames" / "OpenFace_Test.parquet")

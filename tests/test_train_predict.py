@@ -15,7 +15,7 @@ from facemind.errors import FacemindError
 from facemind.features import extract_features
 from facemind.models.persist import MODEL_JSON
 from facemind.models.synthetic import write_synthetic_extraction
-from facemind.models.trained import TrainedModel, train_model
+from facemind.predict import Predictor, train_model
 
 torch.set_num_threads(1)
 
@@ -42,7 +42,7 @@ def test_classical_round_trip_is_exact(cohort, tmp_path, model, task):
     )
     before = trained.predict_features(features)
     trained.save(tmp_path / "m")
-    loaded = TrainedModel.load(tmp_path / "m")
+    loaded = Predictor.load(tmp_path / "m")
     after = loaded.predict_features(features)
     pd.testing.assert_frame_equal(before, after, check_exact=True)
     assert (tmp_path / "m" / "weights.safetensors").is_file()
@@ -97,7 +97,7 @@ def test_deep_round_trip_is_exact(cohort, tmp_path, model, task):
     }
     before = trained.predict_frame_tables(frames, crops)
     trained.save(tmp_path / "m")
-    after = TrainedModel.load(tmp_path / "m").predict_frame_tables(frames, crops)
+    after = Predictor.load(tmp_path / "m").predict_frame_tables(frames, crops)
     pd.testing.assert_frame_equal(before, after, check_exact=True)
     assert (before["status"] == "ok").all()
 
@@ -197,11 +197,11 @@ def test_model_directory_errors_are_one_line(cohort, tmp_path):
     doc["format_version"] = 99
     doc_path.write_text(json.dumps(doc))
     with pytest.raises(FacemindError, match="format version 99 is not supported"):
-        TrainedModel.load(tmp_path / "m")
+        Predictor.load(tmp_path / "m")
     doc["format_version"] = 1
     text = json.dumps(doc).replace("sklearn.linear_model._logistic.LogisticRegression", "os.system")
     doc_path.write_text(text)
     with pytest.raises(FacemindError, match="outside the allowed modules"):
-        TrainedModel.load(tmp_path / "m")
+        Predictor.load(tmp_path / "m")
     with pytest.raises(FacemindError, match="not a model directory"):
-        TrainedModel.load(tmp_path)
+        Predictor.load(tmp_path)

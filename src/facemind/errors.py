@@ -1,4 +1,11 @@
-"""User-facing errors: one line naming the file, row, column and value at fault."""
+"""User-facing errors: one line naming the file, row, column and value at fault.
+
+Messages name the library's parameters in backticks (```folds` must be at least 2``,
+``use `missing='drop'```), never command-line flags: the command line turns them into its
+flags (``--folds``, ``--missing drop``) where it prints the error. Mistakes in calling code
+rather than in the user's data or settings (a model used before it is fitted) raise
+:class:`ValueError` or scikit-learn's ``NotFittedError`` instead.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,11 @@ class FacemindError(Exception):
     """An error in the user's input or settings; the CLI prints it as one line and exits 2."""
 
 
-class InputError(FacemindError):
+class ParameterError(FacemindError, ValueError):
+    """A parameter out of its range or inconsistent with another; the message names it."""
+
+
+class InputError(FacemindError, ValueError):
     """Bad input data, located as precisely as possible.
 
     ``row`` counts data rows from 1, the header not counted (row 1 is the first respondent,

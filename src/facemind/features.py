@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .errors import FacemindError, InputError
+from .errors import FacemindError, InputError, ParameterError
 from .face import schema
 from .face.layout import ExtractionDir, left_out_summary
 from .io import write_table
@@ -345,7 +345,7 @@ def compute_features(
     ``groups`` defaults to every group with a column in the first table.
     """
     if per not in PER_CHOICES:
-        raise FacemindError(f"--per must be one of {', '.join(PER_CHOICES)}, got {per!r}")
+        raise ParameterError(f"`per` must be one of {', '.join(PER_CHOICES)}, got {per!r}")
     rows, ids, excluded = [], [], []
     names: list[str] | None = None
     channels: list[str] = []
@@ -461,9 +461,9 @@ def extract_features(
     called with (videos done, videos in all) after every chunk.
     """
     if per not in PER_CHOICES:
-        raise FacemindError(f"--per must be one of {', '.join(PER_CHOICES)}, got {per!r}")
+        raise ParameterError(f"`per` must be one of {', '.join(PER_CHOICES)}, got {per!r}")
     if min_face_frames < 1:
-        raise FacemindError(f"--min-face-frames must be at least 1, got {min_face_frames}")
+        raise ParameterError(f"`min_face_frames` must be at least 1, got {min_face_frames}")
     layout = _frames_layout(frames_dir)
     manifest = layout.read_manifest()
     excluded: list[dict] = []

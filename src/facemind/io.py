@@ -157,7 +157,7 @@ def decode_csv(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
             line = raw.count(b"\n", 0, exc.start) + 1
             raise InputError(
                 f"line {line}: byte 0x{raw[exc.start]:02x} is not valid {encoding} "
-                "(set the file's encoding with --encoding, e.g. cp1252 or utf-8)",
+                "(set the file's `encoding`, e.g. cp1252 or utf-8)",
                 file=str(path),
             ) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -172,7 +172,7 @@ def decode_csv(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
         text, enc = raw.decode("latin-1"), "latin-1"
     warnings.warn(
         f"{path}: not UTF-8, read as {'Windows-1252' if enc == 'cp1252' else 'Latin-1'} "
-        "(name another encoding with --encoding)",
+        "(name another `encoding`)",
         TableNote,
         stacklevel=4,  # the caller of read_table
     )

@@ -141,7 +141,7 @@ def check_results(
     if got.get("id") != instrument.id:
         raise FacemindError(
             f"{results}: results of instrument {got.get('id')!r}, not {instrument.id!r}; "
-            f"report them with --instrument {got.get('id')}"
+            f"report them with `instrument={got.get('id')}`"
         )
     if got.get("spec_sha256") != instrument_fingerprint(instrument)["spec_sha256"]:
         raise FacemindError(

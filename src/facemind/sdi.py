@@ -443,7 +443,7 @@ def _subscale_sdi(
     keyed = responses.keyed(sub)
     missing_rows = np.isnan(keyed @ np.ones(keyed.shape[1]))  # NaN propagates: one cheap pass
     if missing_rows.any() and missing == "error":
-        raise responses.missing_error(sub, "use --missing drop to leave them out of the subscale")
+        raise responses.missing_error(sub, "use `missing='drop'` to leave them out of the subscale")
     inc = ~missing_rows
     complete = keyed[inc] if missing_rows.any() else keyed
     profiles, inverse, counts = response_profiles(complete, inst.response_min, inst.response_max)
@@ -453,7 +453,7 @@ def _subscale_sdi(
     elif group_by == "band":
         if not sub.bands:
             raise FacemindError(
-                f"subscale {subscale!r} of {inst.id!r} has no bands; use --group-by total"
+                f"subscale {subscale!r} of {inst.id!r} has no bands; use `group_by='total'`"
             )
         p_groups = sub.band_index(p_raw * sub.multiplier)
     else:

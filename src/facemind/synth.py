@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from scipy.signal import lfilter
 
 from . import __version__
-from .errors import FacemindError
+from .errors import FacemindError, ParameterError
 from .face import schema
 from .io import atomic_path, write_table
 from .parallel import process_map
@@ -90,19 +90,19 @@ class SynthConfig:
 
     def validate(self) -> None:
         if self.participants < 1:
-            raise FacemindError(f"--participants must be at least 1, got {self.participants}")
+            raise ParameterError(f"`participants` must be at least 1, got {self.participants}")
         if not 0.0 <= self.discrepant_share <= 1.0:
-            raise FacemindError(
-                f"--discrepant-share must be within 0-1, got {self.discrepant_share}"
+            raise ParameterError(
+                f"`discrepant_share` must be within 0-1, got {self.discrepant_share}"
             )
         if not 0.5 <= self.fps <= 120:
-            raise FacemindError(f"--fps must be within 0.5-120, got {self.fps}")
+            raise ParameterError(f"`fps` must be within 0.5-120, got {self.fps}")
         if not 1.0 <= self.duration <= 3600:
-            raise FacemindError(f"--duration must be within 1-3600 seconds, got {self.duration}")
+            raise ParameterError(f"`duration` must be within 1-3600 seconds, got {self.duration}")
         if self.videos_per_participant < 1:
-            raise FacemindError("--videos-per-participant must be at least 1")
+            raise ParameterError("`videos_per_participant` must be at least 1")
         if self.signal < 0:
-            raise FacemindError(f"--signal must not be negative, got {self.signal}")
+            raise ParameterError(f"`signal` must not be negative, got {self.signal}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,11 +483,11 @@ def write_cohort(
         if previous != cfg_dict:
             raise FacemindError(
                 f"{out}: holds a synthetic cohort made with other settings ({previous}); "
-                "choose another --out or remove it"
+                "choose another `out` or remove it"
             )
     elif (out / "frames").exists() and any((out / "frames").iterdir()):
         raise FacemindError(
-            f"{out}/frames: not empty and not a synthetic cohort; choose another --out"
+            f"{out}/frames: not empty and not a synthetic cohort; choose another `out`"
         )
     (out / "frames").mkdir(parents=True, exist_ok=True)
     with atomic_path(settings_path) as tmp:

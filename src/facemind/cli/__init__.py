@@ -7,6 +7,7 @@ and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -28,6 +29,24 @@ app = typer.Typer(
 #: so file paths stay whole).
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+
+#: Library parameters whose command-line flag is not ``--`` + the name with dashes.
+FLAGS: dict[str, str] = {"workers": "--jobs"}
+
+_PARAM = re.compile(r"`([a-z_][a-z0-9_]*)(?:=['\"]?([^`'\"]*)['\"]?)?`")
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the library's parameter names (```folds```, ```missing='drop'```)
+    written as this command's flags (``--folds``, ``--missing drop``)."""
+
+    def flag(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        text = FLAGS.get(name, "--" + name.replace("_", "-"))
+        return text if value is None else f"{text} {value}"
+
+    return _PARAM.sub(flag, message)
 
 
 def fail(message: str) -> None:
@@ -60,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="facemind", standalone_mode=False)
     except FacemindError as exc:
-        print(f"facemind: error: {exc}", file=sys.stderr)
+        print(f"facemind: error: {as_flags(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("facemind: interrupted", file=sys.stderr)

@@ -67,8 +67,7 @@ def train_cmd(
     ] = False,
 ) -> None:
     """Fit one model on every participant and save it (JSON + safetensors, no pickle)."""
-    from ..models.trained import train_model
-    from ..study import read_study_table
+    from ..api import train
     from .notices import quiet_warnings
 
     if (features is None) == (frames is None):
@@ -76,16 +75,13 @@ def train_cmd(
             "give exactly one of --features F (classical models) or --frames DIR (deep models)"
         )
     start = time.perf_counter()
-    ids = (id_column, "video_id")
     with quiet_warnings(verbose):
-        trained, notes = train_model(
-            read_study_table(responses, ids), instrument, subscale, model,
-            features=read_study_table(features, ids) if features is not None else None,
-            frames=frames, task=task, positive_band=positive_band, balance=balance,
-            grid_search=grid_search, seed=seed, id_column=id_column, params=_params(params),
-            features_name=str(features or frames), responses_name=str(responses),
+        trained = train(
+            responses, instrument, subscale, model, features=features, frames=frames, task=task,
+            positive_band=positive_band, balance=balance, grid_search=grid_search, seed=seed,
+            id_column=id_column, params=_params(params),
         )  # fmt: skip
-    for note in notes:
+    for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
     trained.save(output)
     t = trained.meta["training"]
@@ -113,8 +109,8 @@ def predict_cmd(
     ] = None,
 ) -> None:
     """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
+    from ..api import load_model
     from ..io import TABLE_SUFFIXES, write_table
-    from ..models.trained import TrainedModel
     from ..study import read_study_table
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
@@ -122,7 +118,7 @@ def predict_cmd(
     if bool(videos) == (features is not None):
         raise FacemindError("give videos to score, or --features F (not both)")
     start = time.perf_counter()
-    trained = TrainedModel.load(model)
+    trained = load_model(model)
     if features is not None:
         result = trained.predict_features(read_study_table(features), source=str(features))
     else:

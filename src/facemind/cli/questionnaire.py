@@ -13,7 +13,7 @@ from .. import sdi as sdi_mod
 from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
 from ..io import TableNote, read_table, write_json, write_table
-from . import app, err, out
+from . import app, as_flags, err, out
 from .options import out_option
 
 InstrumentOpt = Annotated[
@@ -36,7 +36,7 @@ def _load(responses: Path, instrument: str, id_column: str, encoding: str | None
         warnings.simplefilter("always", TableNote)
         df = read_table(responses, id_columns=(id_column,), encoding=encoding)
     for note in notes:
-        err.print(f"[yellow]note: {note.message}[/]")
+        err.print(f"[yellow]note: {as_flags(str(note.message))}[/]")
     return validate_responses(df, inst, id_column=id_column, source=str(responses))
 
 

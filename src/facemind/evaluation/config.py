@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ..errors import FacemindError
+from ..errors import FacemindError, ParameterError
 from ..instruments import Instrument
 from ..models import BALANCE_METHODS, check_model, get_model
 
@@ -96,11 +96,11 @@ class SweepConfig:
                 bands = [b.label for b in inst.subscales[s].bands]
                 if not bands:
                     raise FacemindError(
-                        f"subscale {s!r} has no severity bands; use --task regression"
+                        f"subscale {s!r} has no severity bands; use `task='regression'`"
                     )
                 if self.task == "binary" and self.positive_band not in bands[1:]:
                     raise FacemindError(
-                        f"--positive-band {self.positive_band!r} is not a band above the lowest "
+                        f"`positive_band` {self.positive_band!r} is not a band above the lowest "
                         f"of {s!r}; choose from {', '.join(bands[1:])}"
                     )
         models = self.resolved_models()
@@ -124,12 +124,12 @@ class SweepConfig:
             if not 0.0 <= float(f) < 1.0:
                 raise FacemindError(f"removal fraction must be in [0, 1), got {f}")
         if self.folds < 2:
-            raise FacemindError(f"--folds must be at least 2, got {self.folds}")
+            raise ParameterError(f"`folds` must be at least 2, got {self.folds}")
         if self.repeats < 1:
-            raise FacemindError(f"--repeats must be at least 1, got {self.repeats}")
+            raise ParameterError(f"`repeats` must be at least 1, got {self.repeats}")
         if self.jobs == 0 or self.jobs < -1:
-            raise FacemindError(
-                f"--jobs must be a positive number of processes or -1, got {self.jobs}"
+            raise ParameterError(
+                f"`jobs` must be a positive number of processes or -1, got {self.jobs}"
             )
         if self.balance not in BALANCE_METHODS:
             raise FacemindError(
@@ -160,11 +160,11 @@ def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
     """Deep models need ``frames``; feature models and deep models take different tables."""
     deep = [m for m in models if get_model(m).input != "features"]
     if deep and frames is None:
-        raise FacemindError(f"model {deep[0]!r} needs an extraction directory: pass --frames DIR")
+        raise ParameterError(f"model {deep[0]!r} needs an extraction directory: pass `frames`")
     if deep and len(deep) < len(models):
         other = next(m for m in models if m not in deep)
         raise FacemindError(
-            f"models {deep[0]!r} (on --frames) and {other!r} (on --features) take different "
+            f"models {deep[0]!r} (on `frames`) and {other!r} (on `features`) take different "
             "inputs; sweep them in separate runs"
         )
 

@@ -21,15 +21,15 @@ def _advice(kind: str, plan: SweepPlan, fraction: float) -> str:
     """What to change, most specific first."""
     cfg = plan.config
     if kind == "no_test":
-        return "use smaller --fractions or the train-only protocol"
-    options = [f"fewer --folds (now {cfg.folds})"] if cfg.folds > 2 else []
+        return "use smaller `fractions` or the train-only protocol"
+    options = [f"fewer `folds` (now {cfg.folds})"] if cfg.folds > 2 else []
     if kind == "inner":
-        options.append("leave out --grid-search")
+        options.append("leave out `grid_search`")
     else:
         if fraction > 0 and kind == "one_class":
-            options.append("smaller --fractions")
+            options.append("smaller `fractions`")
         if cfg.task == "binary" and kind == "one_class":
-            options.append("another --positive-band")
+            options.append("another `positive_band`")
         options.append("more participants")
     if len(options) == 1:
         return f"use {options[0]}"

@@ -117,7 +117,7 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
         )
         if cfg.task != "regression":
             classes, counts = np.unique(y, return_counts=True)
-            other = "another --positive-band" if cfg.task == "binary" else "--task binary"
+            other = "another `positive_band`" if cfg.task == "binary" else "`task='binary'`"
             if len(classes) < 2:
                 raise FacemindError(
                     f"subscale {s!r}: every participant is in the same class; "
@@ -126,13 +126,13 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
             if counts.min() < cfg.folds:
                 raise FacemindError(
                     f"subscale {s!r}: the smallest class has {int(counts.min())} participant(s), "
-                    f"fewer than --folds {cfg.folds}; lower --folds, use {other} or more "
+                    f"fewer than `folds` {cfg.folds}; lower `folds`, use {other} or more "
                     "participants"
                 )
         elif study.n_people < cfg.folds:
             raise FacemindError(
-                f"{study.n_people} participant(s), fewer than --folds {cfg.folds}; "
-                "lower --folds or use more participants"
+                f"{study.n_people} participant(s), fewer than `folds` {cfg.folds}; "
+                "lower `folds` or use more participants"
             )
         targets[s] = y
     return targets

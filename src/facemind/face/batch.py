@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FacemindError, InputError
+from ..errors import FacemindError, InputError, ParameterError
 from ..io import read_table
 from .extract import ExtractSettings, extract_video
 from .landmarker import Landmarker, backend_version
@@ -248,7 +248,7 @@ def run_batch(
     ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
     """
     if workers < 1:
-        raise FacemindError(f"-j/--jobs must be at least 1, got {workers}")
+        raise ParameterError(f"`workers` must be at least 1, got {workers}")
     layout = ExtractionDir(out)
     tasks = collect_inputs(inputs)
     if not tasks:
@@ -347,7 +347,7 @@ def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
     try:
         from dask.distributed import Client
     except ImportError:  # pragma: no cover - the dist extra is part of the install
-        raise FacemindError("-j/--jobs > 1 and --scheduler need dask[distributed]") from None
+        raise FacemindError("`workers` > 1 and `scheduler` need dask[distributed]") from None
     cluster = local_cluster(workers) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:

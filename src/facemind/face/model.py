@@ -65,7 +65,7 @@ def verify_model(path: str | os.PathLike[str]) -> str:
 def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     """Find the face model: ``path``, then ``$FACEMIND_FACE_MODEL``, then the user cache."""
     if path is not None:
-        candidate, source = Path(path), "--model"
+        candidate, source = Path(path), "the given path"
     elif os.environ.get(ENV_VAR):
         candidate, source = Path(os.environ[ENV_VAR]), ENV_VAR
     else:
@@ -73,7 +73,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
         if not candidate.is_file():
             raise FacemindError(
                 f"face model not found in {candidate}; run `facemind models fetch`, "
-                f"pass --model PATH or set {ENV_VAR}"
+                f"pass its path or set {ENV_VAR}"
             )
     if not candidate.is_file():
         raise FacemindError(f"{candidate}: face model not found (from {source})")

@@ -126,7 +126,7 @@ def import_openface(
     1 ms steps, which would make every rate and speed feature 1000/fps times too large.
     """
     if fps is not None and not fps > 0:
-        raise InputError("--fps must be positive", value=fps)
+        raise InputError("`fps` must be positive", value=fps)
     layout = ExtractionDir(out)
     seen: dict[str, str] = {}
     jobs = []
@@ -155,7 +155,7 @@ def import_openface(
                          f"{imp.dropped_duplicate_faces} rows of other faces")  # fmt: skip
         if fps is None and 0 < step < 0.005:
             notes.append(f"timestamps advance {step * 1000:g} ms per frame (image-sequence "
-                         "output?); rerun with --fps to set the real frame rate")  # fmt: skip
+                         "output?); rerun with `fps` set to the real frame rate")  # fmt: skip
         if imp.missing_columns:
             notes.append(f"{len(imp.missing_columns)} OpenFace columns absent (left null)")
         layout.write_record({

@@ -202,7 +202,7 @@ def validate_responses(
         near = _near(id_column, [str(c) for c in df.columns])
         hint = f"did you mean {near!r}? " if near is not None else ""
         raise InputError(
-            f"id column not found ({hint}set it with --id-column)", file=source, column=id_column
+            f"id column not found ({hint}set it with `id_column`)", file=source, column=id_column
         )
     ids = df[id_column]
     blank = ids.isna().to_numpy(copy=True)

@@ -50,7 +50,7 @@ def score_responses(
     """Score validated responses: id, then per subscale ``<sub>``, ``<sub>_raw``, ``<sub>_band``."""
     if missing not in MISSING_POLICIES:
         raise FacemindError(
-            f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
+            f"`missing` must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
         )
     inst = responses.instrument
     out = pd.DataFrame({responses.id_column: responses.ids})
@@ -59,7 +59,7 @@ def score_responses(
         keyed = responses.keyed(sub)
         n_missing = np.isnan(keyed).sum(axis=1)
         if missing == "error" and n_missing.any():
-            raise responses.missing_error(sub, "use --missing drop or --missing prorate")
+            raise responses.missing_error(sub, "use `missing='drop'` or `missing='prorate'`")
         raw = np.nansum(keyed, axis=1)
         prorated = np.zeros(len(raw), dtype=bool)
         if missing == "prorate":

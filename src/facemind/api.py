@@ -1,0 +1,513 @@
+"""The Python API: a whole study from a notebook, one function per stage.
+
+Every function takes DataFrames or paths, names its parameters (never command-line flags) in
+its errors, and is what the ``facemind`` command calls. ``import facemind as fm`` gives them
+all (:mod:`facemind` loads this module on first use, so importing the package stays light).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .evaluation import SweepResult
+    from .instruments import Instrument
+    from .predict import Predictor
+    from .sdi import SubscaleSDI
+
+Table = pd.DataFrame | str | os.PathLike[str]
+
+
+def _table(data: Table, id_column: str = "participant_id") -> tuple[pd.DataFrame, str]:
+    """``data`` as a DataFrame (files read with ids as text) and the name errors give it."""
+    if isinstance(data, pd.DataFrame):
+        return data, "the table"
+    from .io import read_table
+
+    return read_table(data, id_columns=(id_column, "video_id")), str(data)
+
+
+def load_instrument(name_or_path: str | os.PathLike[str] | Instrument) -> Instrument:
+    """A questionnaire's definition: items, subscales, reverse keying, multipliers and bands.
+
+    Parameters
+    ----------
+    name_or_path
+        A built-in id (``dass21``, ``dass42``, ``phq9``, ``gad7``, ``pss10``) or the path of a
+        YAML/JSON spec file; an :class:`Instrument` is returned as it is.
+
+    Returns
+    -------
+    Instrument
+        ``.id``, ``.subscales`` (name to items, reverse items, multiplier and bands),
+        ``.response_min`` and ``.response_max``.
+
+    Examples
+    --------
+    >>> import facemind as fm
+    >>> dass = fm.load_instrument("dass21")
+    >>> list(dass.subscales), dass.subscales["depression"].multiplier
+    (['depression', 'anxiety', 'stress'], 2)
+    """
+    from .instruments import load_instrument as _load
+
+    return _load(name_or_path)
+
+
+def score(
+    responses: Table,
+    instrument: str | Instrument,
+    *,
+    id_column: str = "participant_id",
+    missing: str = "error",
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Validate and score questionnaire responses.
+
+    Parameters
+    ----------
+    responses
+        One row per respondent: ``id_column`` and the instrument's item columns (a DataFrame
+        or a table file).
+    instrument
+        A built-in id (``dass21``, ``phq9``, ...), a spec file or an :class:`Instrument`.
+    id_column
+        The respondents' id column.
+    missing
+        ``'error'`` (refuse unanswered items), ``'drop'`` (leave the subscale empty) or
+        ``'prorate'`` (scale up the answered items).
+    encoding
+        The text encoding of a CSV file (detected when ``None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The id, then per subscale ``<sub>`` (scored total), ``<sub>_raw`` and ``<sub>_band``.
+
+    Examples
+    --------
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> scores = fm.score(make_responses(20, seed=0), "dass21")
+    >>> list(scores.columns[:4])
+    ['participant_id', 'depression', 'depression_raw', 'depression_band']
+    >>> len(scores)
+    20
+    """
+    from .instruments import score as _score
+
+    return _score(responses, instrument, id_column=id_column, missing=missing,
+                  encoding=encoding)  # fmt: skip
+
+
+def compute_sdi(
+    responses: Table,
+    instrument: str | Instrument,
+    *,
+    subscales: Sequence[str] | None = None,
+    group_by: str = "total",
+    standardize: bool = True,
+    missing: str = "error",
+    id_column: str = "participant_id",
+    encoding: str | None = None,
+) -> dict[str, SubscaleSDI]:
+    """The Symptom Discrepancy Index of every (or the chosen) subscale.
+
+    Parameters
+    ----------
+    responses
+        Item responses (a DataFrame or a table file).
+    instrument
+        A built-in id, a spec file or an :class:`Instrument`.
+    subscales
+        The subscales to compute (default: all of them).
+    group_by
+        ``'total'`` (respondents with the same raw total) or ``'band'`` (same severity band).
+    standardize
+        Standardize the items before measuring discrepancy.
+    missing
+        ``'error'`` or ``'drop'`` (leave incomplete respondents out of that subscale).
+    id_column, encoding
+        As in :func:`score`.
+
+    Returns
+    -------
+    dict of str to SubscaleSDI
+        Per subscale: ``.sdi`` (the dataset's index), ``.groups`` (per-group table) and
+        ``.discrepancy`` (each respondent's normalized discrepancy, 0-1).
+        :func:`facemind.sdi.per_respondent` and :func:`facemind.sdi.summary` turn it into the
+        table and summary the command line writes.
+
+    Examples
+    --------
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> result = fm.compute_sdi(make_responses(200, seed=0), "dass21")
+    >>> sorted(result)
+    ['anxiety', 'depression', 'stress']
+    >>> 0.0 < result["depression"].sdi < 1.0
+    True
+    """
+    from . import sdi
+
+    return sdi.compute(
+        responses, instrument, subscales=subscales, group_by=group_by,
+        standardize=standardize, missing=missing, id_column=id_column, encoding=encoding,
+    )  # fmt: skip
+
+
+def extract(
+    videos: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    face_model: str | os.PathLike[str] | None = None,
+    save_crops: int = 0,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+) -> pd.DataFrame:
+    """Extract frame tables from facial videos with MediaPipe, on this machine only.
+
+    Writes ``out/frames/<video_id>.parquet`` and ``out/manifest.parquet``; a rerun skips the
+    videos already done with the same settings.
+
+    Parameters
+    ----------
+    videos
+        Video files, folders of videos, or CSV lists (``path`` and optional ``video_id``,
+        ``participant_id`` columns).
+    out
+        The extraction directory to write.
+    face_model
+        The MediaPipe face model file (default: ``$FACEMIND_FACE_MODEL``, then the user cache
+        filled by ``facemind models fetch``).
+    save_crops
+        Also keep this many aligned face crops per video (for the crop models).
+    jobs
+        Local worker processes.
+    scheduler
+        The address of a running Dask scheduler to extract on instead.
+    retry_failed
+        Extract again the videos that failed last time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest: one row per video with its ``status`` (``ok``, ``partial``, ``no_face``,
+        ``failed``), frame counts and errors.
+
+    Examples
+    --------
+    Needs the face model (``facemind models fetch``) and videos, so not run here:
+
+    >>> import facemind as fm
+    >>> manifest = fm.extract(["interviews/"], "extraction")  # doctest: +SKIP
+    >>> manifest["status"].value_counts()  # doctest: +SKIP
+    """
+    from .errors import ParameterError
+    from .face.batch import run_batch
+    from .face.extract import ExtractSettings
+    from .io import read_table
+
+    if jobs < 1:
+        raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
+    run_batch(
+        videos, out, face_model, settings=ExtractSettings(save_crops=save_crops),
+        workers=jobs, scheduler=scheduler, retry_failed=retry_failed,
+    )  # fmt: skip
+    return read_table(Path(out) / "manifest.parquet")
+
+
+def features(
+    frames: str | os.PathLike[str],
+    *,
+    groups: Sequence[str] | None = None,
+    per: str = "video",
+    min_face_frames: int = 10,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Per-video (or per-participant) functionals of an extraction's frame tables.
+
+    Parameters
+    ----------
+    frames
+        An extraction directory (``manifest.parquet`` and ``frames/``), from :func:`extract`,
+        ``facemind import-openface`` or :mod:`facemind.synth`.
+    groups
+        Channel groups: ``aus``, ``pose``, ``gaze``, ``landmarks``, ``blendshapes`` (default:
+        every group present).
+    per
+        ``'video'`` or ``'participant'`` (videos of a participant averaged).
+    min_face_frames
+        Videos with fewer frames with a face are left out.
+    jobs
+        Worker processes.
+    progress
+        Called with (videos done, videos in all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``video_id``, ``participant_id``, then ``<channel>__<stat>``; the videos left out and
+        why are in ``.attrs["excluded"]`` (one dict per video: ``video_id``,
+        ``participant_id``, ``reason``, ``face_frames``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import facemind as fm
+    >>> from facemind.synth import SynthConfig, write_cohort
+    >>> cohort = tempfile.mkdtemp()
+    >>> _ = write_cohort(cohort, SynthConfig(participants=4, fps=4.0, duration=6.0))
+    >>> table = fm.features(cohort, groups=["aus", "pose"])
+    >>> len(table), list(table.columns[:2])
+    (4, ['video_id', 'participant_id'])
+    """
+    from .features import extract_features
+
+    result = extract_features(frames, groups=groups, per=per, min_face_frames=min_face_frames,
+                              jobs=jobs, progress=progress)  # fmt: skip
+    table = result.table
+    table.attrs["excluded"] = result.excluded.to_dict("records")  # JSON-safe: kept by to_parquet
+    return table
+
+
+def sweep(
+    features: Table,
+    responses: Table,
+    instrument: str | Instrument,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **settings: Any,
+) -> SweepResult:
+    """Cross-validated models under removal of discrepant (or otherwise flagged) respondents.
+
+    Parameters
+    ----------
+    features
+        Features table (from :func:`features`), a DataFrame or a file.
+    responses
+        Item responses, a DataFrame or a file.
+    instrument
+        A built-in id, a spec file or an :class:`Instrument`.
+    out
+        When given, the per-fold table is written there (CSV or Parquet by extension) and the
+        summary beside it (``<stem>_summary<ext>``).
+    progress
+        Called with (steps done, steps in all).
+    **settings
+        Fields of :class:`facemind.evaluation.SweepConfig`: ``subscales``, ``task``,
+        ``positive_band``, ``models``, ``fractions``, ``protocols``, ``criteria``, ``folds``,
+        ``repeats``, ``seed``, ``jobs``, ``balance``, ``grid_search``, ``frames``, ...
+
+    Returns
+    -------
+    SweepResult
+        ``.folds`` (one row per fold and setting) and ``.summary`` (means and 95% intervals),
+        with ``.notes`` on the data left out.
+
+    Examples
+    --------
+    Stress from one made-up feature (the synthetic cohort's true level), with and without
+    the 20% most discrepant respondents:
+
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> answers = make_responses(120, seed=2)
+    >>> truth = answers[["participant_id"]].assign(
+    ...     video_id=answers["participant_id"], truth__mean=answers["latent_stress"])
+    >>> result = fm.sweep(truth, answers, "dass21", subscales=["stress"], models=["logreg"],
+    ...                   fractions=[0.0, 0.2], protocols=["paper"], criteria=["sdi"], folds=2)
+    >>> len(result.folds), sorted(result.folds["fraction"].unique().tolist())
+    (4, [0.0, 0.2])
+    >>> {"f1_mean", "f1_ci_low", "f1_ci_high"} <= set(result.summary.columns)
+    True
+    """
+    from .evaluation import SweepConfig, run_sweep, summary_path
+    from .instruments import load_instrument as _load
+    from .io import write_table
+
+    config = SweepConfig(**settings)
+    inst = _load(instrument)
+    plan = config.validate(inst)  # settings refused before any table is read
+    feats, features_name = _table(features, config.id_column)
+    resp, responses_name = _table(responses, config.id_column)
+    result = run_sweep(feats, resp, inst, plan, progress=progress,
+                       features_name=features_name, responses_name=responses_name)  # fmt: skip
+    if out is not None:
+        write_table(result.folds, out)
+        write_table(result.summary, summary_path(out))
+    return result
+
+
+def train(
+    responses: Table,
+    instrument: str | Instrument,
+    subscale: str,
+    model: str,
+    *,
+    features: Table | None = None,
+    frames: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> Predictor:
+    """Fit one model on every participant with complete answers.
+
+    Parameters
+    ----------
+    responses
+        Item responses, a DataFrame or a file.
+    instrument
+        A built-in id, a spec file or an :class:`Instrument`.
+    subscale
+        The subscale to model.
+    model
+        ``logreg``, ``ridge``, ``svm``, ``rf``, ``gbt`` (on ``features``); ``sequence``,
+        ``frames-cnn``, ``clip-cnn`` (on ``frames``).
+    features
+        Features table for the classical models (a DataFrame or a file).
+    frames
+        Extraction directory for the deep models.
+    **options
+        ``task``, ``positive_band``, ``balance``, ``grid_search``, ``seed``, ``id_column``,
+        ``min_face_frames``, ``params`` (deep model settings) of
+        :func:`facemind.predict.train_model`.
+
+    Returns
+    -------
+    Predictor
+        ``.predict(features table or videos)``, ``.save(directory)``, ``.meta``; notes on the
+        data left out are in ``.meta["training"]["notes"]``.
+
+    Examples
+    --------
+    Three depression classes from one made-up feature (the synthetic cohort's true level):
+
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> responses = make_responses(80, seed=1)
+    >>> table = responses[["participant_id"]].assign(
+    ...     video_id=responses["participant_id"], truth__mean=responses["latent_depression"])
+    >>> model = fm.train(responses, "dass21", "depression", "rf", features=table, task="3class")
+    >>> model.meta["class_names"]
+    ['normal', 'mild', 'moderate_plus']
+    >>> model.predict(table)["video_id"].equals(table["video_id"])
+    True
+    """
+    from .predict import train_model
+
+    resp, responses_name = _table(responses, options.get("id_column", "participant_id"))
+    feats, features_name = None, str(frames)
+    if features is not None:
+        feats, features_name = _table(features)
+    trained, _ = train_model(resp, instrument, subscale, model, features=feats, frames=frames,
+                             features_name=features_name, responses_name=responses_name,
+                             **options)  # fmt: skip
+    return trained
+
+
+def load_model(path: str | os.PathLike[str]) -> Predictor:
+    """Load a model directory written by :meth:`Predictor.save` (``facemind train``).
+
+    Parameters
+    ----------
+    path
+        The model directory (``model.json`` and ``weights.safetensors``; no pickle).
+
+    Returns
+    -------
+    Predictor
+        The same model: its predictions equal the saved model's exactly.
+
+    Examples
+    --------
+    A model trained on one made-up feature (the synthetic cohort's true stress level):
+
+    >>> import tempfile
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> responses = make_responses(60, seed=0)
+    >>> table = responses[["participant_id"]].assign(video_id=responses["participant_id"],
+    ...                                              truth__mean=responses["latent_stress"])
+    >>> model = fm.train(responses, "dass21", "stress", "logreg", features=table)
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = model.save(f"{folder}/model")
+    >>> again = fm.load_model(f"{folder}/model")
+    >>> again.predict(table).equals(model.predict(table))
+    True
+    """
+    from .predict import Predictor
+
+    return Predictor.load(path)
+
+
+def report(
+    results: SweepResult | str | os.PathLike[str] | None,
+    responses: Table,
+    instrument: str | Instrument,
+    out: str | os.PathLike[str],
+    *,
+    extraction: str | os.PathLike[str] | None = None,
+    features: Table | None = None,
+    id_column: str = "participant_id",
+) -> Path:
+    """Write one self-contained HTML report of a study.
+
+    Parameters
+    ----------
+    results
+        A :func:`sweep` result, the path of its per-fold table (its summary is read from
+        beside it when there), or ``None`` for a report of the questionnaire alone.
+    responses
+        Item responses, a DataFrame or a file.
+    instrument
+        A built-in id, a spec file or an :class:`Instrument`.
+    out
+        The HTML file to write.
+    extraction
+        An extraction directory: its manifest adds the extraction-quality section.
+    features
+        The features table (a DataFrame or a file), for the cluster section.
+    id_column
+        The respondents' id column.
+
+    Returns
+    -------
+    pathlib.Path
+        The report written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import facemind as fm
+    >>> from facemind.synth import make_responses
+    >>> folder = tempfile.mkdtemp()
+    >>> path = fm.report(None, make_responses(100, seed=0), "dass21", f"{folder}/report.html")
+    >>> path.name, "SYNTHETIC" in path.read_text().upper()
+    ('report.html', True)
+    """
+    from .evaluation import SweepResult, summarize, summary_path
+    from .instruments import load_instrument as _load
+    from .io import read_table
+    from .report.html import ReportData, write_report
+
+    resp, source = _table(responses, id_column)
+    data = ReportData(responses=resp, instrument=_load(instrument),
+                      id_column=id_column, source=source)  # fmt: skip
+    if isinstance(results, SweepResult):
+        data.folds, data.summary = results.folds, results.summary
+    elif results is not None:
+        data.folds = read_table(results)
+        side = summary_path(results)
+        data.summary = read_table(side) if side.exists() else summarize(data.folds)
+    if extraction is not None:
+        data.manifest = read_table(Path(extraction) / "manifest.parquet")
+    if features is not None:
+        data.features = _table(features, id_column)[0]
+    return write_report(data, out)

@@ -1,0 +1,350 @@
+"""Training one model on a whole cohort, and scoring new videos with it.
+
+:func:`train_model` fits a registered model (classical on a features table, ``sequence`` /
+``frames-cnn`` on an extraction directory) on every participant with complete answers, with
+the class balance of the sweep, and returns a :class:`Predictor`: the fitted estimator and its
+metadata (:class:`~facemind.models.trained.TrainedModel`), which also scores videos.
+
+Scoring videos (:meth:`Predictor.predict_videos`) runs face extraction in memory (nothing is
+written to disk: no frame tables, no crops), then features or the deep model's inputs, then
+the model; one row per video, in the order given, with a ``status`` saying why a video has no
+prediction.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import labels
+from .errors import FacemindError
+from .face import schema
+from .instruments import load_instrument
+from .io import TABLE_SUFFIXES, read_table
+from .models import get_model, make_estimator
+from .models.trained import TrainedModel, unwrap
+from .models.wrappers import Balanced
+from .provenance import make_record
+from .study import fit_data_problem, prepare_study
+
+#: Dynamic feature heads and the channel group whose frames they are computed from.
+DYNAMIC_GROUPS = {
+    "head_rotation_speed": "pose",
+    "head_translation_speed": "pose",
+    "gaze_speed": "gaze",
+    "landmark_speed": "landmarks",
+    "blink": "aus",
+}
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a saved model depends on."""
+    import sklearn
+
+    from . import __version__
+
+    out = {
+        "facemind": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "frame_schema": str(schema.SCHEMA_VERSION),
+    }
+    for name in ("torch", "xgboost", "safetensors"):
+        try:
+            module = __import__(name)
+            out[name] = str(module.__version__)
+        except ImportError:
+            pass
+    return out
+
+
+class Predictor(TrainedModel):
+    """A trained model that scores features tables, frame tables or videos.
+
+    Built by :func:`train_model` or loaded with :meth:`Predictor.load`; :meth:`predict` takes a
+    features table or videos, :meth:`save` writes the model directory.
+    """
+
+    def predict(
+        self,
+        data: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        face_model: str | os.PathLike[str] | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for a features table (a DataFrame or a table file) or for videos.
+
+        Parameters
+        ----------
+        data
+            A features table, the path of one (``.csv``/``.parquet``), or video files,
+            folders or CSV lists of videos.
+        face_model
+            The face model file used to extract the videos (default: the cached one).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per video: ``video_id``, the prediction columns and ``status``.
+        """
+        if isinstance(data, pd.DataFrame):
+            return self.predict_features(data)
+        if isinstance(data, str | os.PathLike):
+            if Path(data).suffix.lower() in TABLE_SUFFIXES:
+                return self.predict_features(read_table(data), source=str(data))
+            data = [data]
+        return self.predict_videos(list(data), face_model=face_model)
+
+    def feature_groups(self) -> list[str]:
+        """Channel groups the model's features come from (to compute them for new videos)."""
+        groups = set()
+        for col in self.meta["input"]["columns"]:
+            head = col.split("__")[0]
+            if head in DYNAMIC_GROUPS:
+                groups.add(DYNAMIC_GROUPS[head])
+            for g, chans in schema.CHANNEL_GROUPS.items():
+                if head in chans:
+                    groups.add(g)
+        return [g for g in schema.CHANNEL_GROUPS if g in groups]
+
+    def predict_frame_tables(
+        self, items: Sequence[tuple[str, pd.DataFrame]], crops: dict[str, np.ndarray] | None = None
+    ) -> pd.DataFrame:
+        """Predictions for in-memory frame tables ``(video_id, frames)`` (and crops by id)."""
+        min_face = int(self.meta["input"].get("min_face_frames", 10))
+        usable, left = [], []
+        for vid, frames in items:
+            n_face = int(frames["face_detected"].sum()) if len(frames) else 0
+            if n_face < min_face:
+                left.append((vid, f"too_few_face_frames ({n_face} < {min_face})"))
+            elif self.input_type == "crops" and (
+                crops is None or vid not in crops or not len(crops[vid])
+            ):
+                left.append((vid, "no_crops"))
+            else:
+                usable.append((vid, frames))
+        parts = []
+        if usable:
+            ids = [v for v, _ in usable]
+            if self.input_type == "features":
+                from .features import compute_features
+
+                res = compute_features(
+                    [(v, v, f) for v, f in usable], groups=self.feature_groups(),
+                    min_face_frames=min_face,
+                )  # fmt: skip
+                parts.append(self.predict_features(res.table, source="features of the videos"))
+            elif self.input_type == "frames":
+                parts.append(self.predict_inputs(ids, [f for _, f in usable]))
+            else:
+                parts.append(self.predict_inputs(ids, [crops[v] for v in ids]))
+        if left:
+            parts.append(self._empty_rows(left))
+        out = pd.concat(parts, ignore_index=True) if parts else self._empty_rows([])
+        return _in_order(out, [v for v, _ in items])
+
+    def predict_videos(
+        self,
+        videos: Sequence[str | os.PathLike[str]],
+        *,
+        face_model: str | os.PathLike[str] | None = None,
+        on_video: Callable[[str], None] | None = None,
+    ) -> pd.DataFrame:
+        """Extract (in memory) and score every video; one row per video, in input order."""
+        from .face.batch import collect_inputs, no_videos_message
+        from .face.extract import ExtractSettings, extract_video
+        from .face.landmarker import Landmarker
+        from .face.model import resolve_model, verify_model
+
+        tasks = collect_inputs([str(v) for v in videos])
+        if not tasks:
+            raise FacemindError(no_videos_message(videos))
+        model_path = resolve_model(face_model)
+        verify_model(model_path)
+        model_bytes = Path(model_path).read_bytes()  # read once, not once per video
+        k = int(self.meta["input"].get("k", 0)) if self.input_type == "crops" else 0
+        settings = ExtractSettings(save_crops=k)
+        items: list[tuple[str, pd.DataFrame]] = []
+        crops: dict[str, np.ndarray] = {}
+        failed: list[tuple[str, str]] = []
+        for t in tasks:
+            if on_video is not None:
+                on_video(t.video_id)
+            res = extract_video(
+                t.path,
+                lambda: Landmarker(model_bytes, min_confidence=settings.min_confidence),
+                settings,
+            )
+            if res.frames is None:
+                failed.append((t.video_id, f"extraction_failed: {res.error}"))
+                continue
+            items.append((t.video_id, schema.conform(res.frames, source=t.path)))
+            if res.crops:
+                crops[t.video_id] = np.stack([a for _, a in res.crops])
+        out = self.predict_frame_tables(items, crops)
+        if failed:
+            out = pd.concat([out, self._empty_rows(failed)], ignore_index=True)
+        out["participant_id"] = out["video_id"].map({t.video_id: t.participant_id for t in tasks})
+        return _in_order(out, [t.video_id for t in tasks])
+
+
+def _in_order(out: pd.DataFrame, video_ids: Sequence[str]) -> pd.DataFrame:
+    """``out``'s rows in the order of ``video_ids`` (the order the videos were given)."""
+    order = {v: i for i, v in enumerate(video_ids)}
+    return out.sort_values("video_id", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )
+
+
+def train_model(
+    responses: pd.DataFrame,
+    instrument: str | Any,
+    subscale: str,
+    model: str,
+    *,
+    features: pd.DataFrame | None = None,
+    frames: str | os.PathLike[str] | None = None,
+    task: str = "binary",
+    positive_band: str = "mild",
+    balance: str = "downsample",
+    grid_search: bool = False,
+    seed: int = 0,
+    id_column: str = "participant_id",
+    min_face_frames: int = 10,
+    params: dict[str, Any] | None = None,
+    features_name: str = "features",
+    responses_name: str = "responses",
+) -> tuple[Predictor, list[str]]:
+    """Fit ``model`` on the whole cohort; return the trained model and notes on left-out data.
+
+    ``features`` for the classical models, ``frames`` (an extraction directory) for the deep
+    ones. ``params`` override the deep model's settings (e.g. ``{"epochs": 20}``).
+    """
+    spec = get_model(model)
+    inst = load_instrument(instrument)
+    if subscale not in inst.subscales:
+        raise FacemindError(
+            f"unknown subscale {subscale!r} for {inst.id}; choose from {', '.join(inst.subscales)}"
+        )
+    notes: list[str] = []
+    if spec.input == "features":
+        if features is None:
+            raise FacemindError(f"model {model!r} is trained on a features table: pass `features`")
+        table = features
+    else:
+        if frames is None:
+            raise FacemindError(
+                f"model {model!r} is trained on an extraction directory: pass `frames`"
+            )
+        from .models.deep import input_table
+
+        inputs = input_table(frames, crops=spec.input == "crops", min_face_frames=min_face_frames)
+        notes.append(inputs.summary())
+        table = inputs.table
+        features_name = str(frames)
+    study = prepare_study(
+        table, responses, inst, subscales=[subscale], id_column=id_column,
+        features_name=features_name, responses_name=responses_name,
+    )  # fmt: skip
+    notes.extend(study.notes)
+    sub = inst.subscales[subscale]
+    y_people = labels.make_target(study.scored[subscale], sub, task, positive_band=positive_band)
+    y = y_people[study.row_person]
+    problem = fit_data_problem(y, study.row_person, task=task, grid_search=grid_search)
+    if problem is not None:
+        change = {"inner": "leave out `grid_search`", "constant": "use more participants"}
+        raise FacemindError(
+            f"subscale {subscale!r}: the cohort has {problem[0]}; "
+            f"{change.get(problem[1], 'use another `positive_band` or more participants')}"
+        )
+    X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
+    est = make_estimator(
+        model, task, random_state=seed, balance=balance, grid_search=grid_search,
+        inputs={"frames": str(frames)} if frames is not None else None,
+    )  # fmt: skip
+    if params:
+        inner = est.estimator if isinstance(est, Balanced) else est
+        try:
+            inner.set_params(**params)
+        except ValueError as exc:  # scikit-learn's message names the valid parameters
+            raise FacemindError(f"params of model {model!r}: {exc}") from None
+    est.fit(X, y)
+    fitted = unwrap(est)
+    if spec.input == "features":
+        dtypes = {c: str(table[c].dtype) for c in study.feature_names}
+        input_meta: dict[str, Any] = {
+            "type": "features",
+            "columns": list(study.feature_names),
+            "dtypes": [dtypes[c] for c in study.feature_names],
+            "min_face_frames": min_face_frames,
+        }
+    elif spec.input == "frames":
+        input_meta = {
+            "type": "frames",
+            "channels": list(fitted.channels_),
+            "fps": fitted.fps,
+            "window": fitted.window,
+            "min_face_frames": min_face_frames,
+        }
+    else:
+        input_meta = {"type": "crops", "k": fitted.k, "size": fitted.size,
+                      "min_face_frames": min_face_frames}  # fmt: skip
+    classes: list[Any] = []
+    class_names: list[str] = []
+    if task != "regression":
+        classes = [int(c) for c in np.unique(y)]
+        class_names = labels.class_names(sub, task, positive_band=positive_band)
+    counts = (
+        {str(c): int(n) for c, n in zip(*np.unique(y, return_counts=True), strict=True)}
+        if task != "regression"
+        else {}
+    )
+    meta = {
+        "model": model,
+        "task": task,
+        "instrument": inst.id,
+        "subscale": subscale,
+        "positive_band": positive_band if task == "binary" else None,
+        "classes": classes,
+        "class_names": class_names,
+        "input": input_meta,
+        "features_name": Path(features_name).name,
+        "training": {
+            "participants": int(study.n_people),
+            "rows": int(len(y)),
+            "rows_fitted": int(getattr(est, "n_fit_", len(y))),
+            "class_counts": counts,
+            "balance": balance if task != "regression" else None,
+            "grid_search": grid_search,
+            "seed": seed,
+            "notes": notes,
+        },
+        "versions": versions(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "provenance": make_record(
+            "train",
+            instrument=inst,
+            subscales=[subscale],
+            task=task,
+            positive_band=positive_band,
+            models=[model],
+            seed=seed,
+            settings={
+                "balance": balance,
+                "grid_search": grid_search,
+                "params": params or {},
+                "id_column": id_column,
+                "min_face_frames": min_face_frames,
+            },
+            tables={"responses": (responses, responses_name), "features": (table, features_name)},
+        ),
+    }
+    return Predictor(fitted, meta), notes

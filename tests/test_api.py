@@ -1,0 +1,219 @@
+"""The Python API: a light `import facemind`, runnable examples, generated reference, README
+script, errors that name parameters, and the layering of `models/` below the pipeline."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import facemind
+from facemind import api
+from facemind.cli import as_flags
+from facemind.errors import FacemindError, InputError, ParameterError
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "facemind"
+HEAVY = ("torch", "mediapipe", "xgboost", "sklearn.ensemble", "dask")
+
+
+def _python(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)  # fmt: skip
+
+
+def test_import_facemind_loads_no_heavy_module():
+    proc = _python(
+        "import sys, facemind as fm\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+        "print('facemind.api' in sys.modules, callable(fm.score), 'sklearn.ensemble' in sys.modules)"
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded, after = proc.stdout.splitlines()
+    assert loaded == "[]"
+    assert after == "False True False"  # the API module loads on first use, still light
+
+
+def test_api_names_are_exported():
+    assert facemind.__all__ == [
+        "load_instrument", "score", "compute_sdi", "extract", "features", "sweep", "train",
+        "load_model", "report",
+    ]  # fmt: skip
+    assert set(facemind.__all__) <= set(dir(facemind))
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        facemind.nonexistent  # noqa: B018
+
+
+def test_submodules_named_like_api_functions_stay_modules_and_become_callable():
+    proc = _python(
+        "import facemind.features as ff\nimport facemind.report as rep\nimport facemind as fm\n"
+        "from facemind import features\n"
+        "print(fm.features is ff is features, callable(ff), callable(rep),"
+        " hasattr(ff, 'extract_features'), fm.report is rep)"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"] * 5
+
+
+def test_api_examples_run(tmp_path, monkeypatch):
+    """Every API function has an example, and every example runs (the numpydoc doctests)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    tests = {t.name.rpartition(".")[2]: t for t in doctest.DocTestFinder().find(api)}
+    assert set(facemind.__all__) <= {name for name, t in tests.items() if t.examples}
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for name in facemind.__all__:
+        runner.run(tests[name])
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0
+    assert result.attempted >= 50
+
+
+def test_api_reference_is_current():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_api_docs.py"), "--check"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_python_script_runs_a_whole_study(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## From Python") :]
+    script = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    for stage in ("fm.score", "fm.compute_sdi", "fm.features", "fm.sweep", "fm.report"):
+        assert stage in script
+    proc = _python(script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    study = tmp_path / "study"
+    assert (study / "results.csv").is_file() and (study / "results_summary.csv").is_file()
+    assert "SYNTHETIC" in (study / "report.html").read_text().upper()
+    assert "f1_mean" in proc.stdout
+
+
+# -- errors ----------------------------------------------------------------------------------
+def test_errors_are_value_errors_naming_the_parameter():
+    assert issubclass(InputError, ValueError) and issubclass(InputError, FacemindError)
+    assert issubclass(ParameterError, ValueError) and issubclass(ParameterError, FacemindError)
+    with pytest.raises(ValueError, match=r"^`folds` must be at least 2, got 1$"):
+        facemind.sweep(None, None, "dass21", folds=1)
+    with pytest.raises(ValueError, match=r"^`per` must be one of video, participant"):
+        facemind.features(ROOT, per="school")
+
+
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        ("`folds` must be at least 2, got 1", "--folds must be at least 2, got 1"),
+        ("use `missing='drop'` or `missing='prorate'`", "use --missing drop or --missing prorate"),
+        ("`min_face_frames` must be at least 1", "--min-face-frames must be at least 1"),
+        ("pass `frames`", "pass --frames"),
+        ("run `facemind models fetch` first", "run `facemind models fetch` first"),
+        ("no parameter here", "no parameter here"),
+    ],
+)
+def test_cli_writes_parameters_as_its_flags(message, flags):
+    assert as_flags(message) == flags
+
+
+def test_unfitted_deep_model_raises_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    from facemind.models.deep import DEEP_MODELS
+
+    with pytest.raises(NotFittedError):
+        DEEP_MODELS["sequence"]().raw_outputs([])
+
+
+def _flag_text(node: ast.AST) -> list[str]:
+    return [
+        n.value for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        and re.search(r"(^|[\s(])--[a-z]", n.value)
+    ]  # fmt: skip
+
+
+def test_library_errors_name_no_command_line_flags():
+    found = []
+    for path in SRC.rglob("*.py"):
+        if "cli" in path.relative_to(SRC).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                found += [f"{path.relative_to(SRC)}:{node.lineno}: {t}" for t in _flag_text(node)]
+    assert found == []
+
+
+# -- layering --------------------------------------------------------------------------------
+def _is_module(dotted: str) -> bool:
+    path = SRC.parent.joinpath(*dotted.split("."))
+    return path.is_dir() or path.with_suffix(".py").is_file()
+
+
+def facemind_imports() -> dict[str, set[str]]:
+    """Each module under src/facemind (dotted name) and the facemind modules it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        parts = list(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        package = parts if rel.name == "__init__" else parts[:-1]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                mod = ".".join([*base, *([node.module] if node.module else [])])
+                for alias in node.names:  # `from .face import schema` imports face.schema
+                    sub = f"{mod}.{alias.name}"
+                    found.add(sub if _is_module(sub) else mod)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        graph[".".join(parts)] = {m for m in found if m.split(".")[0] == "facemind"}
+    return graph
+
+
+#: What the estimators, registry and persistence may not import: the pipeline above them.
+#: ``face.schema`` (the frame-table definition) is the one part of ``face`` they read.
+ABOVE_MODELS = re.compile(
+    r"^facemind(\.(study|evaluation|predict|api|report|cli|demo|features)\b"
+    r"|\.face(?!\.(schema|layout)\b)|$)"
+)
+
+
+def test_models_import_nothing_above_itself():
+    graph = facemind_imports()
+    assert "facemind.predict" in graph and "facemind.models.trained" in graph
+    assert "facemind.study" in graph["facemind.predict"]
+    bad = sorted(
+        f"{mod} -> {dep}"
+        for mod, deps in graph.items()
+        if mod.startswith("facemind.models")
+        for dep in deps
+        if ABOVE_MODELS.match(dep)
+    )
+    assert bad == []
+
+
+def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path):
+    from facemind.synth import SynthConfig, write_cohort
+
+    write_cohort(tmp_path, SynthConfig(participants=40, seed=3, fps=4.0, duration=6.0))
+    table = facemind.features(tmp_path, groups=["aus"])
+    assert len(table) + len(table.attrs["excluded"]) == 40  # every video kept or said why not
+    assert all(row["reason"] for row in table.attrs["excluded"])
+    table.to_parquet(tmp_path / "features.parquet")
+    model = facemind.train(tmp_path / "responses.csv", "dass21", "stress", "logreg",
+                           features=tmp_path / "features.parquet")  # fmt: skip
+    from_frame = model.predict(table)
+    pd.testing.assert_frame_equal(from_frame, model.predict(tmp_path / "features.parquet"))
+    assert from_frame["video_id"].tolist() == table["video_id"].tolist()
+    assert from_frame["probability"].between(0, 1).all() and (from_frame["status"] == "ok").all()
+    assert model.meta["features_name"] == "features.parquet"
