@@ -25,7 +25,7 @@ def planted(n=300, seed=0):
         "pose_yaw",
         "gaze_angle_x",
         "gaze_angle_y",
-        "blendshape_mouthSmileLeft",
+        "bs_mouthSmileLeft",
     ):
         cols[f"{ch}__mean"] = rng.normal(size=n)
         cols[f"{ch}__std"] = rng.normal(size=n)
@@ -54,7 +54,7 @@ def test_channel_names_map_to_groups():
 def test_only_the_planted_group_matters(result):
     t = result.table
     groups = t[t["level"] == "group"].set_index("group")
-    assert set(groups.index) >= {"aus", "pose", "gaze"}
+    assert set(groups.index) == {"aus", "pose", "gaze", "blendshapes"}
     assert groups.loc["aus", "drop_ci_low"] > 0
     for g in groups.index.drop("aus"):
         assert groups.loc[g, "drop_ci_low"] <= 0 <= groups.loc[g, "drop_ci_high"], g

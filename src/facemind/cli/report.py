@@ -25,6 +25,7 @@ def load_report_data(
     extraction: Path | None = None,
     features: Path | None = None,
     id_column: str = "participant_id",
+    importance: Path | None = None,
 ) -> ReportData:
     """Read the study's files (ids as text) into :class:`ReportData`."""
     from ..evaluation import summarize, summary_path
@@ -41,6 +42,12 @@ def load_report_data(
         data.folds = read_table(results)
         side = summary_path(results)
         data.summary = read_table(side) if side.exists() else summarize(data.folds)
+        from ..evaluation.subgroups import subgroup_path
+
+        if subgroup_path(results).exists():
+            data.subgroups = read_table(subgroup_path(results))
+    if importance is not None:
+        data.importance = read_table(importance)
     if extraction is not None:
         manifest = extraction / "manifest.parquet"
         if not manifest.exists():
@@ -76,6 +83,10 @@ def report_cmd(
     id_column: Annotated[
         str, typer.Option("--id-column", help="Participant id column.")
     ] = "participant_id",
+    importance: Annotated[
+        Path | None,
+        typer.Option("--importance", help="Channel importance table from facemind explain."),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
     from ..report.html import write_report
@@ -87,6 +98,7 @@ def report_cmd(
         extraction=extraction,
         features=features,
         id_column=id_column,
+        importance=importance,
     )
     path = write_report(data, output)
     err.print(f"report written to {path.resolve()}")

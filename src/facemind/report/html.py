@@ -15,7 +15,8 @@ import pandas as pd
 from .. import __version__, labels, sdi
 from ..instruments import Instrument, score_responses, validate_responses
 from ..io import atomic_path
-from . import figures
+from . import appraisal, figures
+from .checklist import checklist_section
 from .sdi_plot import sdi_figure
 
 CSS = """
@@ -44,6 +45,9 @@ class ReportData:
     features: pd.DataFrame | None = None
     id_column: str = "participant_id"
     source: str = "responses"
+    #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
+    subgroups: pd.DataFrame | None = None
+    importance: pd.DataFrame | None = None
 
 
 def _img(png: bytes, alt: str, caption: str) -> str:
@@ -280,8 +284,12 @@ def build_report(data: ReportData) -> str:
             scores_section(data, scores),
             sdi_section(results),
             sweep_section(data),
+            appraisal.calibration_section(data),
+            appraisal.subgroups_section(data),
+            appraisal.importance_section(data),
             cluster_section(data, scores),
             extraction_section(data.manifest),
+            checklist_section(data),
         ]
     )
     return (
