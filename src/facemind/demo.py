@@ -1,7 +1,8 @@
 """The demo study: a synthetic cohort taken through every stage, then the report.
 
 Steps: synthesize a cohort (labeled synthetic), score it, compute its SDI, compute facial
-features, run a reduced sweep (both protocols, SDI and random removal), and write the report.
+features, run a reduced sweep (both protocols, SDI and random removal, metrics by gender and
+age), measure which channels matter (permutation importance), and write the report.
 When a face model and a folder of real videos are given, those videos are extracted too and
 their extraction quality goes into the report.
 """
@@ -74,6 +75,8 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo study (see the module docstring); ``log`` receives one line per step."""
     from .evaluation import SweepConfig, run_sweep, summary_path
+    from .evaluation.importance import permutation_importance
+    from .evaluation.subgroups import subgroup_path
     from .features import extract_features, write_features
     from .report.html import ReportData, write_report
 
@@ -95,23 +98,32 @@ def run_demo(
     feats = extract_features(cohort, groups=DEMO_GROUPS, jobs=jobs)
     result.files["features"] = write_features(feats, result.out / "features.parquet")
     step(
-        "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 3 fractions x 5 folds)"
+        "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 3 "
+        "fractions x 5 folds), with metrics by gender and age"
     )
     responses = read_table(result.files["responses"], dtype={"participant_id": "string"})
     config = SweepConfig(
         models=("logreg", "gbt"), fractions=(0.0, 0.1, 0.2), criteria=("sdi", "random"),
         folds=5, seed=seed, jobs=jobs,
     )  # fmt: skip
-    sweep = run_sweep(feats.table, responses, "dass21", config)
+    sweep = run_sweep(feats.table, responses, "dass21", config, subgroups=("gender", "age"))
     result.files["results"] = write_table(sweep.folds, result.out / "results.csv")
     write_table(sweep.summary, summary_path(result.files["results"]))
+    result.files["subgroups"] = write_table(sweep.subgroups, subgroup_path(result.files["results"]))
+    step("permutation importance of the channels for depression (logreg, 5 held-out folds)")
+    importance = permutation_importance(
+        feats.table, responses, "dass21", subscale="depression", model="logreg", folds=5,
+        permutations=2, seed=seed,
+    )  # fmt: skip
+    result.files["importance"] = write_table(importance.table, result.out / "importance.csv")
     manifest_dir = cohort
     if videos is not None:
         manifest_dir = _extract_real(result, Path(videos), model, step) or cohort
     step("writing the report")
     data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
                       summary=sweep.summary, manifest=read_table(manifest_dir / "manifest.parquet"),
-                      features=feats.table, source=str(result.files["responses"]))  # fmt: skip
+                      features=feats.table, source=str(result.files["responses"]),
+                      subgroups=sweep.subgroups, importance=importance.table)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")
     return result
