@@ -45,39 +45,42 @@ def test_subgroup_metrics_equal_the_metrics_on_the_subset():
     feats, resp = cohort()
     cfg = ev.SweepConfig(refit_preprocessing=True, subscales=["depression"], models=["logreg"], fractions=(0.0,),
                          criteria=("sdi",), protocols=("train-only",), folds=3)  # fmt: skip
-    res = ev.run_sweep(feats, resp, "dass21", cfg, subgroups=["gender"])
+    recorder = ev.FitRecorder()
+    res = ev.run_sweep(feats, resp, "dass21", cfg, subgroups=["gender"], recorder=recorder)
     rows = res.subgroups
     assert set(rows["level"]) == {"female", "male"}
     # per fold the levels partition the test part
     per_fold = rows.groupby(["repeat", "fold"])["n_test"].sum().to_numpy()
     assert per_fold.tolist() == res.folds["n_test"].tolist()
-    # recompute: refit on the same training fold, score on the level's test rows
-    from facemind.evaluation.runner import _fold_splits, _targets
+    # rebuild each fold's model on everyone outside its recorded test ids; score each level
+    from facemind.labels import make_target
     from facemind.models import make_estimator
     from facemind.study import prepare_study
 
-    plan = cfg.validate(_inst())
-    study = prepare_study(feats, resp, plan.instrument, subscales=["depression"])
-    targets = _targets(study, plan)
-    splits = _fold_splits(study, plan, targets)
-    gender = resp.set_index("participant_id").loc[study.person_ids, "gender"].to_numpy()
-    y = targets["depression"][study.row_person]
-    for k, (tr, te) in enumerate(splits[0]):
-        est = make_estimator(
-            "logreg", "binary", random_state=ev.config.stable_seed(0, "model", "depression", 0, k)
-        )
-        X = pd.DataFrame(
-            study.X, index=study.row_person, columns=[f"f{i}" for i in range(study.X.shape[1])]
-        )
-        est.fit(X.iloc[tr], y[tr])
+    inst = _inst()
+    study = prepare_study(feats, resp, inst, subscales=["depression"])
+    y = make_target(study.scored["depression"], inst.subscales["depression"], "binary")
+    y = y[study.row_person]
+    ids = study.person_ids[study.row_person]
+    gender = resp.set_index("participant_id").loc[ids, "gender"].to_numpy()
+    X = pd.DataFrame(study.X, index=study.row_person,
+                     columns=[f"f{i}" for i in range(study.X.shape[1])])  # fmt: skip
+    tests = [r for r in recorder.records if r.stage == "test"]
+    assert len(tests) == 3
+    for rec in tests:
+        k = rec.fold
+        te = np.isin(ids, list(rec.ids))
+        seed = ev.config.stable_seed(0, "model", "depression", 0, k)
+        est = make_estimator("logreg", "binary", random_state=seed)
+        est.fit(X[~te], y[~te])
         for level in ("female", "male"):
-            sub = te[gender[study.row_person[te]] == level]
-            proba = est.predict_proba(X.iloc[sub])
-            want = ev.classification_metrics(y[sub], est.predict(X.iloc[sub]), proba,
+            sub = te & (gender == level)
+            proba = est.predict_proba(X[sub])
+            want = ev.classification_metrics(y[sub], est.predict(X[sub]), proba,
                                              est.classes_, probabilities=proba)  # fmt: skip
             got = rows[(rows["fold"] == k) & (rows["level"] == level)].iloc[0]
-            assert got["n_test"] == len(sub)
-            for m in ("f1", "accuracy", "roc_auc", "brier"):
+            assert got["n_test"] == sub.sum()
+            for m in ("f1", "accuracy", "roc_auc", "brier", "ece"):
                 assert got[m] == pytest.approx(want[m], abs=1e-9), (k, level, m)
 
 

@@ -56,9 +56,15 @@ def _pick(frame: pd.DataFrame, fraction: float, protocol: str, criterion: str) -
 
 
 def _table(df: pd.DataFrame) -> str:
-    from .html import _table as table
+    from .html import _table as table  # html imports this module
 
     return table(df)
+
+
+def _img(png: bytes, alt: str, caption: str) -> str:
+    from .html import _img as img
+
+    return img(png, alt, caption)
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,17 +146,11 @@ def calibration_section(data: ReportData) -> str:
         "n/a: the model gives no probabilities.</p>"
     )
     if panels:
-        out.append(figures_img(reliability_figure(panels), "reliability diagrams",
+        out.append(_img(reliability_figure(panels), "reliability diagrams",
                                "Reliability diagrams, test folds pooled: observed rate of the positive "
                                "class against the mean predicted probability in each of 10 bins (marker "
                                "area = cases); on the dotted diagonal the probabilities are calibrated."))  # fmt: skip
     return "".join(out)
-
-
-def figures_img(png: bytes, alt: str, caption: str) -> str:
-    from .html import _img
-
-    return _img(png, alt, caption)
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def importance_section(data: ReportData) -> str:
     metric = _esc(t["metric"].iloc[0])
     return (
         "<h2>Which channels matter</h2>"
-        + figures_img(
+        + _img(
             importance_figure(t),
             "channel importance",
             f"Drop in {metric} on held-out folds when a channel group's (left) or channel's "

@@ -67,7 +67,8 @@ def _sample(folds: pd.DataFrame) -> str:
     """Rows per fold and class counts of the test folds of one repeat at fraction 0."""
     base = folds[(folds["fraction"] == 0.0) & (folds["repeat"] == folds["repeat"].min())]
     out = []
-    for (sub, model), g in base.groupby(["subscale", "model"], sort=False):
+    first = base[base["model"] == base["model"].iloc[0]] if len(base) else base
+    for sub, g in first.groupby("subscale", sort=False):
         g = g.drop_duplicates("fold")
         n = int(g["n_test"].sum())
         text = f"{_esc(sub)}: {n} rows"
@@ -79,8 +80,7 @@ def _sample(folds: pd.DataFrame) -> str:
                 + ")"
             )
         out.append(text)
-        del model
-    return "; ".join(dict.fromkeys(out))
+    return "; ".join(out)
 
 
 def _validation(folds: pd.DataFrame) -> str:
