@@ -160,7 +160,7 @@ def calibration_section(data: ReportData) -> str:
 
 def subgroups_section(data: ReportData) -> str:
     """The primary metric per subgroup level with intervals, and the largest gap per variable."""
-    from ..evaluation.subgroups import largest_gaps, summarize_subgroups
+    from ..evaluation.subgroups import MIN_CASES, largest_gaps, summarize_subgroups
 
     head = "<h2>Subgroups</h2>"
     rows = data.subgroups
@@ -176,30 +176,34 @@ def subgroups_section(data: ReportData) -> str:
     summ = summarize_subgroups(rows)
     gaps = largest_gaps(rows, metric)
     out = [head]
-    table, gap_rows = [], []
+    table: dict[tuple, dict[str, object]] = {}
+    gap_rows = []
     for fraction, protocol, criterion, label in settings:
         for r in _pick(summ, fraction, protocol, criterion).itertuples():
-            few = f" (too few in {r.too_few_folds} of {r.n_folds} folds)" if r.too_few_folds else ""
-            table.append({"subscale": r.subscale, "model": r.model, "setting": label,
-                          "variable": r.subgroup, "level": r.level + few, "test cases": r.n_test,
-                          metric.upper(): _ci(getattr(r, f"{metric}_mean"), getattr(r, f"{metric}_ci_low"),
-                                              getattr(r, f"{metric}_ci_high"))})  # fmt: skip
+            key = (r.subscale, r.model, r.subgroup, r.level)
+            row = table.setdefault(key, {"subscale": r.subscale, "model": r.model,
+                                         "variable": r.subgroup, "level": r.level,
+                                         "test cases per fold": f"{r.n_test:.1f}"})  # fmt: skip
+            few = f" ({r.too_few_folds}/{r.n_folds} folds too few)" if r.too_few_folds else ""
+            row[f"{metric.upper()} {label}"] = _ci(
+                getattr(r, f"{metric}_mean"), getattr(r, f"{metric}_ci_low"),
+                getattr(r, f"{metric}_ci_high"),
+            ) + few  # fmt: skip
         for r in _pick(gaps, fraction, protocol, criterion).itertuples():
             gap_rows.append({"subscale": r.subscale, "model": r.model, "setting": label,
                              "variable": r.subgroup, "highest": r.high, "lowest": r.low,
                              "gap": _ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)})  # fmt: skip
     if table:
-        out.append(_table(pd.DataFrame(table)))
+        out.append(_table(pd.DataFrame(list(table.values()))))
     if gap_rows:
         out.append(f"<p>Largest gap in {metric.upper()} between levels (paired over folds):</p>")
         out.append(_table(pd.DataFrame(gap_rows)))
-    minimum = int(rows.loc[rows["too_few"].astype(bool), "n_test"].max() + 1) if rows["too_few"].astype(bool).any() else None  # fmt: skip
     out.append(
         "<p class='note'>Metrics within each level of the test part of every fold; mean over folds "
-        "with a 95% corrected resampled t-interval. Levels with too few test cases in a fold are "
-        "marked, not hidden, and left out of the gap"
-        + (f" (fewer than {minimum})" if minimum else "")
-        + ".</p>"
+        "with a 95% corrected resampled t-interval. Numeric columns with many values are cut at "
+        "the participants' quartiles (or the --subgroup-bins given), named [from, to). Levels "
+        f"with fewer than {MIN_CASES} test cases in a fold are marked, not hidden, and left out "
+        "of the gap.</p>"
     )
     return "".join(out)
 

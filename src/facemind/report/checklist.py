@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FacemindError
+from ..evaluation.metrics import REGRESSION_METRICS
 
 if TYPE_CHECKING:
     from .html import ReportData
@@ -167,10 +168,7 @@ def checklist_section(data: ReportData) -> str:
             + "hyperparameters at facemind's defaults unless --grid-search was set (not stored "
             "in the results)"))  # fmt: skip
         items.append(("Validation", _validation(folds)))
-        from ..evaluation import metric_names
-
-        metrics = metric_names(task)
-        perf = tuple(m for m in metrics if m not in ("brier", "ece"))[:2] if task != "regression" else metrics  # fmt: skip
+        perf = REGRESSION_METRICS if task == "regression" else ("f1", "roc_auc")
         items.append(("Performance (0%, 95% interval)", _performance(summ, perf)))
         cal = "not applicable to regression"
         if task != "regression":
@@ -194,5 +192,5 @@ def checklist_section(data: ReportData) -> str:
         "<h2>Reporting checklist</h2>"
         "<p>TRIPOD+AI (Collins et al., BMJ 2024) items this study's own files can answer; the "
         "rest must come from the study protocol.</p>"
-        f"<table><thead><tr><th>Item</th><th>This study</th></tr></thead><tbody>{body}</tbody></table>"
+        f"<table><thead><tr><th>Item</th><th style='text-align:left'>This study</th></tr></thead><tbody>{body}</tbody></table>"
     )
