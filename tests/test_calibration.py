@@ -104,3 +104,30 @@ def test_report_has_a_calibration_section_and_checklist(sweep):
                  "Consent and ethics approval", "not known to facemind"):  # fmt: skip
         assert item in tail, item
     assert text.index("<h2>Calibration</h2>") < text.index("<h2>Reporting checklist</h2>")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 4)), min_size=1,
+                max_size=30))  # fmt: skip
+def test_binary_metrics_equal_scikit_learns(cases):
+    """The fast 0/1 path gives scikit-learn's values (ties in the scores included)."""
+    import warnings
+
+    from sklearn import metrics as skm
+
+    y = np.array([c[0] for c in cases])
+    pred = np.array([c[1] for c in cases])
+    score = np.array([c[2] for c in cases], dtype=float) / 4
+    m = ev.classification_metrics(y, pred, score, np.array([0, 1]))
+    kw = {"zero_division": 0}
+    assert m["f1"] == pytest.approx(skm.f1_score(y, pred, **kw))
+    assert m["precision"] == pytest.approx(skm.precision_score(y, pred, **kw))
+    assert m["recall"] == pytest.approx(skm.recall_score(y, pred, **kw))
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    if len(set(y)) == 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, pred))
+        assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score))
+    else:
+        assert np.isnan(m["roc_auc"]) and np.isnan(m["balanced_accuracy"])
