@@ -86,6 +86,17 @@ def test_explain_cli_writes_the_table(tmp_path, capsys):
     t = pd.read_csv(out)
     for col in ("level", "group", "channel", "drop_mean", "drop_ci_low", "drop_ci_high"):
         assert col in t.columns
+    html = tmp_path / "report.html"
+    rc = main(["report", "--responses", str(rp), "--instrument", "dass21", "--importance",
+               str(out), "-o", str(html)])  # fmt: skip
+    assert rc == 0
+    text = html.read_text()
+    assert "<h2>Which channels matter</h2>" in text and 'alt="channel importance"' in text
+    assert "Which predictors matter" in text  # the checklist names it
+    rc = main(["report", "--responses", str(rp), "--instrument", "dass21", "--importance",
+               str(rp), "-o", str(html)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "not an importance table" in err and "column 'level'" in err
     rc = main(["explain", "--features", str(fp), "--responses", str(rp), "--instrument", "dass21",
                "--subscale", "nope", "--model", "logreg", "-o", str(out)])  # fmt: skip
     err = capsys.readouterr().err

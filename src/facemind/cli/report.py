@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from ..report.html import ReportData
 
 
-
 def load_report_data(
     responses: Path,
     instrument: str,
@@ -47,7 +46,9 @@ def load_report_data(
         if subgroup_path(results).exists():
             data.subgroups = read_table(subgroup_path(results))
     if importance is not None:
-        data.importance = read_table(importance)
+        from ..evaluation.importance import check_importance_table
+
+        data.importance = check_importance_table(read_table(importance), str(importance))
     if extraction is not None:
         manifest = extraction / "manifest.parquet"
         if not manifest.exists():
@@ -88,7 +89,8 @@ def report_cmd(
         typer.Option("--importance", help="Channel importance table from facemind explain."),
     ] = None,
 ) -> None:
-    """Write a self-contained HTML report: cohort, scores, SDI, models, clusters, extraction."""
+    """Write a self-contained HTML report: cohort, scores, SDI, models, calibration, subgroups,
+    channel importance, clusters, extraction and a reporting checklist."""
     from ..report.html import write_report
 
     data = load_report_data(

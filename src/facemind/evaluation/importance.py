@@ -53,6 +53,17 @@ IMPORTANCE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def check_importance_table(table: pd.DataFrame, source: str = "importance") -> pd.DataFrame:
+    """``table`` if it has the columns of :data:`IMPORTANCE_COLUMNS` (one-line error if not)."""
+    from ..errors import InputError
+
+    for column in IMPORTANCE_COLUMNS:
+        if column not in table.columns:
+            raise InputError("not an importance table of facemind explain", file=source,
+                             column=column)  # fmt: skip
+    return table
+
+
 def channel_of(feature: str) -> str:
     """The channel of a feature column ``<channel>__<stat>`` (the whole name without ``__``)."""
     return feature.split("__", 1)[0]
