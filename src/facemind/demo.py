@@ -1,7 +1,8 @@
 """The demo study: a synthetic cohort taken through every stage, then the report.
 
 Steps: synthesize a cohort (labeled synthetic), score it, compute its SDI, compute facial
-features, run a reduced sweep (both protocols, SDI and random removal), and write the report.
+features, run a reduced sweep (both protocols, SDI and random removal, metrics by gender and
+age), measure which channels matter (permutation importance), and write the report.
 When a face model and a folder of real videos are given, those videos are extracted too and
 their extraction quality goes into the report.
 """
@@ -76,6 +77,8 @@ def run_demo(
     """The whole demo study (see the module docstring); ``log`` receives one line per step."""
     from .evaluation import SweepConfig, run_sweep, summary_path
     from .face.layout import ExtractionDir
+    from .evaluation.importance import permutation_importance
+    from .evaluation.subgroups import subgroup_path
     from .features import extract_features, write_features
     from .provenance import write_with_provenance
     from .report.html import ReportData, write_report
@@ -98,18 +101,26 @@ def run_demo(
     feats = extract_features(cohort, groups=DEMO_GROUPS, jobs=jobs)
     result.files["features"] = write_features(feats, result.out / "features.parquet")
     step(
-        "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 3 fractions x 5 folds)"
+        "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 3 "
+        "fractions x 5 folds), with metrics by gender and age"
     )
     responses = read_table(result.files["responses"], dtype={"participant_id": "string"})
     config = SweepConfig(
         models=("logreg", "gbt"), fractions=(0.0, 0.1, 0.2), criteria=("sdi", "random"),
         folds=5, seed=seed, jobs=jobs,
     )  # fmt: skip
-    sweep = run_sweep(feats.table, responses, "dass21", config)
+    sweep = run_sweep(feats.table, responses, "dass21", config, subgroups=("gender", "age"))
     result.files["results"] = write_with_provenance(
         sweep.folds, result.out / "results.csv", sweep.provenance
     )
     write_with_provenance(sweep.summary, summary_path(result.files["results"]), sweep.provenance)
+    result.files["subgroups"] = write_table(sweep.subgroups, subgroup_path(result.files["results"]))
+    step("permutation importance of the channels for depression (logreg, 5 held-out folds)")
+    importance = permutation_importance(
+        feats.table, responses, "dass21", subscale="depression", model="logreg", folds=5,
+        permutations=2, seed=seed,
+    )  # fmt: skip
+    result.files["importance"] = write_table(importance.table, result.out / "importance.csv")
     manifest_dir, note = cohort, None
     real = _extract_real(result, Path(videos), model, step) if videos is not None else None
     if real is not None:
@@ -123,7 +134,8 @@ def run_demo(
     data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
                       summary=sweep.summary, manifest=ExtractionDir(manifest_dir).read_manifest(),
                       features=feats.table, source=str(result.files["responses"]),
-                      positive_band=config.positive_band, extraction_note=note)  # fmt: skip
+                      positive_band=config.positive_band, extraction_note=note,
+                      subgroups=sweep.subgroups, importance=importance.table)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")
     return result

@@ -55,7 +55,7 @@ def fail(message: str) -> None:
 
 
 def _register() -> None:
-    from . import demo, face, model, questionnaire, report, study  # noqa: F401
+    from . import demo, explain, face, model, questionnaire, report, study  # noqa: F401
     from .help import readable_help
 
     readable_help(app)

@@ -47,6 +47,7 @@ def load_report_data(
     extraction: Path | None = None,
     features: Path | None = None,
     id_column: str = "participant_id",
+    importance: Path | None = None,
 ) -> ReportData:
     """Read the study's files (ids as text) into :class:`ReportData`."""
     from ..evaluation import summarize, summary_path
@@ -63,6 +64,14 @@ def load_report_data(
         _check_results(results, data)
         side = summary_path(results)
         data.summary = read_table(side) if side.exists() else summarize(data.folds)
+        from ..evaluation.subgroups import subgroup_path
+
+        if subgroup_path(results).exists():
+            data.subgroups = read_table(subgroup_path(results))
+    if importance is not None:
+        from ..evaluation.importance import check_importance_table
+
+        data.importance = check_importance_table(read_table(importance), str(importance))
     if extraction is not None:
         manifest = extraction / "manifest.parquet"
         if not manifest.exists():
@@ -102,8 +111,13 @@ def report_cmd(
     id_column: Annotated[
         str, typer.Option("--id-column", help="Participant id column.")
     ] = "participant_id",
+    importance: Annotated[
+        Path | None,
+        typer.Option("--importance", help="Channel importance table from facemind explain."),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report: findings, cohort, scores, SDI, models, clusters, extraction."""
+    """Write a self-contained HTML report: cohort, scores, SDI, models, calibration, subgroups,
+    channel importance, clusters, extraction and a reporting checklist."""
     from ..report.html import write_report
 
     data = load_report_data(
@@ -113,6 +127,7 @@ def report_cmd(
         extraction=extraction,
         features=features,
         id_column=id_column,
+        importance=importance,
     )
     path = write_report(data, output)
     err.print(f"report written to {path.resolve()}")

@@ -185,6 +185,22 @@ def _csv_list(option: str, text: str) -> list[str]:
     return values
 
 
+def _bins(text: str) -> int | dict[str, list[float]]:
+    """``--subgroup-bins``: a count of quantile bins, or ``COLUMN=CUT,CUT;...``."""
+    if text.strip().isdigit():
+        return int(text)
+    out: dict[str, list[float]] = {}
+    for part in (p for p in text.split(";") if p.strip()):
+        name, _, cuts = part.partition("=")
+        try:
+            out[name.strip()] = [float(c) for c in _csv_list("--subgroup-bins", cuts)]
+        except ValueError:
+            raise FacemindError(f"--subgroup-bins: not COLUMN=CUT,CUT: {part!r}") from None
+    if not out:
+        raise FacemindError(f"--subgroup-bins: give a number or COLUMN=CUT,CUT, got {text!r}")
+    return out
+
+
 @app.command("sweep")
 def sweep_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
@@ -253,6 +269,22 @@ def sweep_cmd(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
+    subgroups: Annotated[
+        str | None,
+        typer.Option(
+            "--subgroups",
+            help="Comma-separated response columns (e.g. gender,age): metrics within each level "
+            "of every test fold, in <stem>_subgroups<ext> and <stem>_subgroups_summary<ext>.",
+        ),
+    ] = None,
+    subgroup_bins: Annotated[
+        str,
+        typer.Option(
+            "--subgroup-bins",
+            help="Bins of numeric subgroup columns with many values: a number of quantile bins, "
+            "or COLUMN=CUT,CUT;... inner cut points.",
+        ),
+    ] = "4",
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
     from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
@@ -317,6 +349,8 @@ def sweep_cmd(
             features_name=str(features),
             responses_name=str(responses),
             checkpoint=parts,
+            subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
+            subgroup_bins=_bins(subgroup_bins),
         )
         caught.extend(result.warnings)
     for note in result.notes:
@@ -325,6 +359,12 @@ def sweep_cmd(
     summary = summary_path(output)
     write_with_provenance(result.summary, summary, result.provenance)
     shutil.rmtree(parts, ignore_errors=True)
+    if result.subgroups is not None:
+        from ..evaluation.subgroups import subgroup_path
+
+        side = write_table(result.subgroups, subgroup_path(output))
+        write_table(result.subgroup_summary, summary_path(side))
+        out.print(f"subgroup metrics in {side} and {summary_path(side)}", soft_wrap=True)
     out.print(
         f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
         f"{result.n_participants} participants ({result.n_rows} feature rows) written to "

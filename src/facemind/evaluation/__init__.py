@@ -27,6 +27,11 @@ fitted once per fold and its rows are repeated under every protocol and criterio
 Nothing from a test fold enters a fit. The unsupervised preprocessing (imputer, scaler, PCA)
 is fitted on the training fold, once per fold and shared by every filter and model unless
 ``refit_preprocessing``; each model is fitted on the kept, class-balanced training rows only.
+Classification folds also carry the Brier score and expected calibration error with the
+reliability counts behind it (:mod:`.metrics`); ``subgroups=`` adds metrics within levels of
+response columns such as gender and age (:mod:`.subgroups`); :func:`permutation_importance`
+measures which facial channels the model uses on held-out folds (:mod:`.importance`).
+
 A :class:`FitRecorder` passed to
 :func:`run_sweep` receives the participant ids seen by every fitted step and every criterion
 computation, with the test ids of each fold, so this can be checked.
@@ -48,12 +53,15 @@ from .config import (
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
+from .importance import ImportanceResult, permutation_importance
 from .metrics import (
+    CALIBRATION_COLUMN,
     CLASSIFICATION_METRICS,
     CONFUSION_COLUMN,
     EXTRA_COLUMNS,
     KEY_COLUMNS,
     REGRESSION_METRICS,
+    calibration_metrics,
     classification_metrics,
     confusion_json,
     metric_names,
@@ -62,9 +70,11 @@ from .metrics import (
 )
 from .recording import FitRecord, FitRecorder
 from .runner import SweepResult, run_sweep, sweep_study
+from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
 from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
 
 __all__ = [
+    "CALIBRATION_COLUMN",
     "CLASSIFICATION_METRICS",
     "CONFIDENCE",
     "CONFUSION_COLUMN",
@@ -82,22 +92,29 @@ __all__ = [
     "SWEEP_TASKS",
     "FitRecord",
     "FitRecorder",
+    "ImportanceResult",
     "Study",
+    "Subgroups",
     "SweepConfig",
     "SweepPlan",
     "SweepResult",
+    "calibration_metrics",
     "classification_metrics",
     "confusion_json",
     "corrected_t_interval",
     "criterion_scores",
     "metric_names",
+    "permutation_importance",
     "plan_size",
     "prepare_study",
     "regression_metrics",
     "removal_keep",
     "result_columns",
     "run_sweep",
+    "subgroup_levels",
+    "subgroup_path",
     "summarize",
+    "summarize_subgroups",
     "summary_path",
     "sweep_study",
 ]

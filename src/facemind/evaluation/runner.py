@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import warnings
@@ -24,6 +25,13 @@ from .criteria import removal_keep
 from .metrics import result_columns
 from .preconditions import check_sweep_data
 from .recording import FitRecord, FitRecorder
+from .subgroups import (
+    DEFAULT_BINS,
+    Subgroups,
+    subgroup_columns,
+    subgroup_levels,
+    summarize_subgroups,
+)
 from .summary import summarize
 from .units import (
     Preprocessed,
@@ -316,6 +324,10 @@ class SweepResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     #: Every warning the fits raised, as ``Category: message`` (in any worker process).
     warnings: list[str] = field(default_factory=list)
+    #: With subgroups: per fold and fit, the metrics within each subgroup level
+    #: (:func:`.subgroups.subgroup_columns`), and their summary.
+    subgroups: pd.DataFrame | None = None
+    subgroup_summary: pd.DataFrame | None = None
 
 
 class _Progress:
@@ -345,12 +357,16 @@ def run_sweep(
     features_name: str = "features",
     responses_name: str = "responses",
     checkpoint: str | Path | None = None,
+    subgroups: Sequence[str] | None = None,
+    subgroup_bins: int | dict[str, Sequence[float]] = DEFAULT_BINS,
 ) -> SweepResult:
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
 
     ``config`` is validated against the instrument here, unless it is already a
-    :class:`SweepPlan` (from :meth:`SweepConfig.validate`); the other arguments are those of
+    :class:`SweepPlan` (from :meth:`SweepConfig.validate`); ``subgroups`` are columns of
+    ``responses`` whose levels (:func:`.subgroups.subgroup_levels`, numeric columns cut into
+    ``subgroup_bins``) get metrics of their own; the other arguments are those of
     :func:`sweep_study`.
     """
     inst = load_instrument(instrument)
@@ -365,7 +381,16 @@ def run_sweep(
         id_column=plan.config.id_column, features_name=features_name,
         responses_name=responses_name,
     )  # fmt: skip
-    result = sweep_study(study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint)
+    levels = None
+    if subgroups:
+        levels = subgroup_levels(
+            responses, subgroups, study.person_ids, id_column=plan.config.id_column,
+            bins=subgroup_bins, source=responses_name,
+        )  # fmt: skip
+    result = sweep_study(
+        study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
+        subgroups=levels,
+    )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
     )
@@ -394,6 +419,7 @@ def sweep_study(
     recorder: FitRecorder | None = None,
     progress: Callable[[int, int], None] | None = None,
     checkpoint: str | Path | None = None,
+    subgroups: Subgroups | None = None,
 ) -> SweepResult:
     """Run the sweep on a prepared study; deterministic for the seed whatever ``jobs``.
 
@@ -406,7 +432,9 @@ def sweep_study(
     scale, PCA) is fitted once on each training fold and shared by every fraction, protocol,
     criterion and model of that fold; the models themselves are fitted on the kept rows only.
     ``progress(done, total)`` is called as preprocessing and (subscale, repeat, fold, model)
-    units finish.
+    units finish. With ``subgroups`` (levels in the order of ``study.person_ids``), every
+    fit's metrics are also computed within each level of its test part (no checkpoint is
+    then kept: its units would lack them).
     """
     cfg = plan.config
     missing = [s for s in plan.subscales if s not in study.items]
@@ -416,13 +444,15 @@ def sweep_study(
     splits = _fold_splits(study, plan, targets)
     contexts = _contexts(study, plan, targets, recorder)
     check_sweep_data(study, plan, splits, contexts)
+    if subgroups is not None:
+        contexts = {s: dataclasses.replace(c, subgroups=subgroups) for s, c in contexts.items()}
     keys = [
         UnitKey(s, r, k, m)
         for s in plan.subscales for r in range(cfg.repeats) for k in plan.fold_ids
         for m in plan.models
     ]  # fmt: skip
     store = None
-    if checkpoint is not None and recorder is None:
+    if checkpoint is not None and recorder is None and subgroups is None:
         store = _Checkpoint(Path(checkpoint), _fingerprint(cfg, study), cfg.task)
     finished = store.load(keys) if store is not None else {}
     todo = [key for key in keys if key not in finished]
@@ -438,12 +468,14 @@ def sweep_study(
         bar.step()
     units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
     rows = [row for key in keys if key in finished for row in finished[key]]
+    level_rows: list[dict[str, Any]] = []
     for i, (result, seconds, texts) in _map(_timed_unit, units, cfg.jobs):
         caught.extend(texts)
         key = units[i].key
         cpu["models"] += seconds
         cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
         rows.extend(result.rows)
+        level_rows.extend(result.subgroup_rows)
         if store is not None:
             store.save(key, result.rows)
         if recorder is not None:
@@ -452,6 +484,11 @@ def sweep_study(
             )
         bar.step()
     folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
+    by_level = None
+    if subgroups is not None:
+        by_level = _in_plan_order(
+            pd.DataFrame(level_rows, columns=subgroup_columns(cfg.task)), plan, ["subgroup"]
+        )
     return SweepResult(
         folds=folds,
         summary=summarize(folds),
@@ -462,10 +499,12 @@ def sweep_study(
         cpu_seconds=cpu,
         provenance=_provenance(plan),
         warnings=caught,
+        subgroups=by_level,
+        subgroup_summary=summarize_subgroups(by_level) if by_level is not None else None,
     )
 
 
-def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan) -> pd.DataFrame:
+def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan, then: Sequence[str] = ()) -> pd.DataFrame:
     """Rows sorted by subscale, model, protocol and criterion as the plan lists them, then
     fraction, repeat and fold."""
     cfg = plan.config
@@ -482,7 +521,7 @@ def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan) -> pd.DataFrame:
         }
     )
     return (
-        ranked.sort_values([*ranks, "fraction", "repeat", "fold"], kind="stable")
+        ranked.sort_values([*ranks, "fraction", "repeat", "fold", *then], kind="stable")
         .drop(columns=list(ranks))
         .reset_index(drop=True)
     )

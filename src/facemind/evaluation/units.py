@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,13 +13,16 @@ from ..models import FitLog, make_estimator, make_preprocessing
 from .config import SweepConfig, stable_seed
 from .criteria import removal_keep
 from .metrics import (
+    CALIBRATION_COLUMN,
     CONFUSION_COLUMN,
+    calibration_json,
     classification_metrics,
     confusion_json,
     regression_metrics,
     scores_of,
 )
 from .recording import CodedRecord, FitSetting, StepCodes
+from .subgroups import Subgroups, level_rows
 
 # --------------------------------------------------------------------------------------------
 # Work units
@@ -41,6 +44,8 @@ class SubscaleContext:
     #: Paper protocol: the cohort's keep-mask per (repeat, criterion, fraction).
     paper_keep: dict[tuple[int, str, float], np.ndarray]
     record: bool
+    #: Levels of the subgroup variables: metrics are also computed within each level.
+    subgroups: Subgroups | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ class UnitResult:
 
     rows: list[dict[str, Any]]
     records: tuple[CodedRecord, ...]
+    #: Per fit, its metrics within every subgroup level (see :mod:`.subgroups`).
+    subgroup_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,8 +143,9 @@ def _fit_predict(
     test_rows: np.ndarray,
     random_state: int,
     log: FitLog | None,
-) -> tuple[dict[str, Any], int]:
-    """Fit the unit's model on ``train_rows``; metrics on ``test_rows`` and rows fitted."""
+) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+    """Fit the unit's model on ``train_rows``; metrics on ``test_rows``, rows fitted, and the
+    metrics within each subgroup level of the test rows."""
     ctx, cfg = unit.context, unit.context.config
     est = make_estimator(
         unit.key.model,
@@ -156,8 +164,11 @@ def _fit_predict(
     ytr, yte = ctx.y_rows[train_rows], ctx.y_rows[test_rows]
     est.fit(Xtr, ytr)
     n_fit = int(getattr(est, "n_fit_", len(train_rows)))
+    test_people = ctx.row_person[test_rows]
     if ctx.task == "regression":
-        return regression_metrics(yte, est.predict(Xte)), n_fit
+        yhat = est.predict(Xte)
+        sub = _by_level(ctx, test_people, lambda m: regression_metrics(yte[m], yhat[m]))
+        return regression_metrics(yte, yhat), n_fit, sub
     classes = np.asarray(est.classes_)
     scores = scores_of(est, Xte)
     if scores is not None and scores.ndim == 1 and len(classes) == 2:
@@ -165,11 +176,28 @@ def _fit_predict(
         pred = classes[(scores > 0).astype(int)]
     else:
         pred = est.predict(Xte)
-    metrics: dict[str, Any] = classification_metrics(yte, pred, scores, classes)
+    proba = scores if hasattr(est, "predict_proba") else None
+    metrics: dict[str, Any] = classification_metrics(
+        yte, pred, scores, classes, probabilities=proba
+    )
     metrics[CONFUSION_COLUMN] = confusion_json(
         yte, pred, np.union1d(classes, np.unique(ctx.y_rows))
     )
-    return metrics, n_fit
+    metrics[CALIBRATION_COLUMN] = calibration_json(yte, proba, classes)
+
+    def within(m: np.ndarray) -> dict[str, float]:
+        s = None if scores is None else scores[m]
+        p = None if proba is None else proba[m]
+        return classification_metrics(yte[m], pred[m], s, classes, probabilities=p)
+
+    return metrics, n_fit, _by_level(ctx, test_people, within)
+
+
+def _by_level(ctx: SubscaleContext, test_people: np.ndarray, metrics_of: Any) -> list[dict]:
+    """The fit's metrics within each subgroup level of the test part (none without subgroups)."""
+    if ctx.subgroups is None:
+        return []
+    return level_rows(ctx.subgroups, test_people, metrics_of)
 
 
 def _kept_rows(
@@ -207,14 +235,15 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     ctx, key, cfg = unit.context, unit.key, unit.context.config
     records: list[CodedRecord] = []
     rows: list[dict[str, Any]] = []
+    subgroup_rows: list[dict[str, Any]] = []
     rs = stable_seed(cfg.seed, "model", key.subscale, key.repeat, key.fold)
 
     def setting(protocol: str, criterion: str, fraction: float) -> FitSetting:
         return FitSetting(key.model, protocol, criterion, fraction, key.repeat, key.fold)
 
-    def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray) -> dict[str, Any]:
+    def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray) -> tuple[dict[str, Any], list]:
         log = FitLog() if ctx.record else None
-        metrics, n_fit = _fit_predict(unit, tr, te, rs, log)
+        metrics, n_fit, by_level = _fit_predict(unit, tr, te, rs, log)
         if log is not None:
             records.append(CodedRecord(at, StepCodes("test", ctx.row_person[te])))
             records.extend(CodedRecord(at, step) for step in unit.pre_steps)
@@ -226,7 +255,11 @@ def run_unit(unit: WorkUnit) -> UnitResult:
             "n_fit": n_fit,
             "n_removed_train": len(unit.train_rows) - len(tr),
             "n_removed_test": len(unit.test_rows) - len(te),
-        }
+        }, [{"n_train": len(tr), **r} for r in by_level]
+
+    def add(at: FitSetting, result: tuple[dict[str, Any], list]) -> None:
+        rows.append(_row(unit, at, result[0]))
+        subgroup_rows.extend(_row(unit, at, r) for r in result[1])
 
     train_people = np.unique(ctx.row_person[unit.train_rows])
     fractions = sorted({float(f) for f in cfg.fractions})
@@ -234,14 +267,14 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         base = fit(setting("train-only", "none", 0.0), unit.train_rows, unit.test_rows)
         for protocol in cfg.protocols:
             for criterion in cfg.criteria:
-                rows.append(_row(unit, setting(protocol, criterion, 0.0), base))
+                add(setting(protocol, criterion, 0.0), base)
     for fraction in (f for f in fractions if f > 0):
         for protocol in cfg.protocols:
             for criterion in cfg.criteria:
                 at = setting(protocol, criterion, fraction)
                 tr, te = _kept_rows(unit, at, train_people, records)
-                rows.append(_row(unit, at, fit(at, tr, te)))
-    return UnitResult(rows, tuple(records))
+                add(at, fit(at, tr, te))
+    return UnitResult(rows, tuple(records), subgroup_rows)
 
 
 def _row(unit: WorkUnit, at: FitSetting, result: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from .. import __version__, labels, sdi
 from ..errors import FacemindError
 from ..instruments import Instrument, score_responses, validate_responses
 from ..io import atomic_path
-from . import figures
+from . import appraisal, figures
+from .checklist import checklist_section
 from .coverage import feature_coverage
 from .findings import findings_section, headline_fraction, main_criterion
 from .names import criterion_name, metric_name, model_name
@@ -62,6 +63,9 @@ class ReportData:
     source: str = "responses"
     positive_band: str | None = None
     extraction_note: str | None = None
+    #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
+    subgroups: pd.DataFrame | None = None
+    importance: pd.DataFrame | None = None
 
 
 @dataclass
@@ -358,15 +362,32 @@ def features_section(ctx: ReportContext) -> str:
 
 #: The report's sections, in order. A new section is a :data:`Section` added to this list (or
 #: to the ``sections`` argument of :func:`build_report`).
+def _on_data(section: Callable[[ReportData], str], *sources: str) -> Section:
+    """A section of :class:`ReportData` alone, with the origin line of ``sources`` under its
+    heading."""
+
+    def run(ctx: ReportContext) -> str:
+        text = section(ctx.data)
+        at = text.find("</h2>")
+        return text if at < 0 else text[: at + 5] + ctx.origin(*sources) + text[at + 5 :]
+
+    run.__name__ = section.__name__
+    return run
+
+
 SECTIONS: list[Section] = [
     findings,
     cohort_section,
     scores_section,
     sdi_section,
     sweep_section,
+    _on_data(appraisal.calibration_section, "responses", "features"),
+    _on_data(appraisal.subgroups_section, "responses", "features"),
+    _on_data(appraisal.importance_section, "responses", "features"),
     cluster_section,
     extraction_section,
     features_section,
+    _on_data(checklist_section, "responses", "features"),
 ]
 
 
