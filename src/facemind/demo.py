@@ -76,9 +76,9 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo study (see the module docstring); ``log`` receives one line per step."""
     from .evaluation import SweepConfig, run_sweep, summary_path
-    from .face.layout import ExtractionDir
     from .evaluation.importance import permutation_importance
     from .evaluation.subgroups import subgroup_path
+    from .face.layout import ExtractionDir
     from .features import extract_features, write_features
     from .provenance import write_with_provenance
     from .report.html import ReportData, write_report

@@ -362,8 +362,8 @@ def sweep_cmd(
     if result.subgroups is not None:
         from ..evaluation.subgroups import subgroup_path
 
-        side = write_table(result.subgroups, subgroup_path(output))
-        write_table(result.subgroup_summary, summary_path(side))
+        side = write_with_provenance(result.subgroups, subgroup_path(output), result.provenance)
+        write_with_provenance(result.subgroup_summary, summary_path(side), result.provenance)
         out.print(f"subgroup metrics in {side} and {summary_path(side)}", soft_wrap=True)
     out.print(
         f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
