@@ -98,6 +98,9 @@ def test_readme_python_script_runs_a_whole_study(tmp_path):
     assert (study / "results.csv").is_file() and (study / "results_summary.csv").is_file()
     assert "SYNTHETIC" in (study / "report.html").read_text().upper()
     assert "f1_mean" in proc.stdout
+    printed = ast.literal_eval(proc.stdout.splitlines()[0])  # first it prints {subscale: SDI}
+    assert set(printed) == {"depression", "anxiety", "stress"}
+    assert all(0.0 <= v <= 1.0 for v in printed.values())
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -215,5 +218,5 @@ def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path
     from_frame = model.predict(table)
     pd.testing.assert_frame_equal(from_frame, model.predict(tmp_path / "features.parquet"))
     assert from_frame["video_id"].tolist() == table["video_id"].tolist()
-    assert from_frame["probability"].between(0, 1).all() and (from_frame["status"] == "ok").all()
+    assert from_frame["p_stress_mild_or_above"].between(0, 1).all() and (from_frame["status"] == "ok").all()
     assert model.meta["features_name"] == "features.parquet"

@@ -93,7 +93,7 @@ def summarize(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
     if folds.empty:
         return pd.DataFrame()
     task = str(folds["task"].iloc[0])
-    metrics = metric_names(task)
+    metrics = [m for m in metric_names(task) if m in folds.columns]  # older results lack some
     primary = metrics[0]
     keys = list(GROUP_COLUMNS)
     base = folds[folds["fraction"] == 0.0].set_index(list(FOLD_COLUMNS))[primary]

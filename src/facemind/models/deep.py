@@ -300,7 +300,7 @@ class _CropModel(DeepModel):
             vid = _manifest_row(manifest, r, root)
             files = select_crops(crop_files(root, vid), self.k)
             if not files:
-                raise InputError("no face crops for this video (extract --save-crops K)",
+                raise InputError("no face crops for this video (extract it with `save_crops` > 0)",
                                  file=str(root / "crops" / vid))  # fmt: skip
             key = ("crops", str(root / "crops" / vid), tuple(f.name for f in files), self.size)
             out.append(

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures
+from .names import model_name
 
 if TYPE_CHECKING:
     from .html import ReportData
@@ -129,11 +130,11 @@ def calibration_section(data: ReportData) -> str:
                 lines.append((label, bins))
             if not s.empty and "brier_mean" in s.columns:
                 r = s.iloc[0]
-                rows.append({"subscale": sub, "model": model, "setting": label,
+                rows.append({"subscale": sub, "model": model_name(model), "setting": label,
                              "Brier": _ci(r["brier_mean"], r["brier_ci_low"], r["brier_ci_high"]),
                              "ECE": _ci(r["ece_mean"], r["ece_ci_low"], r["ece_ci_high"])})  # fmt: skip
         if lines:
-            panels.append((f"{sub} / {model}", lines))
+            panels.append((f"{sub} / {model_name(model)}", lines))
     out = [head]
     if rows:
         out.append(_table(pd.DataFrame(rows)))
@@ -181,7 +182,7 @@ def subgroups_section(data: ReportData) -> str:
     for fraction, protocol, criterion, label in settings:
         for r in _pick(summ, fraction, protocol, criterion).itertuples():
             key = (r.subscale, r.model, r.subgroup, r.level)
-            row = table.setdefault(key, {"subscale": r.subscale, "model": r.model,
+            row = table.setdefault(key, {"subscale": r.subscale, "model": model_name(r.model),
                                          "variable": r.subgroup, "level": r.level,
                                          "test cases per fold": f"{r.n_test:.1f}"})  # fmt: skip
             few = f" ({r.too_few_folds}/{r.n_folds} folds too few)" if r.too_few_folds else ""
@@ -190,7 +191,7 @@ def subgroups_section(data: ReportData) -> str:
                 getattr(r, f"{metric}_ci_high"),
             ) + few  # fmt: skip
         for r in _pick(gaps, fraction, protocol, criterion).itertuples():
-            gap_rows.append({"subscale": r.subscale, "model": r.model, "setting": label,
+            gap_rows.append({"subscale": r.subscale, "model": model_name(r.model), "setting": label,
                              "variable": r.subgroup, "highest": r.high, "lowest": r.low,
                              "gap": _ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)})  # fmt: skip
     if table:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import FacemindError
 from ..evaluation.metrics import REGRESSION_METRICS
+from .names import model_name
 
 if TYPE_CHECKING:
     from .html import ReportData
@@ -105,7 +106,7 @@ def _performance(summ: pd.DataFrame, metrics: tuple[str, ...]) -> str:
             for m in metrics
             if hasattr(r, f"{m}_mean")
         ]
-        items.append(f"{_esc(r.subscale)} / {_esc(r.model)}: " + ", ".join(vals))
+        items.append(f"{_esc(r.subscale)} / {_esc(model_name(r.model))}: " + ", ".join(vals))
     return "<br>".join(items) or "no results"
 
 
@@ -121,7 +122,7 @@ def _subgroups(data: ReportData) -> str:
     )
     return (
         "<br>".join(
-            f"{_esc(r.subscale)} / {_esc(r.model)}, {_esc(r.subgroup)}: largest {metric} gap "
+            f"{_esc(r.subscale)} / {_esc(model_name(r.model))}, {_esc(r.subgroup)}: largest {metric} gap "
             f"{_esc(r.high)} vs {_esc(r.low)} {_ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)}"
             for r in gaps.itertuples()
         )
@@ -161,7 +162,7 @@ def checklist_section(data: ReportData) -> str:
          "counted above); missing feature values are imputed from the training fold"),
     ]  # fmt: skip
     if have:
-        models = ", ".join(map(_esc, dict.fromkeys(folds["model"])))
+        models = ", ".join(_esc(model_name(m)) for m in dict.fromkeys(folds["model"]))
         balanced = bool((folds["n_fit"] < folds["n_train"]).any()) if "n_fit" in folds else False
         items.append(("Model and tuning", f"{models}; " + (
             "classes balanced by downsampling the training fold; " if balanced else "")
