@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..errors import FacemindError
 from ..instruments import Instrument, load_instrument
 from ..io import write_table
 from ..models import get_model
+from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
 from .config import SweepConfig, SweepPlan, stable_seed
 from .criteria import removal_keep
@@ -35,32 +37,19 @@ from .units import (
 )
 
 
-def _timed(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, float]]:
-    def run(arg: Any) -> tuple[Any, float]:
-        start = time.process_time()
-        return func(arg), time.process_time() - start
-
-    return run
+def _timed(func: Callable[[Any], Any], arg: Any) -> tuple[Any, float]:
+    start = time.process_time()
+    return func(arg), time.process_time() - start
 
 
-def _indexed(func: Callable[[Any], Any], index: int, arg: Any) -> tuple[int, Any]:
-    return index, func(arg)
+def _timed_preprocessing(job: PreprocessJob, X: np.ndarray) -> tuple[Preprocessed, float]:
+    """Fit one preprocessing job whose feature rows travel apart (:func:`parallel.share`)."""
+    return _timed(fit_preprocessing, replace(job, X=X))
 
 
-def _map(func: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[tuple[int, Any]]:
-    """``(index, func(item))`` for every item: in order here with one job, otherwise in
-    ``jobs`` joblib worker processes, as they finish."""
-    if jobs == 1:
-        return ((i, func(a)) for i, a in enumerate(items))
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_indexed)(func, i, a) for i, a in enumerate(items)
-    )
-
-
-_timed_preprocessing = _timed(fit_preprocessing)
-_timed_unit = _timed(run_unit)
+def _timed_unit(unit: WorkUnit, context: SubscaleContext, inputs: np.ndarray) -> tuple[Any, float]:
+    """Run one unit whose context and inputs travel apart (:func:`parallel.share`)."""
+    return _timed(run_unit, replace(unit, context=context, inputs=inputs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,6 +308,7 @@ def run_sweep(
     features_name: str = "features",
     responses_name: str = "responses",
     checkpoint: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> SweepResult:
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
@@ -339,7 +329,10 @@ def run_sweep(
         id_column=plan.config.id_column, features_name=features_name,
         responses_name=responses_name,
     )  # fmt: skip
-    return sweep_study(study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint)
+    return sweep_study(
+        study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
+        executor=executor,
+    )  # fmt: skip
 
 
 def sweep_study(
@@ -349,8 +342,13 @@ def sweep_study(
     recorder: FitRecorder | None = None,
     progress: Callable[[int, int], None] | None = None,
     checkpoint: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> SweepResult:
-    """Run the sweep on a prepared study; deterministic for the seed whatever ``jobs``.
+    """Run the sweep on a prepared study; the same rows for a seed wherever it runs.
+
+    Preprocessing jobs and units run on ``executor`` (a Dask ``Client`` or its
+    ``get_executor()`` included; see :mod:`facemind.parallel`), else in ``config.jobs`` local
+    processes (one: in this process).
 
     With ``checkpoint`` (a folder), every finished (subscale, repeat, fold, model) unit is
     written there, and a rerun on the same data and settings reuses them instead of refitting:
@@ -384,24 +382,37 @@ def sweep_study(
     bar = _Progress(progress, len(finished), len(pre_jobs) + len(keys))
     cpu = {"preprocessing": 0.0, "models": 0.0}
     shared: dict[PreprocessKey, Preprocessed] = {}
-    for i, (out, seconds) in _map(_timed_preprocessing, pre_jobs, cfg.jobs):
-        shared[pre_jobs[i].key] = out
-        cpu["preprocessing"] += seconds
-        bar.step()
-    units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
     rows = [row for key in keys if key in finished for row in finished[key]]
-    for i, (result, seconds) in _map(_timed_unit, units, cfg.jobs):
-        key = units[i].key
-        cpu["models"] += seconds
-        cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
-        rows.extend(result.rows)
-        if store is not None:
-            store.save(key, result.rows)
-        if recorder is not None:
-            recorder.records.extend(
-                r.resolve(key.subscale, study.person_ids) for r in result.records
-            )
-        bar.step()
+    n_tasks = len(pre_jobs) + len(todo)
+    with open_executor(executor, jobs=cfg.jobs, n_tasks=n_tasks) as pool:
+        # Large arrays travel once (to a cluster), apart from the many calls that use them.
+        X = share(pool, study.X) if pre_jobs else None
+        pre_calls = [(replace(job, X=None), X) for job in pre_jobs]
+        for i, (out, seconds) in map_unordered(pool, _timed_preprocessing, pre_calls):
+            shared[pre_jobs[i].key] = out
+            cpu["preprocessing"] += seconds
+            bar.step()
+        units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
+        handles: dict[int, Any] = {}
+        for big in [*(u.context for u in units), *(u.inputs for u in units)]:
+            if id(big) not in handles:
+                handles[id(big)] = share(pool, big)
+        calls = [
+            (replace(u, context=None, inputs=None), handles[id(u.context)], handles[id(u.inputs)])
+            for u in units
+        ]
+        for i, (result, seconds) in map_unordered(pool, _timed_unit, calls):
+            key = units[i].key
+            cpu["models"] += seconds
+            cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
+            rows.extend(result.rows)
+            if store is not None:
+                store.save(key, result.rows)
+            if recorder is not None:
+                recorder.records.extend(
+                    r.resolve(key.subscale, study.person_ids) for r in result.records
+                )
+            bar.step()
     folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
     return SweepResult(
         folds=folds,
