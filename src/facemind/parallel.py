@@ -49,17 +49,25 @@ def _limit_threads(threads: int) -> None:
     threadpool_limits(threads)
 
 
-def process_pool(jobs: int) -> ProcessPoolExecutor:
-    """``jobs`` fresh worker processes (forkserver where available), their native thread
-    pools limited to an equal share of the cores.
+#: Imported once by the fork server, so that each worker starts as a fork of it.
+_PRELOAD = ["facemind.evaluation.units", "facemind.features", "facemind.synth"]
 
-    Fresh processes rather than forks of this one: a fork inherits the thread state of
-    OpenMP runtimes (XGBoost, PyTorch) already used here, which can hang the child.
+
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes forked from a clean server process (spawned where there is
+    no fork server), their native thread pools limited to an equal share of the cores.
+
+    Not forks of this process: a fork inherits the state of OpenMP runtimes (XGBoost, PyTorch)
+    already used here, which can hang the child. As with any such pool, a script that starts
+    one must guard its entry point with ``if __name__ == "__main__":``.
     """
     import multiprocessing as mp
 
-    methods = mp.get_all_start_methods()
-    context = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in mp.get_all_start_methods():
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+    else:
+        context = mp.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // jobs)
     return ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
@@ -75,7 +83,7 @@ def dask_client(scheduler: str) -> Any:
             "scheduler needs Dask: pip install 'facemind[dist]' (dask[distributed])"
         ) from None
     try:
-        return Client(scheduler, timeout="20s", set_as_default=False)
+        return Client(scheduler, set_as_default=False)  # waits distributed.comm.timeouts.connect
     except (OSError, TimeoutError) as exc:
         raise FacemindError(f"scheduler {scheduler}: no Dask scheduler answered ({exc})") from None
 

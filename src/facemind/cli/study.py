@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -242,6 +243,14 @@ def sweep_cmd(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (-1: all cores).")
     ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of a running Dask scheduler (tcp://host:8786): run on its workers "
+            "instead of --jobs; the same rows as a local run.",
+        ),
+    ] = None,
     balance: BalanceOpt = "downsample",
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
@@ -260,7 +269,10 @@ def sweep_cmd(
     from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
     from ..instruments import load_instrument
     from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..parallel import open_executor
 
+    if scheduler is not None and jobs != 1:
+        raise FacemindError("give --jobs (local processes) or --scheduler (a Dask cluster)")
     for path, flag in ((output, "--out"),):
         if path.suffix.lower() not in TABLE_SUFFIXES:
             raise FacemindError(f"{path}: unsupported {flag} extension (use .csv or .parquet)")
@@ -304,7 +316,8 @@ def sweep_cmd(
     # Finished units are kept here until the tables are written: a rerun resumes.
     parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
-    with _progress("sweep") as progress:
+    cluster = open_executor(scheduler=scheduler) if scheduler else contextlib.nullcontext()
+    with cluster as pool, _progress("sweep") as progress:
         result = run_sweep(
             feature_table,
             response_table,
@@ -314,6 +327,7 @@ def sweep_cmd(
             features_name=str(features),
             responses_name=str(responses),
             checkpoint=parts,
+            executor=pool,
         )
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
