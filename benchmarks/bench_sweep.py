@@ -77,8 +77,9 @@ class MemorySampler:
             now = time.perf_counter()
             for child in self.me.children(recursive=True):
                 try:
-                    # workers only: not the fork server (it has children) or resource trackers
-                    if child.children() or "tracker" in " ".join(child.cmdline()):
+                    # workers only: not the fork server (this process's child) or trackers
+                    cmd = " ".join(child.cmdline())
+                    if "tracker" in cmd or ("forkserver" in cmd and child.ppid() == self.me.pid):
                         continue
                     self.samples.append((now, child.pid, child.memory_info().rss))
                 except psutil.Error:
