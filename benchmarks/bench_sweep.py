@@ -7,16 +7,23 @@ responses, 60 s videos at 5 fps, per-video features of every channel group) is m
 not part of the timed figure.
 
     python benchmarks/bench_sweep.py [--participants 11427] [--jobs 2] [--quick]
+        [--subscales depression] [--memory]
 
 --quick runs one subscale (depression) on one of the five folds and extrapolates linearly: five
 times the shared preprocessing (one fit per fold) plus fifteen times the model work (the other
 subscales and folds are the same work on other rows and labels), from CPU time divided by the
 cores and from this run's wall time. It says so when it does.
+
+--memory samples the resident memory (RSS) of every worker process twice a second and prints,
+per worker, its RSS after its first task, its peak and its last sample, and the workers' total
+at each quarter of the sweep: a leak grows from quarter to quarter, a working set does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -44,12 +51,74 @@ def ensure_cohort(folder: Path, participants: int, jobs: int) -> tuple[Path, Pat
     return features, responses
 
 
+class MemorySampler:
+    """Samples the RSS of this process's worker processes (children, recursively)."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        import psutil
+
+        self.me, self.every = psutil.Process(), every
+        self.samples: list[tuple[float, int, int]] = []  # (time, pid, rss bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(self.every):
+            now = time.perf_counter()
+            for child in self.me.children(recursive=True):
+                try:
+                    # workers only: not the fork server (this process's child) or trackers
+                    cmd = " ".join(child.cmdline())
+                    if "tracker" in cmd or ("forkserver" in cmd and child.ppid() == self.me.pid):
+                        continue
+                    self.samples.append((now, child.pid, child.memory_info().rss))
+                except psutil.Error:
+                    pass
+
+    def report(self, marks: list[tuple[int, float]]) -> None:
+        """Per worker: RSS after its first task, peak, last; all workers per quarter."""
+        if not self.samples:
+            print("memory: no worker process was seen (one job runs in this process)")
+            return
+        gb = 1024**3
+        first_done = marks[1][1] if len(marks) > 1 else marks[0][1]
+        pids = sorted({pid for _, pid, _ in self.samples})
+        for pid in pids:
+            mine = [(t, r) for t, p, r in self.samples if p == pid]
+            after_first = next((r for t, r in mine if t >= first_done), mine[-1][1])
+            print(
+                f"worker {pid}: {len(mine)} samples over {mine[-1][0] - mine[0][0]:.0f} s; "
+                f"RSS after the first finished task {after_first / gb:.2f} GB, peak "
+                f"{max(r for _, r in mine) / gb:.2f} GB, last {mine[-1][1] / gb:.2f} GB"
+            )
+        start, end = marks[0][1], marks[-1][1]
+        quarters = []
+        for q in range(4):
+            lo, hi = start + q * (end - start) / 4, start + (q + 1) * (end - start) / 4
+            inside = [(t, p, r) for t, p, r in self.samples if lo <= t < hi]
+            peak = max((r for _, _, r in inside), default=0)
+            quarters.append(f"Q{q + 1} worker peak {peak / gb:.2f} GB")
+        print("memory through the sweep: " + ", ".join(quarters))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--participants", type=int, default=COHORT)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cohort", type=Path, default=None, help="cohort folder (made if missing)")
     ap.add_argument("--quick", action="store_true", help="one subscale, extrapolated to three")
+    ap.add_argument("--subscales", default=None, help="comma-separated (default: all three)")
+    ap.add_argument("--memory", action="store_true", help="sample the workers' RSS")
     args = ap.parse_args()
     folder = args.cohort or REPO / ".cache" / "bench" / f"cohort-{args.participants}"
     features_path, responses_path = ensure_cohort(folder, args.participants, args.jobs)
@@ -57,14 +126,20 @@ def main() -> None:
     responses = pd.read_csv(responses_path)
     inst = load_instrument("dass21")
     full = SweepConfig(jobs=args.jobs)
+    subscales = args.subscales.split(",") if args.subscales else None
     cfg = (
-        SweepConfig(jobs=args.jobs, subscales=["depression"], run_folds=[0]) if args.quick else full
+        SweepConfig(jobs=args.jobs, subscales=["depression"], run_folds=[0])
+        if args.quick
+        else SweepConfig(jobs=args.jobs, subscales=subscales)
     )
     marks: list[tuple[int, float]] = []
+    sampler = MemorySampler() if args.memory else None
     start = time.perf_counter()
-    result = run_sweep(
-        features, responses, inst, cfg, progress=lambda d, t: marks.append((d, time.perf_counter()))
-    )
+    with sampler or contextlib.nullcontext():
+        result = run_sweep(
+            features, responses, inst, cfg,
+            progress=lambda d, t: marks.append((d, time.perf_counter())),
+        )  # fmt: skip
     seconds = time.perf_counter() - start
     n_pre = len(result.components)  # one preprocessing fit per fold (the classical models)
     t_setup = marks[0][1] - start  # validation, join, targets, splits, paper-protocol removal
@@ -95,8 +170,10 @@ def main() -> None:
             f"{wall / 60:.1f} min scaling this run's wall time (4 units on {args.jobs} cores, "
             f"unevenly loaded)"
         )
-    else:
+    elif subscales is None:
         print(f"full default sweep ({plan_size(full, inst)} fits): {seconds / 60:.1f} min")
+    if sampler is not None:
+        sampler.report(marks)
     s = result.summary
     view = s[s["fraction"].isin([0.0, 0.1])][
         ["subscale", "model", "protocol", "criterion", "fraction", "n_train", "n_test", "f1_mean"]

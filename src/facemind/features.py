@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from .errors import FacemindError, InputError, ParameterError
 from .face import schema
 from .face.layout import ExtractionDir, left_out_summary
 from .io import write_table
-from .parallel import process_map
+from .parallel import map_ordered, open_executor
 
 STATS: tuple[str, ...] = (
     "mean", "median", "max", "min", "std", "var", "range", "q25", "q75", "iqr", "skew", "kurtosis",
@@ -451,6 +452,7 @@ def extract_features(
     blink_threshold: float = 1.0,
     chunk: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> FeatureResult:
     """Features of every video listed in ``frames_dir``'s ``manifest.parquet``.
 
@@ -458,7 +460,8 @@ def extract_features(
     ``frames/`` folder. ``groups`` defaults to every channel group present in the frame tables.
     Videos with status ``failed`` are left out (reason ``extraction_failed``), as are missing
     frame tables and videos with fewer than ``min_face_frames`` face frames. ``progress`` is
-    called with (videos done, videos in all) after every chunk.
+    called with (videos done, videos in all) after every chunk. Chunks of ``chunk`` videos
+    run on ``executor`` (see :mod:`facemind.parallel`), else in ``jobs`` local processes.
     """
     if per not in PER_CHOICES:
         raise ParameterError(f"`per` must be one of {', '.join(PER_CHOICES)}, got {per!r}")
@@ -496,8 +499,8 @@ def extract_features(
     done = 0
     if progress is not None:
         progress(0, len(items))
-    with process_map(jobs, len(tasks)) as pmap:
-        results = pmap(_read_chunk, tasks)
+    with open_executor(executor, jobs=jobs, n_tasks=len(tasks)) as pool:
+        results = map_ordered(pool, _read_chunk, tasks)
         for (r, i, e), task in zip(results, tasks, strict=True):
             rows += r
             ids += i

@@ -1,21 +1,164 @@
-"""Process-pool mapping shared by the batch writers (synth, features)."""
+"""One way to run work in parallel: serially, in local worker processes, or on a Dask cluster.
+
+Library functions take ``executor`` (any :class:`concurrent.futures.Executor`, a Dask
+``Client`` or ``client.get_executor()``) or ``jobs`` (local processes), and report
+``progress(done, total)`` to a callback; the command line draws the bars. Results never
+depend on where the work ran: every task carries its own seed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import FacemindError
+
+#: Reports ``(done, total)`` as work finishes.
+Progress = Callable[[int, int], None]
+
+
+class SerialExecutor(Executor):
+    """Runs each call in this process when it is submitted: no pickling, no workers."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(*args, **kwargs)`` now; its result or exception is in the future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered by future.result(), as any executor does
+            future.set_exception(exc)
+        return future
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``jobs`` worker processes, ``-1`` meaning one per core."""
+    if jobs == -1:
+        return os.cpu_count() or 1
+    if jobs < 1:
+        raise FacemindError(f"jobs must be a positive number of processes or -1, got {jobs}")
+    return jobs
+
+
+def _limit_threads(threads: int) -> None:
+    """Worker start-up: BLAS and OpenMP pools sized so that the workers share the cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+
+
+#: Imported once by the fork server, so that each worker starts as a fork of it.
+_PRELOAD = ["facemind.evaluation.units", "facemind.features", "facemind.synth"]
+
+
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes forked from a clean server process (spawned where there is
+    no fork server), their native thread pools limited to an equal share of the cores.
+
+    Not forks of this process: a fork inherits the state of OpenMP runtimes (XGBoost, PyTorch)
+    already used here, which can hang the child. As with any such pool, a script that starts
+    one must guard its entry point with ``if __name__ == "__main__":``.
+    """
+    import multiprocessing as mp
+
+    if "forkserver" in mp.get_all_start_methods():
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+    else:
+        context = mp.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
+    )
+
+
+def dask_client(scheduler: str) -> Any:
+    """A ``distributed.Client`` connected to the Dask scheduler at ``scheduler``."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise FacemindError(
+            "scheduler needs Dask: pip install 'facemind[dist]' (dask[distributed])"
+        ) from None
+    try:
+        return Client(scheduler, set_as_default=False)  # waits distributed.comm.timeouts.connect
+    except (OSError, TimeoutError) as exc:
+        raise FacemindError(f"scheduler {scheduler}: no Dask scheduler answered ({exc})") from None
+
 
 @contextmanager
-def process_map(jobs: int, n_tasks: int) -> Iterator[Callable[..., Iterable[Any]]]:
-    """Yield ``map`` over ``jobs`` worker processes, or the built-in ``map`` when one would do.
-
-    Results come back in task order either way, so outputs do not depend on ``jobs``.
+def open_executor(
+    executor: Any = None, *, jobs: int = 1, scheduler: str | None = None, n_tasks: int = 2
+) -> Iterator[Executor]:
+    """The executor to run on: ``executor`` as given (a Dask ``Client`` becomes its
+    ``get_executor()``; left open), else one opened here and shut down on exit: the Dask
+    cluster at ``scheduler``, ``jobs`` local processes, or this process when one job (or
+    one task, ``n_tasks``) would do.
     """
-    if jobs > 1 and n_tasks > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            yield pool.map
+    if executor is not None:
+        yield _as_executor(executor)
+    elif scheduler is not None:
+        client = dask_client(scheduler)
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+    elif (jobs := resolve_jobs(jobs)) > 1 and n_tasks > 1:
+        with process_pool(jobs) as pool:
+            yield pool
     else:
-        yield map
+        yield SerialExecutor()
+
+
+def _as_executor(executor: Any) -> Executor:
+    if isinstance(executor, Executor):
+        return executor
+    if hasattr(executor, "get_executor"):  # a distributed.Client
+        return executor.get_executor(pure=False)
+    raise TypeError(
+        f"executor must be a concurrent.futures.Executor or a Dask Client, got {executor!r}"
+    )
+
+
+def share(executor: Executor, value: Any) -> Any:
+    """``value`` made ready to pass to many calls: on a Dask cluster it is sent once (to one
+    worker; the others fetch it from there) instead of with every call; elsewhere it is
+    ``value`` itself. Pass the result as a direct argument of :func:`map_unordered`'s calls.
+    """
+    client = getattr(executor, "_client", None)  # distributed.cfexecutor.ClientExecutor
+    if client is None or not hasattr(client, "scatter"):
+        return value
+    return client.scatter(value, hash=False)
+
+
+def map_unordered(
+    executor: Executor, func: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
+) -> Iterator[tuple[int, Any]]:
+    """``(index, func(*calls[index]))`` for every call, as each finishes (in order when
+    serial). Calls not yet started are cancelled if the caller stops early or one fails."""
+    if isinstance(executor, SerialExecutor):
+        for i, args in enumerate(calls):
+            yield i, func(*args)
+        return
+    futures = {executor.submit(func, *args): i for i, args in enumerate(calls)}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def map_ordered(
+    executor: Executor, func: Callable[[Any], Any], items: Iterable[Any]
+) -> Iterator[Any]:
+    """``func(item)`` for every item, in the items' order (serially: one at a time)."""
+    results: dict[int, Any] = {}
+    following = 0
+    for i, result in map_unordered(executor, func, [(item,) for item in items]):
+        results[i] = result
+        while following in results:
+            yield results.pop(following)
+            following += 1

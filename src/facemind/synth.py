@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,7 +63,7 @@ from . import __version__
 from .errors import FacemindError, ParameterError
 from .face import schema
 from .io import atomic_path, write_table
-from .parallel import process_map
+from .parallel import map_ordered, open_executor
 
 #: DASS-21 item numbers of each subscale (PAPER.md).
 DASS21_ITEMS: dict[str, tuple[int, ...]] = {
@@ -467,12 +468,14 @@ def write_cohort(
     jobs: int = 1,
     chunk: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> SynthSummary:
     """Write ``out/responses.csv``, ``out/frames/<video_id>.parquet`` and ``out/manifest.parquet``.
 
     A rerun with the same settings reuses frame tables already written (so an interrupted run
     resumes); ``out`` holding a cohort made with other settings is an error. ``progress`` is
-    called with (videos done, videos in all) after every chunk.
+    called with (videos done, videos in all) after every chunk. Chunks of ``chunk`` videos
+    run on ``executor`` (see :mod:`facemind.parallel`), else in ``jobs`` local processes.
     """
     config.validate()
     out = Path(out)
@@ -503,8 +506,8 @@ def write_cohort(
     rows: list[dict] = []
     if progress is not None:
         progress(0, len(plan))
-    with process_map(jobs, len(tasks)) as pmap:
-        parts = pmap(_write_chunk, tasks)
+    with open_executor(executor, jobs=jobs, n_tasks=len(tasks)) as pool:
+        parts = map_ordered(pool, _write_chunk, tasks)
         for part in parts:
             rows.extend(part)
             if progress is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -253,6 +254,14 @@ def sweep_cmd(
     repeats: Annotated[int, typer.Option("--repeats", help="Repeats of the k-fold split.")] = 1,
     seed: SeedOpt = 0,
     jobs: JobsOpt = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of a running Dask scheduler (tcp://host:8786): run on its workers "
+            "instead of --jobs; the same rows as a local run.",
+        ),
+    ] = None,
     balance: BalanceOpt = "downsample",
     grid_search: Annotated[
         bool, typer.Option("--grid-search", help="Inner grid search in every training fold.")
@@ -290,10 +299,13 @@ def sweep_cmd(
     from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
     from ..instruments import load_instrument
     from ..io import TABLE_SUFFIXES
+    from ..parallel import open_executor
     from ..provenance import write_with_provenance
     from ..study import read_study_table
     from .notices import quiet_warnings
 
+    if scheduler is not None and jobs is not None:
+        raise FacemindError("give --jobs (local processes) or --scheduler (a Dask cluster)")
     for path, flag in ((output, "--out"),):
         if path.suffix.lower() not in TABLE_SUFFIXES:
             raise FacemindError(f"{path}: unsupported {flag} extension (use .csv or .parquet)")
@@ -339,7 +351,8 @@ def sweep_cmd(
     # Finished units are kept here until the tables are written: a rerun resumes.
     parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
-    with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
+    cluster = open_executor(scheduler=scheduler) if scheduler else contextlib.nullcontext()
+    with cluster as pool, quiet_warnings(verbose) as caught, _progress("sweep") as progress:
         result = run_sweep(
             feature_table,
             response_table,
@@ -351,6 +364,7 @@ def sweep_cmd(
             checkpoint=parts,
             subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
             subgroup_bins=_bins(subgroup_bins),
+            executor=pool,
         )
         caught.extend(result.warnings)
     for note in result.notes:

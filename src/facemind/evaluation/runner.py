@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..errors import FacemindError
 from ..instruments import Instrument, load_instrument
 from ..io import write_table
 from ..models import get_model
+from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
 from .config import SweepConfig, SweepPlan, stable_seed
 from .criteria import removal_keep
@@ -45,39 +46,29 @@ from .units import (
 )
 
 
-def _timed(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, float, list[str]]]:
-    """``func`` returning its CPU seconds and the warnings it raised (as text), so that the
-    main process can count them whatever process ran it."""
-
-    def run(arg: Any) -> tuple[Any, float, list[str]]:
-        start = time.process_time()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = func(arg)
-        texts = [f"{w.category.__name__}: {str(w.message).strip()}" for w in caught]
-        return out, time.process_time() - start, texts
-
-    return run
+def _timed(func: Callable[[Any], Any], arg: Any) -> tuple[Any, float, list[str]]:
+    """``func(arg)``, its CPU seconds and the warnings it raised (as text), so that the main
+    process can count them whatever process ran it."""
+    start = time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = func(arg)
+    texts = [f"{w.category.__name__}: {str(w.message).strip()}" for w in caught]
+    return out, time.process_time() - start, texts
 
 
-def _indexed(func: Callable[[Any], Any], index: int, arg: Any) -> tuple[int, Any]:
-    return index, func(arg)
+def _timed_preprocessing(
+    job: PreprocessJob, X: np.ndarray
+) -> tuple[Preprocessed, float, list[str]]:
+    """Fit one preprocessing job whose feature rows travel apart (:func:`parallel.share`)."""
+    return _timed(fit_preprocessing, replace(job, X=X))
 
 
-def _map(func: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[tuple[int, Any]]:
-    """``(index, func(item))`` for every item: in order here with one job, otherwise in
-    ``jobs`` joblib worker processes, as they finish."""
-    if jobs == 1:
-        return ((i, func(a)) for i, a in enumerate(items))
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_indexed)(func, i, a) for i, a in enumerate(items)
-    )
-
-
-_timed_preprocessing = _timed(fit_preprocessing)
-_timed_unit = _timed(run_unit)
+def _timed_unit(
+    unit: WorkUnit, context: SubscaleContext, inputs: np.ndarray
+) -> tuple[Any, float, list[str]]:
+    """Run one unit whose context and inputs travel apart (:func:`parallel.share`)."""
+    return _timed(run_unit, replace(unit, context=context, inputs=inputs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,6 +350,7 @@ def run_sweep(
     checkpoint: str | Path | None = None,
     subgroups: Sequence[str] | None = None,
     subgroup_bins: int | dict[str, Sequence[float]] = DEFAULT_BINS,
+    executor: Executor | None = None,
 ) -> SweepResult:
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
@@ -389,7 +381,7 @@ def run_sweep(
         )  # fmt: skip
     result = sweep_study(
         study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-        subgroups=levels,
+        subgroups=levels, executor=executor,
     )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
@@ -420,8 +412,13 @@ def sweep_study(
     progress: Callable[[int, int], None] | None = None,
     checkpoint: str | Path | None = None,
     subgroups: Subgroups | None = None,
+    executor: Executor | None = None,
 ) -> SweepResult:
-    """Run the sweep on a prepared study; deterministic for the seed whatever ``jobs``.
+    """Run the sweep on a prepared study; the same rows for a seed wherever it runs.
+
+    Preprocessing jobs and units run on ``executor`` (a Dask ``Client`` or its
+    ``get_executor()`` included; see :mod:`facemind.parallel`), else in ``config.jobs`` local
+    processes (one: in this process).
 
     With ``checkpoint`` (a folder), every finished (subscale, repeat, fold, model) unit is
     written there, and a rerun on the same data and settings reuses them instead of refitting:
@@ -445,7 +442,7 @@ def sweep_study(
     contexts = _contexts(study, plan, targets, recorder)
     check_sweep_data(study, plan, splits, contexts)
     if subgroups is not None:
-        contexts = {s: dataclasses.replace(c, subgroups=subgroups) for s, c in contexts.items()}
+        contexts = {s: replace(c, subgroups=subgroups) for s, c in contexts.items()}
     keys = [
         UnitKey(s, r, k, m)
         for s in plan.subscales for r in range(cfg.repeats) for k in plan.fold_ids
@@ -461,28 +458,41 @@ def sweep_study(
     cpu = {"preprocessing": 0.0, "models": 0.0}
     shared: dict[PreprocessKey, Preprocessed] = {}
     caught: list[str] = []
-    for i, (out, seconds, texts) in _map(_timed_preprocessing, pre_jobs, cfg.jobs):
-        caught.extend(texts)
-        shared[pre_jobs[i].key] = out
-        cpu["preprocessing"] += seconds
-        bar.step()
-    units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
     rows = [row for key in keys if key in finished for row in finished[key]]
     level_rows: list[dict[str, Any]] = []
-    for i, (result, seconds, texts) in _map(_timed_unit, units, cfg.jobs):
-        caught.extend(texts)
-        key = units[i].key
-        cpu["models"] += seconds
-        cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
-        rows.extend(result.rows)
-        level_rows.extend(result.subgroup_rows)
-        if store is not None:
-            store.save(key, result.rows)
-        if recorder is not None:
-            recorder.records.extend(
-                r.resolve(key.subscale, study.person_ids) for r in result.records
-            )
-        bar.step()
+    n_tasks = len(pre_jobs) + len(todo)
+    with open_executor(executor, jobs=cfg.jobs, n_tasks=n_tasks) as pool:
+        # Large arrays travel once (to a cluster), apart from the many calls that use them.
+        X = share(pool, study.X) if pre_jobs else None
+        pre_calls = [(replace(job, X=None), X) for job in pre_jobs]
+        for i, (out, seconds, texts) in map_unordered(pool, _timed_preprocessing, pre_calls):
+            caught.extend(texts)
+            shared[pre_jobs[i].key] = out
+            cpu["preprocessing"] += seconds
+            bar.step()
+        units = [_work_unit(key, study, plan, contexts, splits, shared) for key in todo]
+        handles: dict[int, Any] = {}
+        for big in [*(u.context for u in units), *(u.inputs for u in units)]:
+            if id(big) not in handles:
+                handles[id(big)] = share(pool, big)
+        calls = [
+            (replace(u, context=None, inputs=None), handles[id(u.context)], handles[id(u.inputs)])
+            for u in units
+        ]
+        for i, (result, seconds, texts) in map_unordered(pool, _timed_unit, calls):
+            caught.extend(texts)
+            key = units[i].key
+            cpu["models"] += seconds
+            cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
+            rows.extend(result.rows)
+            level_rows.extend(result.subgroup_rows)
+            if store is not None:
+                store.save(key, result.rows)
+            if recorder is not None:
+                recorder.records.extend(
+                    r.resolve(key.subscale, study.person_ids) for r in result.records
+                )
+            bar.step()
     folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
     by_level = None
     if subgroups is not None:
