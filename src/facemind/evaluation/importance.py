@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import labels
-from ..errors import FacemindError
+from ..errors import FacemindError, ParameterError
 from ..face.schema import CHANNEL_GROUPS
 from ..instruments import Instrument, load_instrument
 from ..models import check_model, make_estimator
@@ -168,7 +168,9 @@ def permutation_importance(
     if check_model(model, task).input != "features":
         raise FacemindError(f"model {model!r} takes frames, not features; explain a feature model")
     if folds < 2 or repeats < 1 or permutations < 1:
-        raise FacemindError("--folds must be at least 2, --repeats and --permutations at least 1")
+        raise ParameterError(
+            "`folds` must be at least 2, `repeats` and `permutations` at least 1"
+        )
     metric = metric or _default_metric(task)
     score = _scorer(task, metric)
     study = prepare_study(
@@ -183,7 +185,7 @@ def permutation_importance(
         _, counts = np.unique(y_people, return_counts=True)
         if len(counts) < 2 or counts.min() < folds:
             raise FacemindError(
-                f"subscale {subscale!r}: a class has fewer than --folds {folds} participants"
+                f"subscale {subscale!r}: a class has fewer than `folds` {folds} participants"
             )
         strata = y
     else:

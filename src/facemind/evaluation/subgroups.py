@@ -93,7 +93,7 @@ def subgroup_levels(
     """
     for c in [id_column, *columns]:
         if c not in responses.columns:
-            raise InputError("no such column for --subgroups", file=source, column=c)
+            raise InputError("no such column for `subgroups`", file=source, column=c)
     if isinstance(bins, int) and bins < 2:
         raise InputError(f"subgroup bins must be at least 2, got {bins}", file=source)
     ids = responses[id_column].astype("string").str.strip()
