@@ -327,3 +327,38 @@ def test_instrument_spec_hash_ignores_where_the_spec_was_read(tmp_path):
     inst = load_instrument("dass21")
     assert instrument_fingerprint(inst) == instrument_fingerprint(load_instrument("dass21"))
     assert instrument_fingerprint(inst) != instrument_fingerprint(load_instrument("dass42"))
+
+
+@pytest.mark.parametrize("name", ["semicolon.csv", "windows1252.csv", "sheet.xlsx", "spss.sav",
+                                  "stata.dta"])  # fmt: skip
+def test_study_commands_read_every_format_alike(tmp_path, name):
+    """sweep, train and report read responses and features through the one table reader: the
+    same rows from a spreadsheet or statistics-package export as from a plain CSV."""
+    from test_formats import WRITERS
+
+    resp, feats = cohort(40, ids=PADDED)
+    resp = resp[["participant_id", *[c for c in resp.columns if c.startswith("dass_")]]]
+    resp.to_csv(tmp_path / "r.csv", index=False)
+    feats.to_csv(tmp_path / "f.csv", index=False)
+    r, f = tmp_path / f"r_{name}", tmp_path / f"f_{name}"
+    WRITERS[name](resp, r)
+    WRITERS[name](feats, f)
+    code, _, err = run(sweep_args(tmp_path / "r.csv", tmp_path / "f.csv", tmp_path / "plain.csv"))
+    assert code == 0, err
+    code, out, err = run(sweep_args(r, f, tmp_path / "other.csv"))
+    assert code == 0, err
+    assert "on 40 participants" in out
+    plain, other = pd.read_csv(tmp_path / "plain.csv"), pd.read_csv(tmp_path / "other.csv")
+    pd.testing.assert_frame_equal(plain, other)
+    code, out, err = run([
+        "train", "--responses", r, "--features", f, "--instrument", "dass21", "--subscale",
+        "anxiety", "--model", "logreg", "-o", tmp_path / "m",
+    ])  # fmt: skip
+    assert code == 0, err
+    assert "trained on 40 participants" in out
+    code, _, err = run([
+        "report", "--results", tmp_path / "other.csv", "--responses", r, "--instrument",
+        "dass21", "-o", tmp_path / "report.html",
+    ])  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "report.html").is_file()
