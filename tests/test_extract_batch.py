@@ -66,6 +66,20 @@ def test_bad_files_get_status_and_never_stop_the_batch(video_folder, face_model,
     assert run_batch([video_folder / "a_single.mp4"], out, face_model).processed == 1
 
 
+def test_progress_counts_videos_done_including_earlier_ones(face_model, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (folder / name).write_bytes(b"")  # fails at once: no decoding needed
+    calls = []
+    run_batch([folder], tmp_path / "out", face_model, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 2), (1, 2), (2, 2)]
+    (folder / "c.mp4").write_bytes(b"")
+    calls.clear()
+    run_batch([folder], tmp_path / "out", face_model, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(2, 3), (3, 3)]
+
+
 def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp_path):
     folder = tmp_path / "videos"
     folder.mkdir()

@@ -170,6 +170,7 @@ def extract(
     jobs: int = 1,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Extract frame tables from facial videos with MediaPipe, on this machine only.
 
@@ -194,6 +195,8 @@ def extract(
         The address of a running Dask scheduler to extract on instead.
     retry_failed
         Extract again the videos that failed last time.
+    progress
+        Called with (videos done, videos in all).
 
     Returns
     -------
@@ -218,7 +221,7 @@ def extract(
         raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
     run_batch(
         videos, out, face_model, settings=ExtractSettings(save_crops=save_crops),
-        workers=jobs, scheduler=scheduler, retry_failed=retry_failed,
+        workers=jobs, scheduler=scheduler, retry_failed=retry_failed, progress=progress,
     )  # fmt: skip
     return read_table(Path(out) / "manifest.parquet")
 

@@ -73,8 +73,10 @@ def run_demo(
     model: str | Path | None = None,
     jobs: int = 1,
     log: Callable[[str], None] = print,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """The whole demo study (see the module docstring); ``log`` receives one line per step."""
+    """The whole demo study (see the module docstring); ``log`` receives one line per step,
+    ``progress`` (videos done, videos in all) while the real sample videos are extracted."""
     from .evaluation import SweepConfig, run_sweep, summary_path
     from .evaluation.importance import permutation_importance
     from .evaluation.subgroups import subgroup_path
@@ -122,7 +124,9 @@ def run_demo(
     )  # fmt: skip
     result.files["importance"] = write_table(importance.table, result.out / "importance.csv")
     manifest_dir, note = cohort, None
-    real = _extract_real(result, Path(videos), model, step) if videos is not None else None
+    real = (
+        _extract_real(result, Path(videos), model, step, progress) if videos is not None else None
+    )
     if real is not None:
         manifest_dir = real
         note = (
@@ -141,7 +145,9 @@ def run_demo(
     return result
 
 
-def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, step) -> Path | None:
+def _extract_real(
+    result: DemoResult, videos: Path, model: str | Path | None, step, progress=None
+) -> Path | None:
     """Extract the real sample videos in ``videos`` when the face model can be found."""
     from .face.batch import run_batch
     from .face.model import resolve_model
@@ -162,7 +168,7 @@ def _extract_real(result: DemoResult, videos: Path, model: str | Path | None, st
         return None
     target = result.out / "real-extraction"
     step(f"extracting {len(files)} real sample videos with MediaPipe -> {target}")
-    summary = run_batch(files, target, model_path)
+    summary = run_batch(files, target, model_path, progress=progress)
     result.files["real_extraction"] = target / "manifest.parquet"
     result.notes.append(
         f"real videos: {summary.total} extracted, {summary.no_face} without a face, "

@@ -9,6 +9,7 @@ import typer
 
 from . import app, err
 from .options import JobsOpt, out_option, resolve_jobs
+from .progress import progress_bar
 from .questionnaire import print_sdi_table
 
 
@@ -44,15 +45,17 @@ def demo_cmd(
     if questionnaire_only:
         result = run_questionnaire_demo(out, participants=participants, seed=seed)
     else:
-        result = run_demo(
-            out,
-            participants=participants,
-            seed=seed,
-            videos=videos,
-            model=model,
-            jobs=resolve_jobs(jobs),
-            log=err.print,
-        )
+        with progress_bar("extract") as progress:
+            result = run_demo(
+                out,
+                participants=participants,
+                seed=seed,
+                videos=videos,
+                model=model,
+                jobs=resolve_jobs(jobs),
+                log=err.print,
+                progress=progress,
+            )
     print_sdi_table(
         result.results,
         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],

@@ -41,7 +41,7 @@ def explain_cmd(
     """Permutation importance per channel group and channel, on held-out folds."""
     from ..evaluation.importance import permutation_importance
     from ..io import TABLE_SUFFIXES, read_table, write_table
-    from .study import _progress
+    from .progress import progress_bar as _progress
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")

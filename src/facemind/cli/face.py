@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -65,6 +66,7 @@ def extract(
     from ..face.batch import collect_inputs, run_batch
     from ..face.extract import AU_CALIBRATIONS, ExtractSettings
     from ..face.layout import ExtractionDir
+    from .progress import progress_bar
 
     if jobs is not None and jobs > 1 and scheduler:
         raise FacemindError("give either --jobs or --scheduler, not both")
@@ -81,10 +83,11 @@ def extract(
         au_calibration=au_calibration,
     )  # fmt: skip
     workers = 1 if scheduler else extract_workers(jobs, lambda: len(collect_inputs(inputs)))
-    summary = run_batch(
-        [str(p) for p in inputs], out, model, settings=settings,
-        workers=workers, scheduler=scheduler, retry_failed=retry_failed, progress=progress,
-    )  # fmt: skip
+    with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
+        summary = run_batch(
+            [str(p) for p in inputs], out, model, settings=settings,
+            workers=workers, scheduler=scheduler, retry_failed=retry_failed, progress=bar,
+        )  # fmt: skip
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "

@@ -240,12 +240,14 @@ def run_batch(
     workers: int = 1,
     scheduler: str | None = None,
     retry_failed: bool = False,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> BatchSummary:
     """Extract every input video into ``out`` (see the module docstring).
 
     ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
+    ``progress`` is called with (videos done, videos in all), already extracted ones counted
+    as done, before the first video and after each.
     """
     if workers < 1:
         raise ParameterError(f"`workers` must be at least 1, got {workers}")
@@ -273,21 +275,26 @@ def run_batch(
     for t in earlier:
         count(layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"})
 
-    with _Progress(len(tasks), len(earlier), enabled=progress) as bar:
+    finished = len(earlier)
+    if progress is not None:
+        progress(finished, len(tasks))
 
-        def done(rec: dict[str, Any]) -> None:
-            counts["frames"] += int(rec.get("frames") or 0)
-            count(rec)
-            bar.advance(rec, counts)
-            if on_result is not None:
-                on_result(rec)
+    def done(rec: dict[str, Any]) -> None:
+        nonlocal finished
+        counts["frames"] += int(rec.get("frames") or 0)
+        count(rec)
+        finished += 1
+        if progress is not None:
+            progress(finished, len(tasks))
+        if on_result is not None:
+            on_result(rec)
 
-        args = (str(layout.root), model, sha, settings, skey)
-        if scheduler is None and workers == 1:
-            for t in todo:
-                done(process_video(t, *args))
-        elif todo:
-            _run_dask(todo, args, workers, scheduler, done)
+    args = (str(layout.root), model, sha, settings, skey)
+    if scheduler is None and workers == 1:
+        for t in todo:
+            done(process_video(t, *args))
+    elif todo:
+        _run_dask(todo, args, workers, scheduler, done)
     manifest = layout.build_manifest()
     return BatchSummary(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
@@ -356,48 +363,3 @@ def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-class _Progress:
-    """A rich progress bar: videos done, frames per second, failures."""
-
-    def __init__(self, total: int, already: int, enabled: bool) -> None:
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-        if not enabled:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[fps]:>6.1f} frames/s"),
-            TextColumn("failed {task.fields[failed]}  no face {task.fields[no_face]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(),
-        )  # fmt: skip
-        self.task = self.progress.add_task(
-            "extract", total=total, completed=already, fps=0.0, failed=0, no_face=0
-        )
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.stop()
-
-    def advance(self, rec: dict[str, Any], counts: dict[str, int]) -> None:
-        if not self.enabled:
-            return
-        fps = counts["frames"] / max(time.perf_counter() - self.t0, 1e-9)
-        self.progress.update(
-            self.task, advance=1, fps=fps, failed=counts["failed"], no_face=counts["no_face"]
-        )

@@ -43,10 +43,8 @@ from .inputs import (
     SEQUENCE_GROUPS,
     InputTable,
     cached,
-    crop_files,
     input_table,
     load_crop,
-    read_manifest,
     resample,
     resize_crops,
     select_crops,
@@ -147,12 +145,12 @@ class SequenceModel(DeepModel):
     def _load_rows(self, rows: np.ndarray) -> list[Any]:
         import pyarrow.parquet as pq
 
-        root = self._source()
-        manifest = read_manifest(root)
+        folder = self._source()
+        manifest = folder.read_manifest()
         wanted = getattr(self, "channels_", None) or self.candidate_channels()
         out = []
         for r in rows:
-            path = root / "frames" / f"{_manifest_row(manifest, r, root)}.parquet"
+            path = folder.frames_path(_manifest_row(manifest, r, folder.root))
             if not path.is_file():
                 raise InputError("frame table not found", file=str(path))
             present = set(pq.read_schema(path).names)
@@ -293,16 +291,16 @@ class _CropModel(DeepModel):
     """
 
     def _load_rows(self, rows: np.ndarray) -> list[Any]:
-        root = self._source()
-        manifest = read_manifest(root)
+        folder = self._source()
+        manifest = folder.read_manifest()
         out = []
         for r in rows:
-            vid = _manifest_row(manifest, r, root)
-            files = select_crops(crop_files(root, vid), self.k)
+            vid = _manifest_row(manifest, r, folder.root)
+            files = select_crops(folder.crop_files(vid), self.k)
             if not files:
                 raise InputError("no face crops for this video (extract it with `save_crops` > 0)",
-                                 file=str(root / "crops" / vid))  # fmt: skip
-            key = ("crops", str(root / "crops" / vid), tuple(f.name for f in files), self.size)
+                                 file=str(folder.crop_dir(vid)))  # fmt: skip
+            key = ("crops", str(folder.crop_dir(vid)), tuple(f.name for f in files), self.size)
             out.append(
                 cached(key, lambda files=files: np.stack([load_crop(f, self.size) for f in files]))
             )

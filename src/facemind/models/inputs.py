@@ -11,55 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..face import schema
+from ..face.layout import CROP_SIZE, ExtractionDir, left_out_summary
 
 INPUT_COLUMN = "input_row"
 SEQUENCE_GROUPS: tuple[str, ...] = ("aus", "pose", "gaze", "blendshapes")
-CROP_SIZE = 112
 MIN_FACE_FRAMES = 10
 
 
-def layout(frames_dir: str | os.PathLike[str]) -> Path:
-    """The extraction directory (holding ``manifest.parquet``) of ``frames_dir``."""
-    p = Path(frames_dir)
-    if not p.is_dir():
-        raise InputError("extraction directory not found", file=str(p))
-    if (p / "manifest.parquet").is_file():
-        return p
-    if p.name == "frames" and (p.parent / "manifest.parquet").is_file():
-        return p.parent
-    raise InputError("no manifest.parquet in the extraction directory", file=str(p))
-
-
-_MANIFESTS: dict[tuple[str, int], pd.DataFrame] = {}
-
-
-def read_manifest(frames_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """The manifest of an extraction directory (cached while the file is unchanged)."""
-    from ..io import read_table
-
-    path = layout(frames_dir) / "manifest.parquet"
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
-    if key not in _MANIFESTS:
-        m = read_table(path)
-        for col in ("video_id", "participant_id"):
-            if col not in m.columns:
-                raise InputError("manifest lacks a column", file=str(path), column=col)
-        _MANIFESTS[key] = m.reset_index(drop=True)
-    return _MANIFESTS[key]
-
-
-def crop_files(root: Path, video_id: str) -> list[Path]:
-    """The crops of one video (``crops/<video_id>/<frame>.png``), in frame order."""
-    folder = root / "crops" / video_id
-    return sorted(folder.glob("*.png")) if folder.is_dir() else []
+def extraction_dir(frames_dir: str | os.PathLike[str]) -> ExtractionDir:
+    """The extraction folder holding ``frames_dir`` (the folder itself or its ``frames/``)."""
+    return ExtractionDir.locate(frames_dir)
 
 
 @dataclass
@@ -73,8 +40,7 @@ class InputTable:
     def summary(self) -> str:
         text = f"{len(self.table)} video rows"
         if len(self.excluded):
-            counts = self.excluded["reason"].value_counts().sort_index()
-            text += "; left out " + ", ".join(f"{v} video(s): {k}" for k, v in counts.items())
+            text += "; left out " + left_out_summary(self.excluded["reason"])
         return text
 
 
@@ -90,33 +56,15 @@ def input_table(
     failed extractions, missing frame tables, fewer than ``min_face_frames`` face frames and,
     with ``crops``, videos without face crops.
     """
-    root = layout(frames_dir)
-    manifest = read_manifest(root)
+    folder = extraction_dir(frames_dir)
+    manifest = folder.read_manifest()
     rows, excluded = [], []
-    status = (
-        manifest["status"]
-        if "status" in manifest.columns
-        else pd.Series("ok", index=manifest.index)
-    )
-    for i, (vid, pid, st) in enumerate(
-        zip(
-            manifest["video_id"].astype(str),
-            manifest["participant_id"].astype(str),
-            status,
-            strict=True,
-        )
-    ):
-        path = root / "frames" / f"{vid}.parquet"
-        reason = None
-        if st == "failed":
-            reason = "extraction_failed"
-        elif not path.is_file():
-            reason = "missing_frame_table"
-        else:
-            face = schema.read_frame_table(path, columns=["face_detected"])["face_detected"]
-            if int(face.sum()) < min_face_frames:
+    for i, vid, pid, st in folder.videos(manifest):
+        reason = folder.exclusion(vid, st)
+        if reason is None:
+            if folder.face_frames(vid) < min_face_frames:
                 reason = "too_few_face_frames"
-            elif crops and not crop_files(root, vid):
+            elif crops and not folder.crop_files(vid):
                 reason = "no_crops"
         if reason is None:
             rows.append((vid, pid, i))

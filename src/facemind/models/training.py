@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,8 +26,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import FacemindError
+from ..face.layout import ExtractionDir
 from . import ALL_TASKS, CLASSIFICATION
-from .inputs import groups_of, key_columns, layout, row_keys
+from .inputs import extraction_dir, groups_of, key_columns, row_keys
 
 TORCH_VERSION = "2.13.0"
 INSTALL_HINT = (
@@ -140,13 +140,13 @@ class DeepModel(BaseEstimator):
         return torch.device(name)
 
     # -- data -------------------------------------------------------------------------------
-    def _source(self) -> Path:
+    def _source(self) -> ExtractionDir:
         if self.frames is None:
             raise ValueError(
                 f"model {self.kind!r} loads its inputs from an extraction directory: "
                 "give it as the parameter frames"
             )
-        return layout(self.frames)
+        return extraction_dir(self.frames)
 
     def _keys(self, X: Any, y: Any = None, *, reset: bool) -> tuple[np.ndarray, np.ndarray, Any]:
         """(row keys, participant groups, validated y) of ``X``; scikit-learn's input errors."""
