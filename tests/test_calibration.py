@@ -104,6 +104,11 @@ def test_report_has_a_calibration_section_and_checklist(sweep):
                  "Consent and ethics approval", "not known to facemind"):  # fmt: skip
         assert item in tail, item
     assert text.index("<h2>Calibration</h2>") < text.index("<h2>Reporting checklist</h2>")
+    assert "not stored in the results" in tail  # no provenance given: says so
+    data.provenance, data.positive_band = res.provenance, "moderate"
+    tail = build_report(data).split("<h2>Reporting checklist</h2>")[1]
+    assert "positive at or above the moderate band" in tail
+    assert "defaults (no grid search)" in tail and "not stored in the results" not in tail
 
 
 @settings(max_examples=60, deadline=None)

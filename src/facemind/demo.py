@@ -139,6 +139,7 @@ def run_demo(
                       summary=sweep.summary, manifest=ExtractionDir(manifest_dir).read_manifest(),
                       features=feats.table, source=str(result.files["responses"]),
                       positive_band=config.positive_band, extraction_note=note,
+                      provenance=sweep.provenance,
                       subgroups=sweep.subgroups, importance=importance.table)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")

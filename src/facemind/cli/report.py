@@ -30,6 +30,7 @@ def _check_results(results: Path, data: ReportData) -> None:
             responses_name=data.source,
         )  # fmt: skip
         data.positive_band = record.get("positive_band") or data.positive_band
+        data.provenance = record
     if "subscale" in data.folds.columns:
         stray = sorted(set(data.folds["subscale"].astype(str)) - set(data.instrument.subscales))
         if stray:

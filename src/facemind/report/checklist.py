@@ -130,6 +130,17 @@ def _subgroups(data: ReportData) -> str:
     )
 
 
+def _tuning(record: dict | None) -> str:
+    """How hyperparameters were chosen, from the results' provenance when it is there."""
+    settings = (record or {}).get("settings", {})
+    if "grid_search" not in settings:
+        return ("hyperparameters at facemind's defaults unless --grid-search was set (not stored "
+                "in the results)")  # fmt: skip
+    if settings["grid_search"]:
+        return "hyperparameters by an inner grid search on each training fold"
+    return "hyperparameters at facemind's defaults (no grid search)"
+
+
 def checklist_section(data: ReportData) -> str:
     """What TRIPOD+AI asks that this study's own files can answer, item by item."""
     from .html import _synthetic
@@ -149,7 +160,12 @@ def checklist_section(data: ReportData) -> str:
         subs = ", ".join(map(_esc, dict.fromkeys(folds["subscale"])))
         outcome += f". Modelled: {subs}, task {_esc(task)}"
         if task == "binary":
-            outcome += " (positive at or above the band set with --positive-band, default mild; not stored in the results)"  # fmt: skip
+            outcome += (
+                f" (positive at or above the {_esc(data.positive_band)} band)"
+                if data.positive_band
+                else " (positive at or above the band set with --positive-band, default mild; "
+                "not stored in the results)"
+            )
     items = [
         ("Data source", _esc(data.source)
          + (" — SYNTHETIC, simulated by facemind synth" if synthetic else " — not marked synthetic")),
@@ -166,8 +182,7 @@ def checklist_section(data: ReportData) -> str:
         balanced = bool((folds["n_fit"] < folds["n_train"]).any()) if "n_fit" in folds else False
         items.append(("Model and tuning", f"{models}; " + (
             "classes balanced by downsampling the training fold; " if balanced else "")
-            + "hyperparameters at facemind's defaults unless --grid-search was set (not stored "
-            "in the results)"))  # fmt: skip
+            + _tuning(data.provenance)))  # fmt: skip
         items.append(("Validation", _validation(folds)))
         perf = REGRESSION_METRICS if task == "regression" else ("f1", "roc_auc")
         items.append(("Performance (0%, 95% interval)", _performance(summ, perf)))

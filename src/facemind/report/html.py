@@ -62,6 +62,8 @@ class ReportData:
     id_column: str = "participant_id"
     source: str = "responses"
     positive_band: str | None = None
+    #: Where the results come from (:func:`facemind.provenance.read_provenance`), when known.
+    provenance: dict | None = None
     extraction_note: str | None = None
     #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
     subgroups: pd.DataFrame | None = None
