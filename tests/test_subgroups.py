@@ -103,6 +103,12 @@ def test_small_levels_are_marked_not_hidden_and_gaps_skip_them():
     assert summ.loc[summ["level"] == "other", "too_few_folds"].iloc[0] == 3
     gaps = largest_gaps(res.subgroups, "f1")
     assert {gaps["high"].iloc[0], gaps["low"].iloc[0]} == {"female", "male"}
+    # a level of 1-2 test cases per fold scatters widely: its interval still stays in [0, 1]
+    for m in ("f1", "accuracy", "roc_auc", "brier", "ece"):
+        lo, hi = summ[f"{m}_ci_low"].dropna(), summ[f"{m}_ci_high"].dropna()
+        assert lo.between(0, 1).all() and hi.between(0, 1).all(), m
+    assert gaps["gap_ci_low"].dropna().between(-1, 1).all()
+    assert gaps["gap_ci_high"].dropna().between(-1, 1).all()
 
 
 def test_sweep_cli_writes_subgroup_tables_and_the_report_shows_them(tmp_path, capsys):

@@ -19,7 +19,13 @@ import pandas as pd
 
 from ..errors import InputError
 from .metrics import metric_names
-from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval
+from .summary import (
+    CONFIDENCE,
+    GROUP_COLUMNS,
+    METRIC_BOUNDS,
+    corrected_t_interval,
+    difference_bounds,
+)
 
 #: A column with more distinct values than this is cut into bins (numeric) or refused.
 MAX_LEVELS = 8
@@ -186,7 +192,9 @@ def summarize_subgroups(rows: pd.DataFrame, confidence: float = CONFIDENCE) -> p
         row["too_few_folds"] = int(g["too_few"].astype(bool).sum())
         row["n_test"] = float(g["n_test"].mean())
         for m in metrics:
-            mean, lo, hi = corrected_t_interval(g[m].to_numpy(dtype=float), ratio, confidence)
+            mean, lo, hi = corrected_t_interval(
+                g[m].to_numpy(dtype=float), ratio, confidence, METRIC_BOUNDS.get(m)
+            )
             row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, lo, hi
         out.append(row)
     return pd.DataFrame(out)
@@ -212,7 +220,7 @@ def largest_gaps(rows: pd.DataFrame, metric: str, confidence: float = CONFIDENCE
         per_fold = g.pivot_table(index=["repeat", "fold"], columns="level", values=metric)
         diff = (per_fold[high] - per_fold[low]).to_numpy()
         ratio = float((g["n_test_fold"] / g["n_train"].clip(lower=1)).mean())
-        mean, lo, hi = corrected_t_interval(diff, ratio, confidence)
+        mean, lo, hi = corrected_t_interval(diff, ratio, confidence, difference_bounds(metric))
         out.append({**row, "high": high, "low": low, "gap_mean": mean,
                     "gap_ci_low": lo, "gap_ci_high": hi})  # fmt: skip
     return pd.DataFrame(out)

@@ -37,6 +37,7 @@ METRIC_BOUNDS: dict[str, tuple[float, float]] = {
     "balanced_accuracy": (0.0, 1.0),
     "roc_auc": (0.0, 1.0),
     "brier": (0.0, 1.0),
+    "ece": (0.0, 1.0),
     "mae": (0.0, np.inf),
     "rmse": (0.0, np.inf),
     "pearson_r": (-1.0, 1.0),

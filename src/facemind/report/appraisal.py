@@ -191,6 +191,8 @@ def subgroups_section(data: ReportData) -> str:
                 getattr(r, f"{metric}_ci_high"),
             ) + few  # fmt: skip
         for r in _pick(gaps, fraction, protocol, criterion).itertuples():
+            if not r.high:  # fewer than two levels with enough test cases: no gap to estimate
+                continue
             gap_rows.append({"subscale": r.subscale, "model": model_name(r.model), "setting": label,
                              "variable": r.subgroup, "highest": r.high, "lowest": r.low,
                              "gap": _ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)})  # fmt: skip
@@ -199,6 +201,11 @@ def subgroups_section(data: ReportData) -> str:
     if gap_rows:
         out.append(f"<p>Largest gap in {metric.upper()} between levels (paired over folds):</p>")
         out.append(_table(pd.DataFrame(gap_rows)))
+    elif table:
+        out.append(
+            f"<p>No gap between levels is estimated: no variable has two levels with at least "
+            f"{MIN_CASES} test cases in every fold.</p>"
+        )
     out.append(
         "<p class='note'>Metrics within each level of the test part of every fold; mean over folds "
         "with a 95% corrected resampled t-interval. Numeric columns with many values are cut at "
