@@ -109,6 +109,16 @@ def test_small_levels_are_marked_not_hidden_and_gaps_skip_them():
         assert lo.between(0, 1).all() and hi.between(0, 1).all(), m
     assert gaps["gap_ci_low"].dropna().between(-1, 1).all()
     assert gaps["gap_ci_high"].dropna().between(-1, 1).all()
+    # when no variable has two levels with enough test cases, the report says so, no "n/a" rows
+    from facemind.instruments import load_instrument
+    from facemind.report.html import ReportData, build_report
+
+    few = res.subgroups.assign(too_few=True)
+    data = ReportData(responses=resp, instrument=load_instrument("dass21"), folds=res.folds,
+                      summary=res.summary, subgroups=few)  # fmt: skip
+    text = build_report(data)
+    assert "No gap between levels is estimated" in text and "no gap estimated" in text
+    assert "vs n/a" not in text and "Largest gap in F1" not in text
 
 
 def test_sweep_cli_writes_subgroup_tables_and_the_report_shows_them(tmp_path, capsys):

@@ -120,14 +120,19 @@ def _subgroups(data: ReportData) -> str:
     gaps = largest_gaps(rows[rows["fraction"] == 0.0], metric).drop_duplicates(
         ["subscale", "model", "subgroup"]
     )
-    return (
-        "<br>".join(
-            f"{_esc(r.subscale)} / {_esc(model_name(r.model))}, {_esc(r.subgroup)}: largest {metric} gap "
-            f"{_esc(r.high)} vs {_esc(r.low)} {_ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)}"
-            for r in gaps.itertuples()
+    lines = [
+        f"{_esc(r.subscale)} / {_esc(model_name(r.model))}, {_esc(r.subgroup)}: largest {metric} "
+        f"gap {_esc(r.high)} vs {_esc(r.low)} {_ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)}"
+        for r in gaps.itertuples()
+        if r.high  # fewer than two levels with enough test cases: no gap to estimate
+    ]
+    if not lines:
+        return (
+            f"metrics per level of {', '.join(map(_esc, dict.fromkeys(rows['subgroup'])))}; no "
+            "gap estimated: no variable has two levels with enough test cases in every fold "
+            "(see Subgroups)"
         )
-        + " (see Subgroups)"
-    )
+    return "<br>".join(lines) + " (see Subgroups)"
 
 
 def _tuning(record: dict | None) -> str:
