@@ -54,6 +54,13 @@ def sweep_args(resp, feats, out, *extra):
     ]  # fmt: skip
 
 
+def train_args(resp, feats, out):
+    return [
+        "train", "--responses", resp, "--features", feats, "--instrument", "dass21",
+        "--subscale", "anxiety", "--model", "logreg", "-o", out,
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------
 # Ids stay text
 # --------------------------------------------------------------------------------------------
@@ -72,10 +79,7 @@ def test_sweep_and_train_keep_leading_zeros(tmp_path, features_ext, responses_ex
     code, out, err = run(sweep_args(r, f, tmp_path / "s.csv"))
     assert code == 0, err
     assert "on 40 participants" in out
-    code, out, err = run([
-        "train", "--responses", r, "--features", f, "--instrument", "dass21", "--subscale",
-        "anxiety", "--model", "logreg", "-o", tmp_path / "m",
-    ])  # fmt: skip
+    code, out, err = run(train_args(r, f, tmp_path / "m"))
     assert code == 0, err
     assert "trained on 40 participants" in out
 
@@ -350,10 +354,7 @@ def test_study_commands_read_every_format_alike(tmp_path, name):
     assert "on 40 participants" in out
     plain, other = pd.read_csv(tmp_path / "plain.csv"), pd.read_csv(tmp_path / "other.csv")
     pd.testing.assert_frame_equal(plain, other)
-    code, out, err = run([
-        "train", "--responses", r, "--features", f, "--instrument", "dass21", "--subscale",
-        "anxiety", "--model", "logreg", "-o", tmp_path / "m",
-    ])  # fmt: skip
+    code, out, err = run(train_args(r, f, tmp_path / "m"))
     assert code == 0, err
     assert "trained on 40 participants" in out
     code, _, err = run([

@@ -315,8 +315,8 @@ class JoinResult:
         )
 
 
-def _normalize_ids(series: pd.Series) -> pd.Series:
-    # CSV readers turn numeric ids into ints and Parquet may keep strings: compare as text.
+def normalize_ids(series: pd.Series) -> pd.Series:
+    """Ids as text without surrounding whitespace, the form every join compares."""
     return series.astype("string").str.strip()
 
 
@@ -340,8 +340,8 @@ def join_features_responses(
         empty = np.flatnonzero(df[id_column].isna().to_numpy())
         if empty.size:
             raise InputError("empty participant id", file=name, row=int(empty[0]) + 1, column=id_column)
-    f_ids = _normalize_ids(features[id_column])
-    r_ids = _normalize_ids(responses[id_column])
+    f_ids = normalize_ids(features[id_column])
+    r_ids = normalize_ids(responses[id_column])
     dup = r_ids.duplicated(keep="first").to_numpy()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])

@@ -116,10 +116,6 @@ class Study:
         return len(self.person_ids)
 
 
-def _normalize_ids(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip()
-
-
 def prepare_study(
     features: pd.DataFrame,
     responses: pd.DataFrame,
@@ -147,7 +143,7 @@ def prepare_study(
         if miss.any():
             notes.append(f"{int(miss.sum())} respondent(s) left out: missing answers on {s}")
         complete &= ~miss
-    resp_ids = _normalize_ids(validated.ids)
+    resp_ids = labels.normalize_ids(validated.ids)
     ids_frame = pd.DataFrame({id_column: resp_ids[complete].to_numpy()})
     if id_column not in features.columns:
         raise InputError("missing id column", file=features_name, column=id_column)
@@ -166,7 +162,7 @@ def prepare_study(
             f"left out (e.g. {joined.unmatched_responses[0]})"
         )
     data = joined.data
-    f_ids = _normalize_ids(features[id_column]).dropna().unique()
+    f_ids = labels.normalize_ids(features[id_column]).dropna().unique()
     r_ids = ids_frame[id_column].dropna().unique()
     if len(data) == 0:
         raise InputError(
