@@ -4,9 +4,11 @@ For each video with an OpenFace 2 reference (``--openface``, default ``../shared
 its README says how they were made), the video is extracted with facemind and compared on the
 frames where both found a face, aligned by index (OpenFace's ``frame`` counts from 1). Printed:
 per-AU Pearson r and mean level difference (facemind minus OpenFace, 0-5 scale) per video, and
-r of pose (pitch, yaw, roll) and gaze angles; then one summary line checked against the targets
-in docs/extraction.md. An AU whose OpenFace sd is at most 0.1 in a video gets no r (a flat
-reference has no correlation to agree with); its level difference still counts.
+r of pose (pitch, yaw, roll) and gaze angles; per video, pitch r after removing what OpenFace's
+AU12, AU25 and AU26 explain of its pitch (its pitch follows its expression); then one summary
+line checked against the targets in docs/extraction.md. An AU whose OpenFace sd is at most 0.1
+in a video gets no r (a flat reference has no correlation to agree with); its level difference
+still counts.
 
     .venv/bin/python benchmarks/bench_au_agreement.py [--assets .cache/assets]
         [--openface ../shared/openface] [--au-calibration video|none]
@@ -24,6 +26,7 @@ VIDEOS = ("single_face.mp4", "face_noface.mov", "noface_face.mov")
 POSE = (("pose_pitch", "pose_Rx"), ("pose_yaw", "pose_Ry"), ("pose_roll", "pose_Rz"))
 GAZE = (("gaze_angle_x", "gaze_angle_x"), ("gaze_angle_y", "gaze_angle_y"))
 FLAT_SD = 0.1
+EXPRESSION_AUS = ("AU12", "AU25", "AU26")
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,7 +66,23 @@ def compare(ours: pd.DataFrame, of: pd.DataFrame) -> dict[str, tuple[float, floa
         a = both.loc[idx, ours_col].to_numpy(float)
         b = of.loc[idx, of_col].to_numpy(float)
         out[ours_col] = (pearson(a, b), float("nan"), float(np.std(b)))
+    out["pitch_partial"] = partial_pitch(both.loc[idx, "pose_pitch"].to_numpy(float), of.loc[idx])
     return out
+
+
+def partial_pitch(pitch: np.ndarray, of: pd.DataFrame) -> tuple[float, float, float]:
+    """(r, R^2, residual sd): our pitch against OpenFace's once its expression AUs are removed.
+
+    OpenFace's pitch (radians) is regressed by least squares on its ``EXPRESSION_AUS``
+    intensities; r is that of the residual with ``pitch``, R^2 the share those AUs explain.
+    """
+    y = of["pose_Rx"].to_numpy(float)
+    design = np.column_stack(
+        [np.ones(len(y))] + [of[f"{au}_r"].to_numpy(float) for au in EXPRESSION_AUS]
+    )
+    resid = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    r2 = 1.0 - float(np.var(resid) / np.var(y)) if np.var(y) > 0 else float("nan")
+    return pearson(pitch, resid), r2, float(np.degrees(np.std(resid)))
 
 
 def main() -> None:
@@ -105,6 +124,13 @@ def main() -> None:
         print(f"{au:13}" + "".join(cells))
     for col, _ in POSE + GAZE:
         print(f"{col:13}" + "".join(f"{results[s][col][0]:>10.2f}{'':>14}" for s in stems))
+    aus = ", ".join(EXPRESSION_AUS)
+    for s in stems:
+        r, r2, sd = results[s]["pitch_partial"]
+        print(
+            f"{s}: pitch r after removing OpenFace's expression component ({aus}) {r:.2f} "
+            f"(those AUs explain {r2:.2f} of OpenFace's pitch variance; residual sd {sd:.2f} deg)"
+        )
     pitch = [results[s]["pose_pitch"][0] for s in stems]
     print(
         f"\nmean AU r {np.mean(rs):.2f} (target >= 0.65, over {len(rs)} AU-video pairs with "
