@@ -104,14 +104,21 @@ def head_pose(matrix: np.ndarray) -> tuple[float, float, float, float, float, fl
 
 
 def eye_gaze(
-    mesh_px: np.ndarray, rotation: np.ndarray, iris: int, corner_a: int, corner_b: int
+    mesh_px: np.ndarray,
+    rotation: np.ndarray,
+    iris: int,
+    corner_a: int,
+    corner_b: int,
+    camera: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unit gaze vectors (n, 3) of one eye in camera axes (at the camera is about (0, 0, -1)).
 
     ``mesh_px`` (n, 478, 3) and ``rotation`` (n, 3, 3). The iris centre's offset from the
     middle of the eye corners, in the head's own axes, is read as the displacement of a point
     on an eyeball of radius ``EYEBALL_RADIUS_SHARE`` x eye width; the direction is turned
-    back into camera axes with the head rotation.
+    into camera axes with ``camera`` (n, 3, 3; default ``rotation``). ``rotation`` is the one
+    that maps mesh points into the head's axes (the apparent rotation of
+    :class:`facemind.face.pose.PoseFit`), ``camera`` the head's rotation in camera axes.
     """
     a, b = mesh_px[:, corner_a], mesh_px[:, corner_b]
     width = np.linalg.norm(a - b, axis=-1)
@@ -120,22 +127,25 @@ def eye_gaze(
     sx = np.clip(offset[:, 0] / radius, -0.99, 0.99)
     sy = np.clip(offset[:, 1] / radius, -0.99, 0.99)
     sz = -np.sqrt(np.maximum(1.0 - sx * sx - sy * sy, 1e-6))
-    g = np.einsum("nij,nj->ni", rotation, np.stack([sx, sy, sz], axis=-1))
+    to_camera = rotation if camera is None else camera
+    g = np.einsum("nij,nj->ni", to_camera, np.stack([sx, sy, sz], axis=-1))
     return g / np.linalg.norm(g, axis=-1, keepdims=True)
 
 
-def gaze(mesh_px: np.ndarray, rotation: np.ndarray):
+def gaze(mesh_px: np.ndarray, rotation: np.ndarray, camera: np.ndarray | None = None):
     """Gaze of eye 0 and eye 1 and OpenFace's combined gaze angles (radians).
 
     As OpenFace, eye 0 is the leftmost eye in the image (the person's right eye). Takes one
     frame (mesh (478, 3), rotation (3, 3)) or ``n`` frames ((n, 478, 3), (n, 3, 3)); returns
-    vectors (3,) or (n, 3) and angles as floats or (n,) arrays accordingly.
+    vectors (3,) or (n, 3) and angles as floats or (n,) arrays accordingly. ``rotation`` and
+    ``camera`` as in :func:`eye_gaze`.
     """
     one = np.ndim(mesh_px) == 2
     mesh = np.asarray(mesh_px, dtype=np.float64).reshape(-1, *np.shape(mesh_px)[-2:])
     rot = np.asarray(rotation, dtype=np.float64).reshape(-1, 3, 3)
-    eye0 = eye_gaze(mesh, rot, RIGHT_IRIS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER)
-    eye1 = eye_gaze(mesh, rot, LEFT_IRIS, LEFT_EYE_INNER, LEFT_EYE_OUTER)
+    cam = None if camera is None else np.asarray(camera, dtype=np.float64).reshape(-1, 3, 3)
+    eye0 = eye_gaze(mesh, rot, RIGHT_IRIS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER, cam)
+    eye1 = eye_gaze(mesh, rot, LEFT_IRIS, LEFT_EYE_INNER, LEFT_EYE_OUTER, cam)
     mean = (eye0 + eye1) / 2.0
     ax, ay = np.arctan2(mean[:, 0], -mean[:, 2]), np.arctan2(mean[:, 1], -mean[:, 2])
     if one:

@@ -35,7 +35,8 @@ from ..errors import InputError
 from ..io import atomic_path
 
 # 2: eye 0 is the leftmost eye in the image; head pose from the rigid face; calibrated AUs.
-SCHEMA_VERSION = 2
+# 3: head rotation (and gaze) in camera axes, as OpenFace's, not relative to the line of sight.
+SCHEMA_VERSION = 3
 
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",

@@ -33,12 +33,15 @@ CHUNK = 2048
 def _geometry(mesh: np.ndarray, width: int, height: int) -> tuple[np.ndarray, dict]:
     """Pose, gaze and 68 landmarks (columns of an (n, k) array) and the AU landmark measures."""
     mesh_px = np.asarray(mesh, dtype=np.float64) * np.array([width, height, width], dtype=float)
-    fit = fit_head(mesh_px)
-    eye0, eye1, ax, ay = g.gaze(mesh_px, fit.rotation)
+    fit = fit_head(mesh_px, width, height)
+    # The iris offset is measured in the head's axes from apparent mesh points (apparent
+    # rotation); OpenFace's gaze vectors are in camera axes (camera-axes rotation).
+    eye0, eye1, ax, ay = g.gaze(mesh_px, fit.rotation, fit.camera)
     pts = g.landmarks68(mesh_px)
     values = np.column_stack(
         [head_pose(fit, width, height), ax, ay, eye0, eye1, pts[:, :, 0], pts[:, :, 1]]
     )
+    # AU landmark measures de-rotate apparent points: the apparent rotation (fit.rotation).
     return values, geometry_features(fit.head_points(mesh_px))
 
 
