@@ -166,9 +166,10 @@ def head_pose(fit: PoseFit, width: int, height: int) -> np.ndarray:
     """(n, 6): pitch, yaw, roll (degrees) and tx, ty, tz (mm) with OpenFace 2's conventions.
 
     The angles are those of the rotation in camera axes (``fit.camera``; the fit must have
-    been given the image size), as OpenFace's. Translation is the canonical model's origin in the camera frame under OpenFace's default
-    camera (focal length :func:`openface_focal`, principal point at the image centre); depth
-    follows from the face's scale, as the canonical face is life-size.
+    been given the image size), as OpenFace's. Translation is the canonical model's origin in
+    the camera frame under OpenFace's default camera (focal length :func:`openface_focal`,
+    principal point at the image centre): on the ray through its pixel position, at the
+    distance given by the face's scale seen straight on (the canonical face is life-size).
     """
     if fit.camera is None or fit.view_scale is None:
         raise ValueError("head_pose needs a fit made with the image size (camera axes)")
