@@ -2,9 +2,10 @@
 
 Uses the real test videos (``make assets``), repeated to make a batch: single_face.mp4 and
 WolfgangLanger_Pexels.mp4 are 640x360, the two .mov files 960x540 HEVC. One worker runs in
-this process (no cluster); two workers are the batch runner's Dask LocalCluster, started before
-the clock (a real batch runs for hours, so the steady state is what counts; starting the
-cluster takes a few seconds).
+this process; N workers are ``run_batch(..., jobs=N)``'s local process pool
+(:func:`facemind.parallel.process_pool`), passed in as ``executor`` with its processes started
+before the clock (a real batch runs for hours, so the steady state is what counts), so that
+their CPU time and memory can be read from /proc (Linux).
 Peak memory is each process's high-water resident set size (VmHWM). Frames per CPU-second
 (user + system time of the worker processes, all threads) is the speed a worker would reach
 on a core of its own; it is less affected by other load on the machine than wall-clock fps.
@@ -21,6 +22,7 @@ extraction run twice each, in the order bare, extraction, extraction, bare, and 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -31,15 +33,27 @@ VIDEOS_360P = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
 VIDEOS_540P = ("face_noface.mov", "noface_face.mov")
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident memory (VmHWM), in MiB."""
+def _peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's peak resident memory (VmHWM), in MiB; this process's by default."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) another process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _worker_pid(delay: float) -> int:
+    """Keeps a worker busy for ``delay`` seconds (so each call gets its own) and says which."""
+    time.sleep(delay)
+    return os.getpid()
 
 
 def _make_batch(assets: Path, names: tuple[str, ...], copies: int, folder: Path) -> None:
@@ -95,26 +109,21 @@ def run(folder: Path, model: Path, workers: int) -> tuple[int, float, float, lis
     with tempfile.TemporaryDirectory() as out:
         if workers == 1:
             t0, c0 = time.perf_counter(), _cpu_seconds()
-            s = run_batch([folder], out, model, workers=1)
+            s = run_batch([folder], out, model, jobs=1)
             cpu = _cpu_seconds() - c0
             return s.frames, time.perf_counter() - t0, cpu, [_peak_rss_mib()]
-        from dask.distributed import Client
+        from facemind.parallel import process_pool
 
-        import facemind.face.batch as batch
-
-        with batch.local_cluster(workers) as cluster, Client(cluster) as client:
-            c0 = sum(client.run(_cpu_seconds).values())  # workers are up before the clock
+        with process_pool(workers) as pool:
+            pids = set(pool.map(_worker_pid, [1.0] * workers))  # workers up before the clock
+            assert len(pids) == workers, "each worker should have taken one call"
+            c0 = sum(_process_cpu_seconds(pid) for pid in pids)
             t0 = time.perf_counter()
-            sha = batch.verify_model(model)
-            settings = batch.ExtractSettings()
-            args = (out, str(model), sha, settings, batch.settings_key(settings, sha))
-            records: list[dict] = []
-            batch.run_on_client(client, batch.collect_inputs([folder]), args, records.append)
-            frames = sum(int(r["frames"]) for r in records)
+            s = run_batch([folder], out, model, jobs=workers, executor=pool)
             elapsed = time.perf_counter() - t0
-            cpu = sum(client.run(_cpu_seconds).values()) - c0
-            peaks = list(client.run(_peak_rss_mib).values())
-        return frames, elapsed, cpu, peaks
+            cpu = sum(_process_cpu_seconds(pid) for pid in pids) - c0
+            peaks = [_peak_rss_mib(pid) for pid in sorted(pids)]
+        return s.frames, elapsed, cpu, peaks
 
 
 def main() -> None:

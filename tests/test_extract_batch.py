@@ -1,4 +1,5 @@
-"""Batch runner: bad files recorded not fatal, resume, kill-and-resume, ids, Dask workers."""
+"""Batch runner: bad files recorded not fatal, resume, kill-and-resume, ids, local and Dask
+workers, failing workers."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import facemind
 from facemind.cli import main
 from facemind.errors import InputError
 from facemind.face.batch import collect_inputs, run_batch
 from facemind.face.extract import ExtractSettings
 from facemind.face.schema import MANIFEST_COLUMNS, read_frame_table
+from facemind.parallel import SerialExecutor, open_executor
 
 
 @pytest.fixture()
@@ -113,35 +117,112 @@ def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp
         pd.testing.assert_frame_equal(a[k], b[k])
 
 
-def test_dask_workers_match_single_process(assets_dir, face_model, tmp_path):
-    videos = [str(assets_dir / v) for v in ("single_face.mp4", "no_face.mp4")]
-    one, two = tmp_path / "one", tmp_path / "two"
-    run_batch(videos, one, face_model)
-    s = run_batch(videos, two, face_model, workers=2)
-    assert s.processed == 2
+def _same_outputs(one, two):
     pd.testing.assert_frame_equal(
         pd.read_parquet(one / "manifest.parquet"), pd.read_parquet(two / "manifest.parquet")
     )
-    for k, v in _frames(one).items():
-        pd.testing.assert_frame_equal(v, _frames(two)[k])
+    a, b = _frames(one), _frames(two)
+    assert sorted(a) == sorted(b) and a
+    for k, v in a.items():
+        pd.testing.assert_frame_equal(v, b[k])
 
 
-def _worker_environ() -> dict[str, str | None]:
-    import os
+def test_dask_workers_match_single_process(assets_dir, face_model, tmp_path):
+    videos = [str(assets_dir / v) for v in ("single_face.mp4", "no_face.mp4")]
+    one, two, dask = tmp_path / "one", tmp_path / "two", tmp_path / "dask"
+    run_batch(videos, one, face_model)
+    s = run_batch(videos, two, face_model, jobs=2)  # two local worker processes
+    assert s.processed == 2
+    _same_outputs(one, two)
 
-    return {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+    distributed = pytest.importorskip("distributed")  # the `dist` extra
+    src = str(Path(facemind.__file__).resolve().parents[1])  # workers import this checkout
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, before) if p)
+    try:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster, distributed.Client(cluster, set_as_default=False) as client:  # fmt: skip
+            s = run_batch(videos, dask, face_model, executor=client)
+            assert client.status == "running"  # a caller's client is left open
+            workers = {w["id"] for w in client.scheduler_info()["workers"].values()}
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+    assert s.processed == 2 and len(workers) == 2
+    _same_outputs(one, dask)
 
 
-def test_local_cluster_workers_keep_glibc_malloc_defaults():
-    from dask.distributed import Client
+def _worker_environ(_: int) -> tuple[int, str | None]:
+    return os.getpid(), os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
-    from facemind.face.batch import local_cluster
 
-    with local_cluster(2) as cluster, Client(cluster) as client:
-        environs = list(client.run(_worker_environ).values())
-    assert len(environs) == 2
-    # Dask's MALLOC_TRIM_THRESHOLD_ is dropped; its one-thread BLAS/OpenMP limit stays.
-    assert all(e == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"} for e in environs)
+def test_local_worker_processes_keep_glibc_malloc_defaults():
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which costs extraction about 8% of its
+    # speed; the local pool that `jobs=2` opens starts its workers without it.
+    with open_executor(jobs=2, n_tasks=2) as pool:
+        assert not isinstance(pool, SerialExecutor)
+        seen = list(pool.map(_worker_environ, range(4)))
+    assert all(pid != os.getpid() and trim is None for pid, trim in seen)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_call_that_raises_in_a_worker_fails_its_video_only(
+    assets_dir, face_model, tmp_path, jobs
+):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(assets_dir / "single_face.mp4", folder / "a.mp4")
+    shutil.copy(assets_dir / "no_face.mp4", folder / "b.mp4")
+    shutil.copy(assets_dir / "single_face.mp4", folder / "c.mp4")
+    out = tmp_path / "out"
+    # A folder where a's frame table goes: writing the table raises in the worker, outside
+    # the extraction's own error handling.
+    (out / "frames" / "a.parquet").mkdir(parents=True)
+    results = []
+    s = run_batch([folder], out, face_model, jobs=jobs, on_result=results.append)
+    m = pd.read_parquet(out / "manifest.parquet").set_index("video_id")
+    assert m.loc["a", "status"] == "failed"
+    assert m.loc["a", "error"].startswith("worker failed: IsADirectoryError: ")
+    assert (m.loc["b", "status"], m.loc["c", "status"]) == ("no_face", "ok")
+    assert m.loc["c", "face_frames"] == 72
+    tables = sorted(p.name for p in (out / "frames").iterdir() if p.is_file())
+    assert tables == ["b.parquet", "c.parquet"]
+    assert (s.processed, s.failed, s.ok, s.no_face) == (3, 1, 1, 1)
+    assert [f[0] for f in s.failures] == ["a"] and len(results) == 3
+
+
+def _cpu_limited_worker() -> None:
+    """A worker the OS kills (SIGXCPU) once it has used one second of CPU time."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (1, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+
+def test_a_dead_worker_fails_the_videos_of_its_broken_pool_and_a_rerun_redoes_them(
+    assets_dir, face_model, tmp_path
+):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    videos = [str(assets_dir / v) for v in ("WolfgangLanger_Pexels.mp4", "no_face.mp4")]
+    out = tmp_path / "out"
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=mp.get_context("forkserver"), initializer=_cpu_limited_worker
+    )
+    with pool:
+        s = run_batch(videos, out, face_model, executor=pool)
+    m = pd.read_parquet(out / "manifest.parquet").set_index("video_id")
+    assert list(m["status"]) == ["failed", "failed"] and s.failed == 2
+    assert all(e.startswith("worker failed: BrokenProcessPool: ") for e in m["error"])
+    assert not _frames(out)
+    again = run_batch(videos, out, face_model)  # the next run redoes them
+    assert (again.skipped, again.processed, again.ok, again.no_face) == (0, 2, 1, 1)
+    assert sorted(_frames(out)) == ["WolfgangLanger_Pexels.parquet", "no_face.parquet"]
 
 
 def test_csv_list_ids_and_refusals(assets_dir, tmp_path):

@@ -174,3 +174,7 @@ def test_local_executors_keep_order_and_raise_the_callers_error(jobs):
         assert got == {i: x * x for i, x in enumerate(items)}
         with pytest.raises(ValueError, match="negative: -1"):
             list(map_ordered(pool, _square_or_fail, [2, -1, 3]))
+        # with on_error, a failing call yields what on_error makes of it; the others go on
+        calls = [(2,), (-1,), (3,)]
+        got = dict(map_unordered(pool, _square_or_fail, calls, on_error=lambda i, e: (i, str(e))))
+        assert got == {0: 4, 1: (1, "negative: -1"), 2: 9}

@@ -168,6 +168,7 @@ def extract(
     face_model: str | os.PathLike[str] | None = None,
     save_crops: int = 0,
     jobs: int = 1,
+    executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -191,6 +192,9 @@ def extract(
         Also keep this many aligned face crops per video (for the crop models).
     jobs
         Local worker processes.
+    executor
+        A :class:`concurrent.futures.Executor` or Dask ``Client`` to extract on instead (left
+        open).
     scheduler
         The address of a running Dask scheduler to extract on instead.
     retry_failed
@@ -221,7 +225,8 @@ def extract(
         raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
     run_batch(
         videos, out, face_model, settings=ExtractSettings(save_crops=save_crops),
-        workers=jobs, scheduler=scheduler, retry_failed=retry_failed, progress=progress,
+        jobs=jobs, executor=executor, scheduler=scheduler, retry_failed=retry_failed,
+        progress=progress,
     )  # fmt: skip
     return read_table(Path(out) / "manifest.parquet")
 

@@ -134,18 +134,39 @@ def share(executor: Executor, value: Any) -> Any:
 
 
 def map_unordered(
-    executor: Executor, func: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
+    executor: Executor,
+    func: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    *,
+    on_error: Callable[[int, Exception], Any] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``(index, func(*calls[index]))`` for every call, as each finishes (in order when
-    serial). Calls not yet started are cancelled if the caller stops early or one fails."""
+    serial). Calls not yet started are cancelled if the caller stops early or one fails.
+
+    With ``on_error``, a call that raises (in ``func``, or because its worker died) yields
+    ``(index, on_error(index, exception))`` instead, and the other calls go on.
+    """
     if isinstance(executor, SerialExecutor):
         for i, args in enumerate(calls):
-            yield i, func(*args)
+            try:
+                result = func(*args)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                result = on_error(i, exc)
+            yield i, result
         return
     futures = {executor.submit(func, *args): i for i, args in enumerate(calls)}
     try:
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            i = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                result = on_error(i, exc)
+            yield i, result
     finally:
         for future in futures:
             future.cancel()

@@ -86,7 +86,7 @@ def extract(
     with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
         summary = run_batch(
             [str(p) for p in inputs], out, model, settings=settings,
-            workers=workers, scheduler=scheduler, retry_failed=retry_failed, progress=bar,
+            jobs=workers, scheduler=scheduler, retry_failed=retry_failed, progress=bar,
         )  # fmt: skip
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "

@@ -1,4 +1,4 @@
-"""Batch extraction: inputs to tasks, one task per video, locally or on a Dask cluster.
+"""Batch extraction: inputs to tasks, one task per video, on the project's executor.
 
 - Inputs are video files, folders (searched recursively by extension) or CSV lists with a
   ``path`` column and optional ``video_id`` / ``participant_id`` columns.
@@ -6,9 +6,10 @@
   when asked) and its record; the manifest is rebuilt from the records.
 - A rerun skips videos whose record has the same input fingerprint (size, modification time)
   and settings; corrupt or face-less videos are recorded with their status, never fatal.
-- ``workers=1`` runs in this process; ``workers=N`` starts a Dask ``LocalCluster`` of N
-  single-threaded worker processes; ``scheduler=ADDRESS`` uses an existing cluster (the
-  output folder must then be on a file system the workers share).
+- Videos run through :mod:`facemind.parallel`: ``jobs=1`` in this process, ``jobs=N`` in N
+  local worker processes, ``scheduler=ADDRESS`` on an existing Dask cluster, or on an
+  ``executor`` given by the caller (the output folder must be on a file system the workers
+  share).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 
 from ..errors import FacemindError, InputError, ParameterError
 from ..io import read_table
+from ..parallel import map_unordered, open_executor
 from .extract import ExtractSettings, extract_video
 from .landmarker import Landmarker, backend_version
 from .layout import ExtractionDir, check_video_id
@@ -134,7 +136,7 @@ _MODEL_CACHE: dict[str, bytes] = {}
 
 
 def _model_bytes(model_path: str) -> bytes:
-    """The model file, read and verified once per process (each Dask worker loads it once)."""
+    """The model file, read and verified once per process (each worker loads it once)."""
     if model_path not in _MODEL_CACHE:
         verify_model(model_path)
         _MODEL_CACHE[model_path] = Path(model_path).read_bytes()
@@ -237,7 +239,8 @@ def run_batch(
     model_path: str | os.PathLike[str] | None = None,
     *,
     settings: ExtractSettings = ExtractSettings(),
-    workers: int = 1,
+    jobs: int = 1,
+    executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -246,11 +249,17 @@ def run_batch(
     """Extract every input video into ``out`` (see the module docstring).
 
     ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
+    Videos run largest first in ``jobs`` local processes, at the Dask ``scheduler``, or on
+    ``executor`` (a :class:`concurrent.futures.Executor` or Dask ``Client``, used as given and
+    left open). A call that raises in a worker, or whose worker died, fails its video only:
+    it is recorded ``failed`` with ``worker failed: <error>``. A local process pool that loses
+    a worker is broken, so the videos it had not finished are recorded so too. Such records
+    keep no resume state: the next run redoes them, with or without ``retry_failed``.
     ``progress`` is called with (videos done, videos in all), already extracted ones counted
     as done, before the first video and after each.
     """
-    if workers < 1:
-        raise ParameterError(f"`workers` must be at least 1, got {workers}")
+    if jobs < 1:
+        raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
     layout = ExtractionDir(out)
     tasks = collect_inputs(inputs)
     if not tasks:
@@ -290,11 +299,23 @@ def run_batch(
             on_result(rec)
 
     args = (str(layout.root), model, sha, settings, skey)
-    if scheduler is None and workers == 1:
-        for t in todo:
-            done(process_video(t, *args))
-    elif todo:
-        _run_dask(todo, args, workers, scheduler, done)
+    # Largest first, so that a long video does not start last and leave the others idle.
+    ordered = sorted(todo, key=lambda t: -t.size)
+
+    def worker_failed(i: int, exc: Exception) -> dict[str, Any]:
+        t = ordered[i]
+        rec = {"video_id": t.video_id, "participant_id": t.participant_id, "path": t.path,
+               "size": t.size, "status": "failed",
+               "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
+               "face_frames": 0, "backend": BACKEND, "settings": skey}  # fmt: skip
+        layout.write_record(rec)
+        return rec
+
+    if ordered:
+        calls = [(t, *args) for t in ordered]
+        with open_executor(executor, jobs=jobs, scheduler=scheduler, n_tasks=len(ordered)) as pool:
+            for _, rec in map_unordered(pool, process_video, calls, on_error=worker_failed):
+                done(rec)
     manifest = layout.build_manifest()
     return BatchSummary(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
@@ -302,64 +323,3 @@ def run_batch(
         seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
         ok=counts["ok"], failures=sorted(failures),
     )  # fmt: skip
-
-
-def local_cluster(workers: int) -> Any:
-    """A Dask ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1.
-
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc map
-    and unmap every decoded frame buffer; that costs about 8% of extraction speed, so the
-    workers here start without it (the thread limits for BLAS and OpenMP stay).
-    """
-    import dask
-    from dask.distributed import LocalCluster
-
-    # A None value in this setting unsets the variable (see distributed.nanny).
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, host="127.0.0.1",
-        )  # fmt: skip
-
-
-def run_on_client(client: Any, todo: Sequence[VideoTask], args: tuple, done) -> None:
-    """Run ``todo`` on a Dask client, calling ``done(record)`` as each video ends.
-
-    Videos go out largest first, so that a long video does not start last and leave the
-    other workers idle at the end of the batch. A worker that crashes fails its video only.
-    """
-    from dask.distributed import as_completed
-
-    futures = {
-        client.submit(
-            process_video, t, *args,
-            key=f"extract-{t.video_id}-{t.fingerprint}", pure=False, retries=1,
-        ): t
-        for t in sorted(todo, key=lambda t: -t.size)
-    }  # fmt: skip
-    for fut in as_completed(list(futures)):
-        try:
-            rec = fut.result()
-        except Exception as exc:  # noqa: BLE001 - a crashed worker fails one video only
-            t = futures[fut]
-            rec = {"video_id": t.video_id, "participant_id": t.participant_id,
-                   "path": t.path, "size": t.size, "status": "failed",
-                   "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
-                   "face_frames": 0, "backend": BACKEND, "settings": args[4]}  # fmt: skip
-            ExtractionDir(args[0]).write_record(rec)
-        done(rec)
-
-
-def _run_dask(todo, args, workers: int, scheduler: str | None, done) -> None:
-    try:
-        from dask.distributed import Client
-    except ImportError:  # pragma: no cover - the dist extra is part of the install
-        raise FacemindError("`workers` > 1 and `scheduler` need dask[distributed]") from None
-    cluster = local_cluster(workers) if scheduler is None else None
-    client = Client(cluster if cluster is not None else scheduler)
-    try:
-        run_on_client(client, todo, args, done)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
