@@ -1,0 +1,126 @@
+"""What a report is made of, and how it is gathered from a study's tables and files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..errors import InputError
+from ..instruments import Instrument, load_instrument
+from ..io import read_table
+from ..study import study_table
+
+if TYPE_CHECKING:
+    from ..evaluation import SweepResult
+
+Table = pd.DataFrame | str | os.PathLike[str]
+
+
+@dataclass
+class ReportData:
+    """Everything the report draws from; optional parts may be None.
+
+    ``positive_band`` is the sweep's positive band (binary task), when known;
+    ``extraction_note`` says what the extraction section's videos are, when they are not the
+    cohort's own (the demo's real sample videos).
+    """
+
+    responses: pd.DataFrame
+    instrument: Instrument
+    folds: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    manifest: pd.DataFrame | None = None
+    features: pd.DataFrame | None = None
+    id_column: str = "participant_id"
+    source: str = "responses"
+    positive_band: str | None = None
+    #: Where the results come from (:func:`facemind.provenance.read_provenance`), when known.
+    provenance: dict | None = None
+    extraction_note: str | None = None
+    #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
+    subgroups: pd.DataFrame | None = None
+    importance: pd.DataFrame | None = None
+
+
+def _take_provenance(data: ReportData, record: dict[str, Any] | None) -> None:
+    if record:
+        data.provenance = record
+        data.positive_band = record.get("positive_band") or data.positive_band
+
+
+def _check_subscales(data: ReportData, results: str) -> None:
+    if data.folds is not None and "subscale" in data.folds.columns:
+        stray = sorted(set(data.folds["subscale"].astype(str)) - set(data.instrument.subscales))
+        if stray:
+            raise InputError(
+                f"results of subscale(s) {', '.join(stray)}, not in {data.instrument.id}",
+                file=results,
+            )
+
+
+def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
+    """The per-fold table at ``results`` and what lies beside it (summary, subgroups), after
+    refusing results of another instrument, spec or responses table."""
+    from ..evaluation import summarize, summary_path
+    from ..evaluation.subgroups import subgroup_path
+    from ..provenance import check_results, read_provenance
+
+    data.folds = read_table(results)
+    record = read_provenance(results)
+    if record is not None:
+        check_results(
+            record, results=results, instrument=data.instrument, responses=data.responses,
+            responses_name=data.source,
+        )  # fmt: skip
+    _take_provenance(data, record)
+    side = summary_path(results)
+    data.summary = read_table(side) if side.exists() else summarize(data.folds)
+    if subgroup_path(results).exists():
+        data.subgroups = read_table(subgroup_path(results))
+
+
+def load_report_data(
+    responses: Table,
+    instrument: str | os.PathLike[str] | Instrument,
+    *,
+    results: SweepResult | str | os.PathLike[str] | None = None,
+    extraction: str | os.PathLike[str] | None = None,
+    features: Table | None = None,
+    importance: Table | None = None,
+    id_column: str = "participant_id",
+) -> ReportData:
+    """Gather a report's parts: tables as given, files read with their ids as text.
+
+    ``results`` is a sweep result or the path of its per-fold table (its summary and subgroup
+    tables are read from beside it); ``extraction`` is an extraction folder, whose manifest
+    feeds the extraction section.
+    """
+    from ..evaluation import SweepResult
+
+    resp, source = study_table(responses, id_column)
+    data = ReportData(responses=resp, instrument=load_instrument(instrument),
+                      id_column=id_column, source=source)  # fmt: skip
+    if isinstance(results, SweepResult):
+        data.folds, data.summary, data.subgroups = results.folds, results.summary, results.subgroups
+        _take_provenance(data, results.provenance)
+        _check_subscales(data, "the sweep result")
+    elif results is not None:
+        _read_results(data, results)
+        _check_subscales(data, str(results))
+    if importance is not None:
+        from ..evaluation.importance import check_importance_table
+
+        table, name = study_table(importance, id_column)
+        data.importance = check_importance_table(table, name)
+    if extraction is not None:
+        manifest = Path(extraction) / "manifest.parquet"
+        if not manifest.exists():
+            raise InputError("no manifest.parquet in the extraction folder", file=str(extraction))
+        data.manifest = read_table(manifest)
+    if features is not None:
+        data.features = study_table(features, id_column)[0]
+    return data
