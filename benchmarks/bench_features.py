@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _timing import cpu_seconds
 
-from facemind.features import extract_features
+from facemind.functionals import extract_features
 from facemind.synth import SynthConfig, write_cohort
 
 COHORT = 11_427

@@ -42,7 +42,7 @@ def extract_all(assets: Path, model: bytes, sample_fps: float | None):
 
 
 def features(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    from facemind.features import compute_features
+    from facemind.functionals import compute_features
 
     res = compute_features([(k, k, v) for k, v in tables.items()], min_face_frames=1)
     return res.table.set_index("video_id")

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def ensure_cohort(folder: Path, participants: int, jobs: int) -> tuple[Path, Path]:
     """Make (once) the synthetic cohort and its features; return (features, responses)."""
-    from facemind.features import extract_features, write_features
+    from facemind.functionals import extract_features, write_features
     from facemind.synth import SynthConfig, write_cohort
 
     features = folder / "features.parquet"

@@ -53,15 +53,18 @@ def test_api_names_are_exported():
         facemind.nonexistent  # noqa: B018
 
 
-def test_submodules_named_like_api_functions_stay_modules_and_become_callable():
+def test_api_functions_are_plain_functions_beside_their_modules():
+    """``fm.features`` and ``fm.report`` are the API functions, whatever was imported before;
+    the modules behind them have names of their own."""
     proc = _python(
-        "import facemind.features as ff\nimport facemind.report as rep\nimport facemind as fm\n"
-        "from facemind import features\n"
-        "print(fm.features is ff is features, callable(ff), callable(rep),"
-        " hasattr(ff, 'extract_features'), fm.report is rep)"
+        "import inspect, facemind.functionals as ff, facemind.reporting.html as rep\n"
+        "import facemind as fm\nfrom facemind import features\n"
+        "print(fm.features is features, inspect.isfunction(fm.features),"
+        " inspect.isfunction(fm.report), 'groups' in inspect.signature(fm.features).parameters,"
+        " hasattr(ff, 'extract_features'), hasattr(rep, 'write_report'))"
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["True"] * 5
+    assert proc.stdout.split() == ["True"] * 6
 
 
 def test_api_examples_run(tmp_path, monkeypatch):
@@ -101,6 +104,86 @@ def test_readme_python_script_runs_a_whole_study(tmp_path):
     printed = ast.literal_eval(proc.stdout.splitlines()[0])  # first it prints {subscale: SDI}
     assert set(printed) == {"depression", "anxiety", "stress"}
     assert all(0.0 <= v <= 1.0 for v in printed.values())
+
+
+def _stress_truth(answers: pd.DataFrame) -> pd.DataFrame:
+    """A made-up feature: the synthetic cohort's true stress level."""
+    return answers[["participant_id"]].assign(video_id=answers["participant_id"],
+                                              truth__mean=answers["latent_stress"])  # fmt: skip
+
+
+def test_sweep_out_writes_every_table_with_provenance_and_no_checkpoint_is_left(tmp_path):
+    from facemind.provenance import read_provenance
+    from facemind.synth import make_responses
+
+    answers = make_responses(120, seed=2)
+    out = tmp_path / "res.parquet"
+    result = facemind.sweep(
+        _stress_truth(answers), answers, "dass21", out=out, subgroups=["gender"],
+        subscales=["stress"], models=["logreg"], fractions=[0.0, 0.2], protocols=["paper"],
+        criteria=["sdi"], folds=2,
+    )  # fmt: skip
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["res.parquet", "res_subgroups.parquet", "res_subgroups_summary.parquet",
+                       "res_summary.parquet"]  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(out), result.folds, check_dtype=False)
+    for name in written:
+        assert read_provenance(tmp_path / name)["instrument"]["id"] == "dass21"
+
+    report = facemind.report(out, answers, "dass21", tmp_path / "r.html")
+    assert "stress" in report.read_text()
+    other = make_responses(120, seed=3)  # another cohort: the results are not about it
+    with pytest.raises(FacemindError, match="results computed on other responses"):
+        facemind.report(out, other, "dass21", tmp_path / "r2.html")
+
+
+def test_score_notes_count_the_respondents_left_out():
+    from facemind.synth import make_responses
+
+    answers = make_responses(50, seed=0)
+    answers.loc[[0, 7], "dass_3"] = None  # a depression item, unanswered twice
+    table = facemind.score(answers, "dass21", missing="drop")
+    assert table.attrs["notes"] == ["depression: 2 of 50 respondents left out (missing answers)"]
+    assert table["depression"].isna().sum() == 2 and table["stress"].notna().all()
+
+
+def test_features_of_no_usable_video_is_an_error_naming_the_folder(tmp_path):
+    from facemind.synth import SynthConfig, write_cohort
+
+    write_cohort(tmp_path, SynthConfig(participants=3, fps=4.0, duration=6.0))
+    with pytest.raises(InputError, match="no video has features") as err:
+        facemind.features(tmp_path, min_face_frames=10**6)
+    assert str(tmp_path) in str(err.value) and "too_few_face_frames" in str(err.value)
+
+
+#: Each command of a pipeline stage and the API function it is a shell over.
+STAGE_COMMANDS = {"score": "score", "sdi": "compute_sdi", "extract": "extract",
+                  "features": "features", "sweep": "sweep", "train": "train",
+                  "predict": "load_model", "report": "report"}  # fmt: skip
+#: The library functions behind the API; a command calling one of them bypasses it.
+BEHIND_API = {"run_batch", "extract_features", "run_sweep", "sweep_study", "train_model",
+              "write_report", "load_report_data", "score_responses", "compute"}  # fmt: skip
+
+
+def test_cli_stage_commands_are_shells_over_the_api():
+    found = {}
+    for path in (SRC / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            names = [d.args[0].value for d in node.decorator_list
+                     if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
+                     and getattr(d.func, "attr", "") == "command"]  # fmt: skip
+            if not names or names[0] not in STAGE_COMMANDS:
+                continue
+            api_names = {a.name for n in ast.walk(node) if isinstance(n, ast.ImportFrom)
+                         and n.module == "api" for a in n.names}  # fmt: skip
+            called = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                      for n in ast.walk(node) if isinstance(n, ast.Call)
+                      and isinstance(n.func, ast.Name | ast.Attribute)}  # fmt: skip
+            found[names[0]] = (STAGE_COMMANDS[names[0]] in api_names & called,
+                               sorted(called & BEHIND_API))  # fmt: skip
+    assert found == {name: (True, []) for name in STAGE_COMMANDS}
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -186,7 +269,7 @@ def facemind_imports() -> dict[str, set[str]]:
 #: What the estimators, registry and persistence may not import: the pipeline above them.
 #: ``face.schema`` (the frame-table definition) is the one part of ``face`` they read.
 ABOVE_MODELS = re.compile(
-    r"^facemind(\.(study|evaluation|predict|api|report|cli|demo|features)\b"
+    r"^facemind(\.(study|evaluation|predict|api|reporting|cli|demo|functionals)\b"
     r"|\.face(?!\.(schema|layout)\b)|$)"
 )
 
@@ -205,6 +288,13 @@ def test_models_import_nothing_above_itself():
     assert bad == []
 
 
+def test_every_import_points_down_the_layers_and_no_module_passes_600_lines():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "layers.py")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert "imports pointing up: 0" in proc.stdout and "over 600 lines: 0" in proc.stdout
+
+
 def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path):
     from facemind.synth import SynthConfig, write_cohort
 
@@ -218,5 +308,8 @@ def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path
     from_frame = model.predict(table)
     pd.testing.assert_frame_equal(from_frame, model.predict(tmp_path / "features.parquet"))
     assert from_frame["video_id"].tolist() == table["video_id"].tolist()
-    assert from_frame["p_stress_mild_or_above"].between(0, 1).all() and (from_frame["status"] == "ok").all()
+    assert (
+        from_frame["p_stress_mild_or_above"].between(0, 1).all()
+        and (from_frame["status"] == "ok").all()
+    )
     assert model.meta["features_name"] == "features.parquet"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from facemind import evaluation as ev
 from facemind.evaluation.metrics import calibration_bins, calibration_metrics, ece_from_bins
 from facemind.instruments import load_instrument
-from facemind.report.html import ReportData, build_report
+from facemind.reporting.html import ReportData, build_report
 from facemind.synth import make_responses
 
 

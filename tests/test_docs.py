@@ -14,7 +14,7 @@ import typer
 
 from facemind.cli import app, main
 from facemind.cli.help import WORKFLOW
-from facemind.cli.options import CORES, extract_workers, resolve_jobs
+from facemind.cli.options import CORES, resolve_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,5 +104,7 @@ def test_earlier_option_names_still_work(tmp_path, capsys):
 def test_jobs_default_is_one_per_core_and_one_per_video_at_most():
     assert resolve_jobs(None) == CORES and resolve_jobs(3) == 3
     assert resolve_jobs(None, items=1) == 1 and resolve_jobs(None, items=10**6) == CORES
-    assert extract_workers(4, lambda: 1) == 4  # given: used as given
-    assert extract_workers(None, lambda: 1) == 1  # one video: no cluster
+    from facemind.parallel import SerialExecutor, open_executor
+
+    with open_executor(jobs=4, n_tasks=1) as pool:  # one video: no worker processes
+        assert isinstance(pool, SerialExecutor)

@@ -22,7 +22,7 @@ from facemind.face.layout import CROP_SIZE, ExtractionDir
 from facemind.face.schema import AU_NAMES, conform
 from facemind.face.signals import frame_table
 from facemind.face.video import iter_frames, open_video
-from facemind.features import extract_features
+from facemind.functionals import extract_features
 
 CUT_BYTES = 150_000
 
@@ -82,9 +82,7 @@ def test_truncated_video_is_partial_and_keeps_what_was_decoded(batch, assets_dir
     # AU levels are relative to each video's own neutral reference, so only the other columns
     # of the cut copy equal the full video's first rows.
     other = [c for c in conform(table).columns if c not in AU_NAMES]
-    pd.testing.assert_frame_equal(
-        conform(table)[other], conform(full.frames.iloc[:decoded])[other]
-    )
+    pd.testing.assert_frame_equal(conform(table)[other], conform(full.frames.iloc[:decoded])[other])
     # the whole video is ok, not partial
     assert full.status == "ok" and full.error is None
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats as sps
 
-from facemind import features, synth
+from facemind import functionals, synth
 from facemind.cli import main
 from facemind.face import schema
 
@@ -24,7 +24,9 @@ def _frames(n, fps=10.0, face=None, **channels):
 
 def _row(frames, **kw):
     groups = kw.pop("groups", ["aus"])
-    res = features.compute_features([("v1", "p1", frames)], groups=groups, min_face_frames=1, **kw)
+    res = functionals.compute_features(
+        [("v1", "p1", frames)], groups=groups, min_face_frames=1, **kw
+    )
     return res.table.iloc[0]
 
 
@@ -50,15 +52,15 @@ def test_twelve_statistics_over_face_frames_match_numpy_and_scipy():
     v04 = au04[face & ~np.isnan(au04)].astype(float)
     for name, ref in _reference(v04).items():
         assert row[f"AU04__{name}"] == pytest.approx(ref, rel=1e-6, abs=1e-9), name
-    assert list(features.STATS) == [
+    assert list(functionals.STATS) == [
         "mean", "median", "max", "min", "std", "var", "range", "q25", "q75", "iqr", "skew",
         "kurtosis",
     ]  # fmt: skip
 
 
 def test_constant_channel_has_zero_shape_statistics():
-    st_ = features.channel_statistics(np.full((5, 1), 2.0))[0]
-    named = dict(zip(features.STATS, st_, strict=True))
+    st_ = functionals.channel_statistics(np.full((5, 1), 2.0))[0]
+    named = dict(zip(functionals.STATS, st_, strict=True))
     assert named["std"] == 0 and named["skew"] == 0 and named["kurtosis"] == 0
     assert named["mean"] == 2.0 and named["iqr"] == 0
 
@@ -72,8 +74,8 @@ def test_constant_channel_has_zero_shape_statistics():
     )
 )
 def test_statistics_invariants_and_scipy_agreement(x):
-    out = features.channel_statistics(x)
-    s = {k: out[:, i] for i, k in enumerate(features.STATS)}
+    out = functionals.channel_statistics(x)
+    s = {k: out[:, i] for i, k in enumerate(functionals.STATS)}
     tol = 1e-6 * (1 + np.abs(x).max())
     assert np.all(s["min"] <= s["q25"] + tol) and np.all(s["q25"] <= s["median"] + tol)
     assert np.all(s["median"] <= s["q75"] + tol) and np.all(s["q75"] <= s["max"] + tol)
@@ -96,8 +98,8 @@ def test_statistics_invariants_and_scipy_agreement(x):
 def test_statistics_do_not_depend_on_frame_order(values, rnd):
     perm = list(range(len(values)))
     rnd.shuffle(perm)
-    a = features.channel_statistics(values.astype(np.float64))
-    b = features.channel_statistics(values[perm].astype(np.float64))
+    a = functionals.channel_statistics(values.astype(np.float64))
+    b = functionals.channel_statistics(values[perm].astype(np.float64))
     assert np.allclose(a[:, :10], b[:, :10], rtol=1e-9, atol=1e-9, equal_nan=True)
     if a[0, 4] > 1e-3:  # shape statistics of a (near) constant channel are ill-conditioned
         assert np.allclose(a[:, 10:], b[:, 10:], rtol=1e-6, atol=1e-6)
@@ -153,16 +155,18 @@ def test_head_and_landmark_speed_by_hand():
 def test_feature_names_match_vector_and_groups_select_channels():
     r = synth.make_responses(2, seed=0)
     (vid, pid, frames) = next(synth.iter_frame_tables(r, fps=2, duration=10))
-    for groups in (["aus"], ["pose", "gaze"], list(features.GROUPS)):
-        channels = features.select_channels(groups, frames.columns)
-        names = features.feature_names(groups, channels)
-        vec = features.video_features(frames, groups=groups, channels=channels)
+    for groups in (["aus"], ["pose", "gaze"], list(functionals.GROUPS)):
+        channels = functionals.select_channels(groups, frames.columns)
+        names = functionals.feature_names(groups, channels)
+        vec = functionals.video_features(frames, groups=groups, channels=channels)
         assert len(vec) == len(names) == len(set(names))
         assert all("__" in n for n in names)
-    aus_only = features.feature_names(["aus"], features.select_channels(["aus"], frames.columns))
+    aus_only = functionals.feature_names(
+        ["aus"], functionals.select_channels(["aus"], frames.columns)
+    )
     assert "AU12__mean" in aus_only and not any(n.startswith("pose_") for n in aus_only)
     with pytest.raises(Exception, match="unknown channel group"):
-        features.select_channels(["faces"], frames.columns)
+        functionals.select_channels(["faces"], frames.columns)
 
 
 @pytest.fixture(scope="module")
@@ -174,23 +178,23 @@ def cohort(tmp_path_factory):
 
 
 def test_extract_features_from_directory(cohort):
-    res = features.extract_features(cohort, jobs=1)
+    res = functionals.extract_features(cohort, jobs=1)
     t = res.table
     assert list(t.columns[:3]) == ["video_id", "participant_id", "synthetic"]
     assert t["synthetic"].all()  # labeled synthetic, like its source
-    assert "synthetic" not in features.feature_columns(t)
+    assert "synthetic" not in functionals.feature_columns(t)
     assert len(t) + len(res.excluded) == 16
     assert t["video_id"].is_unique
     man = pd.read_parquet(cohort / "manifest.parquet").set_index("video_id")
     assert (t["participant_id"] == man.loc[t["video_id"], "participant_id"].to_numpy()).all()
     assert {"AU12__kurtosis", "bs_jawOpen__mean", "x_0__iqr", "gaze_angle_y__q75"} <= set(t.columns)
     # the frames/ folder itself is accepted too, and parallel workers give the same table
-    par = features.extract_features(cohort / "frames", jobs=2, chunk=3).table
+    par = functionals.extract_features(cohort / "frames", jobs=2, chunk=3).table
     pd.testing.assert_frame_equal(t, par)
 
 
 def test_min_face_frames_excludes_with_reasons(cohort, tmp_path):
-    res = features.extract_features(cohort, min_face_frames=10_000)
+    res = functionals.extract_features(cohort, min_face_frames=10_000)
     assert res.table.empty and len(res.excluded) == 16
     assert set(res.excluded["reason"]) == {"too_few_face_frames"}
     assert "16 video(s): too_few_face_frames" in res.summary()
@@ -205,7 +209,7 @@ def test_min_face_frames_excludes_with_reasons(cohort, tmp_path):
             (cohort / "frames" / f"{vid}.parquet").read_bytes()
         )
     man.to_parquet(d / "manifest.parquet")
-    res = features.extract_features(d)
+    res = functionals.extract_features(d)
     reasons = res.excluded.set_index("video_id")["reason"]
     assert reasons[man.loc[0, "video_id"]] == "extraction_failed"
     assert reasons["ghost"] == "missing_frame_table"
@@ -213,15 +217,15 @@ def test_min_face_frames_excludes_with_reasons(cohort, tmp_path):
 
 
 def test_per_participant_means_over_videos(cohort):
-    vids = features.extract_features(cohort, groups=["aus"]).table
-    parts = features.extract_features(cohort, groups=["aus"], per="participant").table
+    vids = functionals.extract_features(cohort, groups=["aus"]).table
+    parts = functionals.extract_features(cohort, groups=["aus"], per="participant").table
     assert len(parts) == vids["participant_id"].nunique()
     assert parts["coverage__videos"].tolist() == [2.0] * len(parts)
     p0 = parts.iloc[0]
     mine = vids[vids["participant_id"] == p0["participant_id"]]
     assert p0["AU12__mean"] == pytest.approx(mine["AU12__mean"].mean())
     assert p0["video_id"] == ";".join(sorted(mine["video_id"]))
-    assert features.feature_columns(parts)[-1] == "coverage__videos"
+    assert functionals.feature_columns(parts)[-1] == "coverage__videos"
 
 
 def test_cli_features_success_and_errors(cohort, tmp_path, capsys):
@@ -248,8 +252,8 @@ def test_cli_features_success_and_errors(cohort, tmp_path, capsys):
 def test_default_groups_follow_the_columns_present():
     # an OpenFace-like table: core columns only, no blendshapes
     frames = _frames(30, AU12=np.linspace(0, 2, 30), pose_yaw=np.linspace(0, 5, 30))
-    res = features.compute_features([("v", "p", frames)], min_face_frames=1)
-    cols = features.feature_columns(res.table)
+    res = functionals.compute_features([("v", "p", frames)], min_face_frames=1)
+    cols = functionals.feature_columns(res.table)
     assert not any(c.startswith("bs_") for c in cols)
     assert "AU12__mean" in cols and "pose_yaw__mean" in cols
     # core channels with no values at all (here: landmarks, gaze) are dropped and reported

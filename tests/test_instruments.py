@@ -23,7 +23,11 @@ PAPER_ITEMS = {
     "stress": [1, 6, 8, 11, 12, 14, 18],
 }
 # Doubled-score cut-offs from PAPER.md: inclusive lower bounds of mild..extremely severe.
-PAPER_CUTS = {"depression": [10, 14, 21, 28], "anxiety": [8, 10, 15, 20], "stress": [15, 19, 26, 34]}
+PAPER_CUTS = {
+    "depression": [10, 14, 21, 28],
+    "anxiety": [8, 10, 15, 20],
+    "stress": [15, 19, 26, 34],
+}
 BANDS = ["normal", "mild", "moderate", "severe", "extremely_severe"]
 
 
@@ -80,7 +84,11 @@ def test_dass21_score_by_hand():
         "stress", "stress_raw", "stress_band",
     ]  # fmt: skip
     assert out.loc[0, ["depression", "anxiety", "stress"]].tolist() == [14, 14, 14]
-    assert out.loc[0, ["depression_band", "anxiety_band", "stress_band"]].tolist() == ["moderate", "moderate", "normal"]
+    assert out.loc[0, ["depression_band", "anxiety_band", "stress_band"]].tolist() == [
+        "moderate",
+        "moderate",
+        "normal",
+    ]
     assert out.loc[1, ["depression_raw", "anxiety_raw", "stress_raw"]].tolist() == [21, 2, 14]
     assert out.loc[1, ["depression", "anxiety", "stress"]].tolist() == [42, 4, 28]
     assert out.loc[1, ["depression_band", "anxiety_band", "stress_band"]].tolist() == [
@@ -109,10 +117,14 @@ def test_missing_policies():
         score(df, "dass21", source="r.csv")
     msg = str(exc.value)
     assert "r.csv" in msg and "row 2" in msg and "'dass_3'" in msg and "row 3" in msg
-    dropped, report = score_responses(validate_responses(df, load_instrument("dass21")), missing="drop")
+    dropped, report = score_responses(
+        validate_responses(df, load_instrument("dass21")), missing="drop"
+    )
     assert dropped["depression"].isna().tolist() == [False, True, True]
     assert report.dropped == {"depression": 2, "anxiety": 0, "stress": 0}
-    prorated, report = score_responses(validate_responses(df, load_instrument("dass21")), missing="prorate")
+    prorated, report = score_responses(
+        validate_responses(df, load_instrument("dass21")), missing="prorate"
+    )
     assert prorated.loc[1, "depression_raw"] == pytest.approx(6 / 6 * 7)
     assert pd.isna(prorated.loc[2, "depression_raw"])
     assert report.prorated["depression"] == 1 and report.dropped["depression"] == 1
@@ -165,6 +177,8 @@ def test_spec_file_and_errors(tmp_path):
 
 def test_json_spec_is_accepted(tmp_path):
     spec = tmp_path / "j.json"
-    spec.write_text('{"id": "j", "response": {"min": 0, "max": 1}, "subscales": {"s": {"items": ["q1", "q2"]}}}')
+    spec.write_text(
+        '{"id": "j", "response": {"min": 0, "max": 1}, "subscales": {"s": {"items": ["q1", "q2"]}}}'
+    )
     df = pd.DataFrame({"participant_id": ["a"], "q1": [1], "q2": [1]})
     assert score(df, load_instrument(spec))["s"].tolist() == [2]

@@ -86,5 +86,3 @@ def test_make_lines_in_the_readme_name_real_targets_and_variables():
                 assert word.split("=")[0] in variables, f"README shows unknown make variable {word}"
             else:
                 assert word in targets, f"README shows unknown make target {word}"
-
-

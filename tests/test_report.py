@@ -14,10 +14,10 @@ from scipy import stats
 
 from facemind.cli import main
 from facemind.evaluation import summary as ev_summary
-from facemind.features import feature_columns
-from facemind.report.coverage import feature_coverage
-from facemind.report.findings import Interval, headline_fraction, reading
-from facemind.report.names import model_name
+from facemind.functionals import feature_columns
+from facemind.reporting.coverage import feature_coverage
+from facemind.reporting.findings import Interval, headline_fraction, reading
+from facemind.reporting.names import model_name
 from report_browser import open_report
 
 
@@ -276,7 +276,7 @@ def test_headline_fraction_and_model_names():
 
 def test_findings_of_hand_made_folds_quote_the_contrast_and_read_it():
     from facemind.instruments import load_instrument
-    from facemind.report.findings import findings_section
+    from facemind.reporting.findings import findings_section
 
     folds = _folds({"sdi": [0.7, 0.8, 0.75, 0.72], "random": [0.5, 0.52, 0.49, 0.5]})
     text = findings_section(ev_summary.summarize(folds), folds, load_instrument("dass21"), "mild")

@@ -111,7 +111,7 @@ def test_small_levels_are_marked_not_hidden_and_gaps_skip_them():
     assert gaps["gap_ci_high"].dropna().between(-1, 1).all()
     # when no variable has two levels with enough test cases, the report says so, no "n/a" rows
     from facemind.instruments import load_instrument
-    from facemind.report.html import ReportData, build_report
+    from facemind.reporting.html import ReportData, build_report
 
     few = res.subgroups.assign(too_few=True)
     data = ReportData(responses=resp, instrument=load_instrument("dass21"), folds=res.folds,

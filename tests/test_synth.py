@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facemind import features, synth
+from facemind import functionals, synth
 from facemind.cli import main
 from facemind.errors import FacemindError
 from facemind.face import schema
@@ -103,7 +103,7 @@ def test_video_frames_conform_to_schema():
 def test_planted_face_signal_is_recoverable():
     r = synth.make_responses(120, seed=5, discrepant_share=0.0)
     tables = synth.iter_frame_tables(r, seed=5, fps=5, duration=30)
-    res = features.compute_features(tables, groups=["aus", "pose"])
+    res = functionals.compute_features(tables, groups=["aus", "pose"])
     d = res.table.merge(r, on="participant_id")
     dep, anx = d["latent_depression"], d["latent_anxiety"]
     assert np.corrcoef(dep, d["AU12__mean"])[0, 1] < -0.3  # fewer, weaker smiles

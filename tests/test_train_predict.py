@@ -12,7 +12,7 @@ import torch
 
 from facemind.cli import main
 from facemind.errors import FacemindError
-from facemind.features import extract_features
+from facemind.functionals import extract_features
 from facemind.models.persist import MODEL_JSON
 from facemind.models.synthetic import write_synthetic_extraction
 from facemind.predict import Predictor, train_model

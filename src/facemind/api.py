@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .face.landmarker import DEFAULT_MIN_CONFIDENCE
+
 if TYPE_CHECKING:
     from .evaluation import SweepResult
     from .instruments import Instrument
@@ -25,11 +27,9 @@ Table = pd.DataFrame | str | os.PathLike[str]
 
 def _table(data: Table, id_column: str = "participant_id") -> tuple[pd.DataFrame, str]:
     """``data`` as a DataFrame (files read with ids as text) and the name errors give it."""
-    if isinstance(data, pd.DataFrame):
-        return data, "the table"
-    from .io import read_table
+    from .study import study_table
 
-    return read_table(data, id_columns=(id_column, "video_id")), str(data)
+    return study_table(data, id_column)
 
 
 def load_instrument(name_or_path: str | os.PathLike[str] | Instrument) -> Instrument:
@@ -87,7 +87,8 @@ def score(
     Returns
     -------
     pandas.DataFrame
-        The id, then per subscale ``<sub>`` (scored total), ``<sub>_raw`` and ``<sub>_band``.
+        The id, then per subscale ``<sub>`` (scored total), ``<sub>_raw`` and ``<sub>_band``;
+        ``.attrs["notes"]`` says how many respondents each subscale left out or prorated.
 
     Examples
     --------
@@ -112,6 +113,7 @@ def compute_sdi(
     subscales: Sequence[str] | None = None,
     group_by: str = "total",
     standardize: bool = True,
+    center: str = "group",
     missing: str = "error",
     id_column: str = "participant_id",
     encoding: str | None = None,
@@ -130,6 +132,9 @@ def compute_sdi(
         ``'total'`` (respondents with the same raw total) or ``'band'`` (same severity band).
     standardize
         Standardize the items before measuring discrepancy.
+    center
+        ``'group'`` (distance to the group's center: the SDI) or ``'global'`` (to the
+        sample's center, the released scripts' variant).
     missing
         ``'error'`` or ``'drop'`` (leave incomplete respondents out of that subscale).
     id_column, encoding
@@ -156,8 +161,8 @@ def compute_sdi(
     from . import sdi
 
     return sdi.compute(
-        responses, instrument, subscales=subscales, group_by=group_by,
-        standardize=standardize, missing=missing, id_column=id_column, encoding=encoding,
+        responses, instrument, subscales=subscales, group_by=group_by, standardize=standardize,
+        center=center, missing=missing, id_column=id_column, encoding=encoding,
     )  # fmt: skip
 
 
@@ -167,6 +172,9 @@ def extract(
     *,
     face_model: str | os.PathLike[str] | None = None,
     save_crops: int = 0,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    sample_fps: float | None = None,
+    au_calibration: str = "video",
     jobs: int = 1,
     executor: Any = None,
     scheduler: str | None = None,
@@ -176,7 +184,8 @@ def extract(
     """Extract frame tables from facial videos with MediaPipe, on this machine only.
 
     Writes ``out/frames/<video_id>.parquet`` and ``out/manifest.parquet``; a rerun skips the
-    videos already done with the same settings.
+    videos already done with the same settings. Nothing is sent over the network, and face
+    crops are written only when ``save_crops`` asks for them.
 
     Parameters
     ----------
@@ -190,13 +199,18 @@ def extract(
         filled by ``facemind models fetch``).
     save_crops
         Also keep this many aligned face crops per video (for the crop models).
+    min_confidence
+        Minimum face detection and presence confidence.
+    sample_fps
+        Process about this many frames per second of video time (default: every frame).
+    au_calibration
+        ``'video'`` (AU levels relative to each video's neutral reference) or ``'none'``
+        (absolute levels).
     jobs
-        Local worker processes.
-    executor
-        A :class:`concurrent.futures.Executor` or Dask ``Client`` to extract on instead (left
-        open).
-    scheduler
-        The address of a running Dask scheduler to extract on instead.
+        Local worker processes (``-1``: one per core; never more than the videos to do).
+    executor, scheduler
+        Run on this executor (a :class:`concurrent.futures.Executor` or a Dask ``Client``,
+        left open) or on the Dask scheduler at this address, instead of local processes.
     retry_failed
         Extract again the videos that failed last time.
     progress
@@ -206,7 +220,9 @@ def extract(
     -------
     pandas.DataFrame
         The manifest: one row per video with its ``status`` (``ok``, ``partial``, ``no_face``,
-        ``failed``), frame counts and errors.
+        ``failed``), frame counts and errors. ``.attrs["run"]`` counts what this call did:
+        ``total``, ``skipped`` (done earlier), ``processed``, each status, ``frames``,
+        ``seconds`` and ``failures`` (``[video_id, path, error]`` of each failed video).
 
     Examples
     --------
@@ -216,19 +232,24 @@ def extract(
     >>> manifest = fm.extract(["interviews/"], "extraction")  # doctest: +SKIP
     >>> manifest["status"].value_counts()  # doctest: +SKIP
     """
+    from dataclasses import asdict
+
     from .errors import ParameterError
     from .face.batch import run_batch
     from .face.extract import ExtractSettings
-    from .io import read_table
 
-    if jobs < 1:
-        raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
-    run_batch(
-        videos, out, face_model, settings=ExtractSettings(save_crops=save_crops),
-        jobs=jobs, executor=executor, scheduler=scheduler, retry_failed=retry_failed,
-        progress=progress,
+    if jobs != 1 and (scheduler is not None or executor is not None):
+        raise ParameterError("give `jobs` (local processes) or `scheduler`, not both")
+    settings = ExtractSettings(min_confidence=min_confidence, save_crops=save_crops,
+                               sample_fps=sample_fps, au_calibration=au_calibration)  # fmt: skip
+    summary = run_batch(
+        videos, out, face_model, settings=settings, jobs=jobs, executor=executor,
+        scheduler=scheduler, retry_failed=retry_failed, progress=progress,
     )  # fmt: skip
-    return read_table(Path(out) / "manifest.parquet")
+    manifest = summary.manifest.copy()
+    run = {k: v for k, v in asdict(summary).items() if k != "manifest"}
+    manifest.attrs["run"] = {**run, "failures": [list(f) for f in summary.failures]}
+    return manifest
 
 
 def features(
@@ -237,7 +258,11 @@ def features(
     groups: Sequence[str] | None = None,
     per: str = "video",
     min_face_frames: int = 10,
+    activation_threshold: float = 1.0,
+    blink_threshold: float = 1.0,
+    out: str | os.PathLike[str] | None = None,
     jobs: int = 1,
+    executor: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Per-video (or per-participant) functionals of an extraction's frame tables.
@@ -254,8 +279,12 @@ def features(
         ``'video'`` or ``'participant'`` (videos of a participant averaged).
     min_face_frames
         Videos with fewer frames with a face are left out.
-    jobs
-        Worker processes.
+    activation_threshold, blink_threshold
+        AU intensity counted as active, and AU45 intensity counted as a blink.
+    out
+        When given, the table is also written there (CSV or Parquet by extension).
+    jobs, executor
+        Worker processes, or an executor to run on instead (as in :func:`extract`).
     progress
         Called with (videos done, videos in all).
 
@@ -264,7 +293,8 @@ def features(
     pandas.DataFrame
         ``video_id``, ``participant_id``, then ``<channel>__<stat>``; the videos left out and
         why are in ``.attrs["excluded"]`` (one dict per video: ``video_id``,
-        ``participant_id``, ``reason``, ``face_frames``).
+        ``participant_id``, ``reason``, ``face_frames``) and ``.attrs["summary"]`` says it in
+        one line. No video with features is an error.
 
     Examples
     --------
@@ -276,22 +306,40 @@ def features(
     >>> table = fm.features(cohort, groups=["aus", "pose"])
     >>> len(table), list(table.columns[:2])
     (4, ['video_id', 'participant_id'])
+    >>> table.attrs["summary"]
+    '4 video rows'
     """
-    from .features import extract_features
+    from .errors import InputError
+    from .functionals import extract_features
+    from .io import check_table_path, write_table
 
-    result = extract_features(frames, groups=groups, per=per, min_face_frames=min_face_frames,
-                              jobs=jobs, progress=progress)  # fmt: skip
+    if out is not None:
+        check_table_path(out)
+    result = extract_features(
+        frames, groups=groups, per=per, min_face_frames=min_face_frames, jobs=jobs,
+        activation_threshold=activation_threshold, blink_threshold=blink_threshold,
+        progress=progress, executor=executor,
+    )  # fmt: skip
+    if result.table.empty:
+        raise InputError(f"no video has features ({result.summary()})", file=str(frames))
     table = result.table
     table.attrs["excluded"] = result.excluded.to_dict("records")  # JSON-safe: kept by to_parquet
+    table.attrs["summary"] = result.summary()
+    if out is not None:
+        write_table(table, out)
     return table
 
 
 def sweep(
-    features: Table,
+    features: Table | None,
     responses: Table,
     instrument: str | Instrument,
     *,
     out: str | os.PathLike[str] | None = None,
+    subgroups: Sequence[str] | None = None,
+    subgroup_bins: int | dict[str, Sequence[float]] = 4,
+    executor: Any = None,
+    scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **settings: Any,
 ) -> SweepResult:
@@ -300,14 +348,22 @@ def sweep(
     Parameters
     ----------
     features
-        Features table (from :func:`features`), a DataFrame or a file.
+        Features table (from :func:`features`), a DataFrame or a file; ``None`` for the deep
+        models, which read the extraction folder given as ``frames``.
     responses
         Item responses, a DataFrame or a file.
     instrument
         A built-in id, a spec file or an :class:`Instrument`.
     out
-        When given, the per-fold table is written there (CSV or Parquet by extension) and the
-        summary beside it (``<stem>_summary<ext>``).
+        When given, the per-fold table is written there (CSV or Parquet by extension) with the
+        summary beside it (``<stem>_summary<ext>``), each with its provenance; finished work
+        is kept in a hidden folder beside it until then, so an interrupted call resumes.
+    subgroups, subgroup_bins
+        Response columns (e.g. ``gender``, ``age``) whose levels get metrics of their own in
+        every test fold (``.subgroups``, ``.subgroup_summary``); numeric ones with many values
+        are cut into ``subgroup_bins`` quantile bins, or at inner cut points (``{"age": [15]}``).
+    executor, scheduler
+        As in :func:`extract`; default: ``jobs`` (a setting) local processes.
     progress
         Called with (steps done, steps in all).
     **settings
@@ -319,7 +375,7 @@ def sweep(
     -------
     SweepResult
         ``.folds`` (one row per fold and setting) and ``.summary`` (means and 95% intervals),
-        with ``.notes`` on the data left out.
+        with ``.notes`` on the data left out; ``.save(path)`` writes them.
 
     Examples
     --------
@@ -338,20 +394,49 @@ def sweep(
     >>> {"f1_mean", "f1_ci_low", "f1_ci_high"} <= set(result.summary.columns)
     True
     """
-    from .evaluation import SweepConfig, run_sweep, summary_path
+    import shutil
+    from contextlib import nullcontext
+
+    from .errors import ParameterError
+    from .evaluation import SweepConfig, run_sweep
+    from .evaluation.runner import checkpoint_path
     from .instruments import load_instrument as _load
-    from .io import write_table
+    from .io import check_table_path
+    from .parallel import open_executor
 
     config = SweepConfig(**settings)
     inst = _load(instrument)
     plan = config.validate(inst)  # settings refused before any table is read
-    feats, features_name = _table(features, config.id_column)
-    resp, responses_name = _table(responses, config.id_column)
-    result = run_sweep(feats, resp, inst, plan, progress=progress,
-                       features_name=features_name, responses_name=responses_name)  # fmt: skip
+    if scheduler is not None and (executor is not None or config.jobs != 1):
+        raise ParameterError("give `jobs` (local processes) or `scheduler` (a Dask cluster)")
     if out is not None:
-        write_table(result.folds, out)
-        write_table(result.summary, summary_path(out))
+        check_table_path(out, "out")
+    if (features is None) == (config.frames is None):
+        raise ParameterError("give `features` (feature models) or `frames` (deep models)")
+    notes = []
+    if config.frames is not None:
+        from .models import get_model
+        from .models.inputs import input_table
+
+        inputs = input_table(
+            config.frames, crops=any(get_model(m).input == "crops" for m in plan.models)
+        )
+        feats, features_name = inputs.table, config.frames
+        notes.append(inputs.summary())
+    else:
+        feats, features_name = _table(features, config.id_column)
+    resp, responses_name = _table(responses, config.id_column)
+    remote = executor is not None or scheduler is not None
+    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
+        result = run_sweep(
+            feats, resp, inst, plan, progress=progress, features_name=features_name,
+            responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
+            checkpoint=checkpoint_path(out) if out is not None else None, executor=pool,
+        )  # fmt: skip
+    result.notes[:0] = notes
+    if out is not None:
+        result.save(out)
+        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
     return result
 
 
@@ -463,6 +548,7 @@ def report(
     *,
     extraction: str | os.PathLike[str] | None = None,
     features: Table | None = None,
+    importance: Table | None = None,
     id_column: str = "participant_id",
 ) -> Path:
     """Write one self-contained HTML report of a study.
@@ -470,8 +556,9 @@ def report(
     Parameters
     ----------
     results
-        A :func:`sweep` result, the path of its per-fold table (its summary is read from
-        beside it when there), or ``None`` for a report of the questionnaire alone.
+        A :func:`sweep` result, the path of its per-fold table (its summary and subgroup
+        tables are read from beside it), or ``None`` for a report of the questionnaire alone.
+        Results of another instrument, spec or responses table are refused.
     responses
         Item responses, a DataFrame or a file.
     instrument
@@ -481,7 +568,9 @@ def report(
     extraction
         An extraction directory: its manifest adds the extraction-quality section.
     features
-        The features table (a DataFrame or a file), for the cluster section.
+        The features table (a DataFrame or a file), for the coverage and cluster sections.
+    importance
+        A channel importance table (``facemind explain``), for its section.
     id_column
         The respondents' id column.
 
@@ -500,22 +589,11 @@ def report(
     >>> path.name, "SYNTHETIC" in path.read_text().upper()
     ('report.html', True)
     """
-    from .evaluation import SweepResult, summarize, summary_path
-    from .instruments import load_instrument as _load
-    from .io import read_table
-    from .report.html import ReportData, write_report
+    from .reporting.data import load_report_data
+    from .reporting.html import write_report
 
-    resp, source = _table(responses, id_column)
-    data = ReportData(responses=resp, instrument=_load(instrument),
-                      id_column=id_column, source=source)  # fmt: skip
-    if isinstance(results, SweepResult):
-        data.folds, data.summary = results.folds, results.summary
-    elif results is not None:
-        data.folds = read_table(results)
-        side = summary_path(results)
-        data.summary = read_table(side) if side.exists() else summarize(data.folds)
-    if extraction is not None:
-        data.manifest = read_table(Path(extraction) / "manifest.parquet")
-    if features is not None:
-        data.features = _table(features, id_column)[0]
+    data = load_report_data(
+        responses, instrument, results=results, extraction=extraction, features=features,
+        importance=importance, id_column=id_column,
+    )  # fmt: skip
     return write_report(data, out)

@@ -18,7 +18,7 @@ from . import sdi
 from .errors import FacemindError
 from .instruments import load_instrument, score_responses, validate_responses
 from .io import read_table, write_json, write_table
-from .report.sdi_plot import plot_sdi
+from .reporting.sdi_plot import plot_sdi
 from .synth import SynthConfig, make_responses, write_cohort
 
 #: Channel groups of the demo's features; landmarks are left out to keep the demo to minutes.
@@ -77,13 +77,11 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo study (see the module docstring); ``log`` receives one line per step,
     ``progress`` (videos done, videos in all) while the real sample videos are extracted."""
-    from .evaluation import SweepConfig, run_sweep, summary_path
+    from .evaluation import SweepConfig, run_sweep
     from .evaluation.importance import permutation_importance
-    from .evaluation.subgroups import subgroup_path
     from .face.layout import ExtractionDir
-    from .features import extract_features, write_features
-    from .provenance import write_with_provenance
-    from .report.html import ReportData, write_report
+    from .functionals import extract_features, write_features
+    from .reporting.html import ReportData, write_report
 
     result = DemoResult(out=Path(out))
     cohort = result.out / "cohort"
@@ -112,11 +110,8 @@ def run_demo(
         folds=5, seed=seed, jobs=jobs,
     )  # fmt: skip
     sweep = run_sweep(feats.table, responses, "dass21", config, subgroups=("gender", "age"))
-    result.files["results"] = write_with_provenance(
-        sweep.folds, result.out / "results.csv", sweep.provenance
-    )
-    write_with_provenance(sweep.summary, summary_path(result.files["results"]), sweep.provenance)
-    result.files["subgroups"] = write_table(sweep.subgroups, subgroup_path(result.files["results"]))
+    written = sweep.save(result.out / "results.csv")  # folds, summary, subgroups, their summary
+    result.files["results"], result.files["subgroups"] = written[0], written[2]
     step("permutation importance of the channels for depression (logreg, 5 held-out folds)")
     importance = permutation_importance(
         feats.table, responses, "dass21", subscale="depression", model="logreg", folds=5,

@@ -48,3 +48,10 @@ class InputError(FacemindError, ValueError):
             where.append(f"value {value!r}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+def check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
+    """Refuse ``value`` of the parameter ``name`` unless it is one of ``allowed`` (one line)."""
+    if value not in allowed:
+        choices = ", ".join(map(str, allowed))
+        raise ParameterError(f"`{name}` must be one of {choices}, got {value!r}")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import FacemindError, InputError
+from .errors import FacemindError, InputError, ParameterError
 
 #: Extensions :func:`write_table` writes (and the CLI accepts for outputs).
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -128,7 +128,18 @@ def _kind(path: Path, *, reading: bool = False) -> str:
             f"{path}: unsupported table extension {suffix!r} "
             "(use .csv, .tsv, .parquet, .xlsx, .sav or .dta)"
         )
-    raise FacemindError(f"{path}: unsupported table extension {suffix!r} (use .csv or .parquet)")
+    check_table_path(path)
+    return "parquet"  # not reached: check_table_path refused the extension
+
+
+def check_table_path(path: str | os.PathLike[str], parameter: str | None = None) -> Path:
+    """``path`` as a Path when its extension is one :func:`write_table` writes; refuse it
+    (naming ``parameter``) before any long work that would end in writing it."""
+    p = Path(path)
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        what = f"`{parameter}` extension" if parameter else "table extension"
+        raise ParameterError(f"{p}: unsupported {what} {p.suffix.lower()!r} (use .csv or .parquet)")
+    return p
 
 
 def _need(module: str, path: Path, what: str) -> None:

@@ -339,7 +339,9 @@ def join_features_responses(
             raise InputError("missing id column", file=name, column=id_column)
         empty = np.flatnonzero(df[id_column].isna().to_numpy())
         if empty.size:
-            raise InputError("empty participant id", file=name, row=int(empty[0]) + 1, column=id_column)
+            raise InputError(
+                "empty participant id", file=name, row=int(empty[0]) + 1, column=id_column
+            )
     f_ids = normalize_ids(features[id_column])
     r_ids = normalize_ids(responses[id_column])
     dup = r_ids.duplicated(keep="first").to_numpy()

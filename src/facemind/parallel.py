@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import FacemindError
+from .errors import FacemindError, ParameterError
 
 #: Reports ``(done, total)`` as work finishes.
 Progress = Callable[[int, int], None]
@@ -38,7 +38,7 @@ def resolve_jobs(jobs: int) -> int:
     if jobs == -1:
         return os.cpu_count() or 1
     if jobs < 1:
-        raise FacemindError(f"jobs must be a positive number of processes or -1, got {jobs}")
+        raise ParameterError(f"`jobs` must be a positive number of processes or -1, got {jobs}")
     return jobs
 
 
@@ -50,7 +50,7 @@ def _limit_threads(threads: int) -> None:
 
 
 #: Imported once by the fork server, so that each worker starts as a fork of it.
-_PRELOAD = ["facemind.evaluation.units", "facemind.features", "facemind.synth"]
+_PRELOAD = ["facemind.evaluation.units", "facemind.functionals", "facemind.synth"]
 
 
 def process_pool(jobs: int) -> ProcessPoolExecutor:

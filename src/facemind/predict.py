@@ -135,7 +135,7 @@ class Predictor(TrainedModel):
         if usable:
             ids = [v for v, _ in usable]
             if self.input_type == "features":
-                from .features import compute_features
+                from .functionals import compute_features
 
                 res = compute_features(
                     [(v, v, f) for v, f in usable], groups=self.feature_groups(),

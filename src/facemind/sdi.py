@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import FacemindError
+from .errors import FacemindError, check_choice
 from .instruments import Instrument, Responses, load_instrument, validate_responses
 from .io import read_table
 
@@ -512,8 +512,9 @@ def compute(
     ``encoding``), validated here against ``instrument``, or an already validated
     :class:`~facemind.instruments.Responses`.
     """
-    if missing not in ("error", "drop"):
-        raise FacemindError(f"missing must be 'error' or 'drop' for the SDI, got {missing!r}")
+    check_choice("group_by", group_by, ("total", "band"))
+    check_choice("center", center, ("group", "global"))
+    check_choice("missing", missing, ("error", "drop"))
     if isinstance(responses, str | os.PathLike):
         source = str(responses)
         responses = read_table(responses, id_columns=(id_column,), encoding=encoding)

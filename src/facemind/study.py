@@ -30,6 +30,16 @@ def read_study_table(
     return read_table(path, id_columns=tuple(id_columns))
 
 
+def study_table(
+    data: pd.DataFrame | str | os.PathLike[str], id_column: str = "participant_id"
+) -> tuple[pd.DataFrame, str]:
+    """``data`` as a DataFrame (a file read by :func:`read_study_table`) and the name its
+    errors give it."""
+    if isinstance(data, pd.DataFrame):
+        return data, "the table"
+    return read_study_table(data, (id_column, "video_id")), str(data)
+
+
 # Ways two id spellings of one participant can differ, as (name, canonical form).
 _ID_DIFFERENCES: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("zero-padding", lambda s: re.sub(r"(?<!\d)0+(?=\d)", "", s)),

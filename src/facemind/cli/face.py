@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import typer
 
+from ..errors import FacemindError
 from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
 from . import app
-from .options import extract_workers, jobs_option, out_option
+from .options import jobs_option, out_option
 
 models_app = typer.Typer(help="The face model file (fetch and verify).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -62,32 +64,20 @@ def extract(
 
     Exits 1 when any video failed (after the whole batch; the others are kept), listing them.
     """
-    from ..errors import FacemindError
-    from ..face.batch import collect_inputs, run_batch
-    from ..face.extract import AU_CALIBRATIONS, ExtractSettings
+    from ..api import extract
     from ..face.layout import ExtractionDir
     from .progress import progress_bar
 
     if jobs is not None and jobs > 1 and scheduler:
         raise FacemindError("give either --jobs or --scheduler, not both")
-    if save_crops < 0:
-        raise FacemindError(f"--save-crops must be 0 or more, got {save_crops}")
-    if sample_fps is not None and not sample_fps > 0:
-        raise FacemindError(f"--sample-fps must be positive, got {sample_fps}")
-    if au_calibration not in AU_CALIBRATIONS:
-        raise FacemindError(
-            f"--au-calibration must be one of {', '.join(AU_CALIBRATIONS)}, got {au_calibration!r}"
-        )
-    settings = ExtractSettings(
-        min_confidence=min_confidence, save_crops=save_crops, sample_fps=sample_fps,
-        au_calibration=au_calibration,
-    )  # fmt: skip
-    workers = 1 if scheduler else extract_workers(jobs, lambda: len(collect_inputs(inputs)))
+    workers = 1 if scheduler else -1 if jobs is None else jobs  # -1: one per core
     with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
-        summary = run_batch(
-            [str(p) for p in inputs], out, model, settings=settings,
-            jobs=workers, scheduler=scheduler, retry_failed=retry_failed, progress=bar,
+        manifest = extract(
+            inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
+            sample_fps=sample_fps, au_calibration=au_calibration, jobs=workers,
+            scheduler=scheduler, retry_failed=retry_failed, progress=bar,
         )  # fmt: skip
+    summary = SimpleNamespace(**manifest.attrs["run"])
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "

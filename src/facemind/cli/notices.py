@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import err
+from . import as_flags, err
 
 
 def warning_lines(texts: list[str]) -> list[str]:
@@ -43,3 +43,16 @@ def quiet_warnings(verbose: bool) -> Iterator[list[str]]:
     texts = [f"{w.category.__name__}: {str(w.message).strip()}" for w in caught] + collected
     for line in warning_lines(texts):
         err.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+@contextmanager
+def table_notes() -> Iterator[None]:
+    """Print what the table reader noted in the block (an encoding guessed, ids re-typed) as
+    ``note:`` lines, each as it came."""
+    from ..io import TableNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TableNote)
+        yield
+    for w in caught:
+        err.print(f"[yellow]note: {as_flags(str(w.message))}[/]")

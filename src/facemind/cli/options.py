@@ -8,9 +8,7 @@ current ones (see :mod:`facemind.cli.help`).
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -68,17 +66,3 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JoinIdOpt = Annotated[
     str, typer.Option("--id-column", help="Participant id column in both tables.")
 ]
-
-
-def extract_workers(jobs: int | None, count_videos: Callable[[], int]) -> int:
-    """Extraction processes: ``--jobs`` when given; else one per core, at most one per video,
-    and one (in this process) when dask[distributed], which runs several, is not installed."""
-    if jobs is not None:
-        return jobs
-    workers = resolve_jobs(None, items=count_videos()) if CORES > 1 else 1
-    if workers > 1 and importlib.util.find_spec("distributed") is None:
-        from . import err
-
-        err.print("note: dask[distributed] is not installed: extracting in one process")
-        return 1
-    return workers

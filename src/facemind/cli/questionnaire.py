@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +10,10 @@ from rich.table import Table
 
 from .. import sdi as sdi_mod
 from ..errors import FacemindError
-from ..instruments import builtin_ids, load_instrument, score_responses, validate_responses
-from ..io import TableNote, read_table, write_json, write_table
-from . import app, as_flags, err, out
+from ..instruments import builtin_ids, load_instrument
+from ..io import write_json, write_table
+from . import app, err, out
+from .notices import table_notes
 from .options import out_option
 
 InstrumentOpt = Annotated[
@@ -28,16 +28,6 @@ EncodingOpt = Annotated[
     typer.Option("--encoding", help="Text encoding of a CSV (default: UTF-8, else Windows-1252)."),
 ]
 OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
-
-
-def _load(responses: Path, instrument: str, id_column: str, encoding: str | None = None):
-    inst = load_instrument(instrument)
-    with warnings.catch_warnings(record=True) as notes:
-        warnings.simplefilter("always", TableNote)
-        df = read_table(responses, id_columns=(id_column,), encoding=encoding)
-    for note in notes:
-        err.print(f"[yellow]note: {as_flags(str(note.message))}[/]")
-    return validate_responses(df, inst, id_column=id_column, source=str(responses))
 
 
 @app.command("instruments")
@@ -88,14 +78,16 @@ def score_cmd(
     encoding: EncodingOpt = None,
 ) -> None:
     """Score a questionnaire: per subscale the scored total, the raw sum and the severity band."""
-    data = _load(responses, instrument, id_column, encoding)
-    table, report = score_responses(data, missing=missing)  # type: ignore[arg-type]
+    from ..api import score
+
+    with table_notes():
+        table = score(responses, instrument, id_column=id_column, missing=missing,
+                      encoding=encoding)  # fmt: skip
     write_table(table, output)
-    for line in report.lines():
+    for line in table.attrs["notes"]:
         err.print(f"[yellow]{line}[/]")
-    err.print(
-        f"scored {len(table)} respondents on {', '.join(data.instrument.subscales)} -> {output}"
-    )
+    subscales = ", ".join(load_instrument(instrument).subscales)
+    err.print(f"scored {len(table)} respondents on {subscales} -> {output}")
 
 
 def _parse_fractions(text: str) -> list[float]:
@@ -152,27 +144,20 @@ def sdi_cmd(
     encoding: EncodingOpt = None,
 ) -> None:
     """Symptom Discrepancy Index: per-respondent discrepancy, per-group GDI and per-subscale SDI."""
-    if group_by not in ("total", "band"):
-        raise FacemindError(f"--group-by must be 'total' or 'band', got {group_by!r}")
-    if center not in ("group", "global"):
-        raise FacemindError(f"--center must be 'group' or 'global', got {center!r}")
-    if missing not in ("error", "drop"):
-        raise FacemindError(f"--missing must be 'error' or 'drop' for sdi, got {missing!r}")
+    from ..api import compute_sdi
+
     fractions = _parse_fractions(removal)
-    data = _load(responses, instrument, id_column, encoding)
-    results = sdi_mod.compute(
-        data,
-        group_by=group_by,
-        standardize=standardize,
-        center=center,
-        missing=missing,  # type: ignore[arg-type]
-    )
+    with table_notes():
+        results = compute_sdi(
+            responses, instrument, group_by=group_by, standardize=standardize, center=center,
+            missing=missing, id_column=id_column, encoding=encoding,
+        )  # fmt: skip
     write_table(sdi_mod.per_respondent(results, id_column=id_column), output)
     summ = sdi_mod.summary(results, removal_fractions=fractions)
     if summary is not None:
         write_json(summ, summary)
     if plot is not None:
-        from ..report.sdi_plot import plot_sdi
+        from ..reporting.sdi_plot import plot_sdi
 
         plot_sdi(results, plot)
     print_sdi_table(results, fractions, summary=summ)
@@ -185,7 +170,8 @@ def sdi_cmd(
             )
         if res.left_out:
             err.print(
-                f"[yellow]{name}: {res.left_out} of {len(data.ids)} respondents left out (missing answers)[/]"
+                f"[yellow]{name}: {res.left_out} of {len(res.ids)} respondents left out "
+                "(missing answers)[/]"
             )
     wrote = [str(output)] + [str(p) for p in (summary, plot) if p is not None]
     err.print(f"wrote {', '.join(wrote)}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import time
 from pathlib import Path
 from typing import Annotated
@@ -108,11 +106,9 @@ def features_cmd(
     jobs: JobsOpt = None,
 ) -> None:
     """Per-video (or per-participant) statistics, dynamics and coverage of frame tables."""
-    from ..features import extract_features, feature_columns, write_features
-    from ..io import TABLE_SUFFIXES
+    from ..api import features
+    from ..functionals import feature_columns
 
-    if output.suffix.lower() not in TABLE_SUFFIXES:
-        raise FacemindError(f"{output}: unsupported table extension (use .csv or .parquet)")
     group_list = None
     if groups is not None:
         group_list = [g.strip() for g in groups.split(",") if g.strip()]
@@ -120,20 +116,15 @@ def features_cmd(
             raise FacemindError("--groups: give at least one group")
     start = time.perf_counter()
     with _progress("features") as progress:
-        result = extract_features(
-            frames_dir, groups=group_list, min_face_frames=min_face_frames, per=per,
-            jobs=resolve_jobs(jobs),
+        table = features(
+            frames_dir, groups=group_list, per=per, min_face_frames=min_face_frames,
             activation_threshold=activation_threshold, blink_threshold=blink_threshold,
-            progress=progress,
+            out=output, jobs=resolve_jobs(jobs), progress=progress,
         )  # fmt: skip
-    if result.table.empty:
-        raise FacemindError(f"{frames_dir}: no video has features ({result.summary()})")
-    write_features(result, output)
-    n_features = len(feature_columns(result.table))
-    synthetic = " (SYNTHETIC data)" if "synthetic" in result.table.columns else ""
+    synthetic = " (SYNTHETIC data)" if "synthetic" in table.columns else ""
     out.print(
-        f"{result.summary()}; {n_features} features written to {output}{synthetic} "
-        f"in {time.perf_counter() - start:.1f} s"
+        f"{table.attrs['summary']}; {len(feature_columns(table))} features written to {output}"
+        f"{synthetic} in {time.perf_counter() - start:.1f} s"
     )
 
 
@@ -259,27 +250,21 @@ def sweep_cmd(
     ] = "4",
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
-    from ..evaluation import SweepConfig, plan_size, run_sweep, summary_path
+    from ..api import sweep
+    from ..evaluation import SweepConfig, plan_size, summary_path
+    from ..evaluation.subgroups import subgroup_path
     from ..instruments import load_instrument
-    from ..io import TABLE_SUFFIXES
-    from ..parallel import open_executor
-    from ..provenance import write_with_provenance
-    from ..study import read_study_table
     from .notices import quiet_warnings
 
     if scheduler is not None and jobs is not None:
         raise FacemindError("give --jobs (local processes) or --scheduler (a Dask cluster)")
-    for path, flag in ((output, "--out"),):
-        if path.suffix.lower() not in TABLE_SUFFIXES:
-            raise FacemindError(f"{path}: unsupported {flag} extension (use .csv or .parquet)")
     try:
         fraction_values = [float(v) for v in _csv_list("--fractions", fractions)]
     except ValueError:
         raise FacemindError(
             f"--fractions: not a comma-separated list of numbers: {fractions!r}"
         ) from None
-    inst = load_instrument(instrument)
-    config = SweepConfig(
+    settings = dict(
         subscales=_csv_list("--subscales", subscales) if subscales is not None else None,
         task=task,
         positive_band=positive_band,
@@ -290,62 +275,31 @@ def sweep_cmd(
         folds=folds,
         repeats=repeats,
         seed=seed,
-        jobs=resolve_jobs(jobs),
+        jobs=1 if scheduler is not None else resolve_jobs(jobs),
         balance=balance,
         grid_search=grid_search,
         id_column=id_column,
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
     )
-    plan = config.validate(inst)
-    if (features is None) == (frames is None):
-        raise FacemindError("give --features F (feature models) or --frames DIR (deep models)")
-    if frames is not None:
-        from ..models import get_model
-        from ..models.deep import input_table
-
-        crops = any(get_model(m).input == "crops" for m in config.models or ())
-        inputs = input_table(frames, crops=crops)
-        err.print(f"note: {inputs.summary()}")
-        feature_table, features = inputs.table, frames
-    else:
-        feature_table = read_study_table(features, (id_column, "video_id"))
-    response_table = read_study_table(responses, (id_column, "video_id"))
-    # Finished units are kept here until the tables are written: a rerun resumes.
-    parts = output.with_name(f".{output.name}.parts")
     start = time.perf_counter()
-    cluster = open_executor(scheduler=scheduler) if scheduler else contextlib.nullcontext()
-    with cluster as pool, quiet_warnings(verbose) as caught, _progress("sweep") as progress:
-        result = run_sweep(
-            feature_table,
-            response_table,
-            inst,
-            plan,
-            progress=progress,
-            features_name=str(features),
-            responses_name=str(responses),
-            checkpoint=parts,
+    with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
+        result = sweep(
+            features, responses, instrument, out=output, progress=progress, scheduler=scheduler,
             subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
-            subgroup_bins=_bins(subgroup_bins),
-            executor=pool,
-        )
+            subgroup_bins=_bins(subgroup_bins), **settings,
+        )  # fmt: skip
         caught.extend(result.warnings)
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
-    write_with_provenance(result.folds, output, result.provenance)
     summary = summary_path(output)
-    write_with_provenance(result.summary, summary, result.provenance)
-    shutil.rmtree(parts, ignore_errors=True)
     if result.subgroups is not None:
-        from ..evaluation.subgroups import subgroup_path
-
-        side = write_with_provenance(result.subgroups, subgroup_path(output), result.provenance)
-        write_with_provenance(result.subgroup_summary, summary_path(side), result.provenance)
+        side = subgroup_path(output)
         out.print(f"subgroup metrics in {side} and {summary_path(side)}", soft_wrap=True)
+    fits = plan_size(SweepConfig(**settings), load_instrument(instrument))
     out.print(
-        f"{len(result.folds)} fold rows ({plan_size(config, inst)} fits) on "
-        f"{result.n_participants} participants ({result.n_rows} feature rows) written to "
-        f"{output}; summary (means, 95% corrected resampled t-intervals over folds) in "
-        f"{summary}; {time.perf_counter() - start:.1f} s",
+        f"{len(result.folds)} fold rows ({fits} fits) on {result.n_participants} participants "
+        f"({result.n_rows} feature rows) written to {output}; summary (means, 95% corrected "
+        f"resampled t-intervals over folds) in {summary}; {time.perf_counter() - start:.1f} s",
         soft_wrap=True,
     )

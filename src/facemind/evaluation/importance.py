@@ -36,7 +36,7 @@ from .metrics import (
 )
 from .summary import corrected_t_interval
 
-#: Derived channels of :mod:`facemind.features` and the group each belongs to.
+#: Derived channels of :mod:`facemind.functionals` and the group each belongs to.
 DERIVED_CHANNELS: dict[str, str] = {
     "blink": "aus",
     "head_rotation_speed": "pose",
@@ -168,9 +168,7 @@ def permutation_importance(
     if check_model(model, task).input != "features":
         raise FacemindError(f"model {model!r} takes frames, not features; explain a feature model")
     if folds < 2 or repeats < 1 or permutations < 1:
-        raise ParameterError(
-            "`folds` must be at least 2, `repeats` and `permutations` at least 1"
-        )
+        raise ParameterError("`folds` must be at least 2, `repeats` and `permutations` at least 1")
     metric = metric or _default_metric(task)
     score = _scorer(task, metric)
     study = prepare_study(

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import labels
 from ..errors import FacemindError
 from ..instruments import Instrument, load_instrument
-from ..io import write_table
+from ..io import check_table_path, write_table
 from ..models import get_model
 from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
@@ -319,6 +319,27 @@ class SweepResult:
     #: (:func:`.subgroups.subgroup_columns`), and their summary.
     subgroups: pd.DataFrame | None = None
     subgroup_summary: pd.DataFrame | None = None
+
+    def save(self, path: str | Path) -> list[Path]:
+        """Write the per-fold table to ``path`` (CSV or Parquet by extension), the summary
+        beside it (``<stem>_summary<ext>``) and the subgroup tables when there are any, each
+        with its provenance; return the paths written."""
+        from ..provenance import write_with_provenance
+        from .subgroups import subgroup_path
+        from .summary import summary_path
+
+        check_table_path(path, "path")
+        tables = [(self.folds, Path(path)), (self.summary, summary_path(path))]
+        if self.subgroups is not None:
+            tables += [(self.subgroups, subgroup_path(path)),
+                       (self.subgroup_summary, summary_path(subgroup_path(path)))]  # fmt: skip
+        return [write_with_provenance(t, p, self.provenance) for t, p in tables]
+
+
+def checkpoint_path(results: str | Path) -> Path:
+    """The folder that keeps a sweep's finished units until ``results`` is written."""
+    p = Path(results)
+    return p.with_name(f".{p.name}.parts")
 
 
 class _Progress:

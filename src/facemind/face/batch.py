@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FacemindError, InputError, ParameterError
+from ..errors import FacemindError, InputError
 from ..io import read_table
-from ..parallel import map_unordered, open_executor
+from ..parallel import map_unordered, open_executor, resolve_jobs
 from .extract import ExtractSettings, extract_video
 from .landmarker import Landmarker, backend_version
 from .layout import ExtractionDir, check_video_id
@@ -249,7 +249,8 @@ def run_batch(
     """Extract every input video into ``out`` (see the module docstring).
 
     ``model_path`` ``None`` resolves the model as :func:`~facemind.face.model.resolve_model`.
-    Videos run largest first in ``jobs`` local processes, at the Dask ``scheduler``, or on
+    Videos run largest first in ``jobs`` local processes (``-1``: one per core; never more
+    than the videos to do), at the Dask ``scheduler``, or on
     ``executor`` (a :class:`concurrent.futures.Executor` or Dask ``Client``, used as given and
     left open). A call that raises in a worker, or whose worker died, fails its video only:
     it is recorded ``failed`` with ``worker failed: <error>``. A local process pool that loses
@@ -258,8 +259,7 @@ def run_batch(
     ``progress`` is called with (videos done, videos in all), already extracted ones counted
     as done, before the first video and after each.
     """
-    if jobs < 1:
-        raise ParameterError(f"`jobs` must be at least 1, got {jobs}")
+    jobs = resolve_jobs(jobs)
     layout = ExtractionDir(out)
     tasks = collect_inputs(inputs)
     if not tasks:
@@ -313,6 +313,7 @@ def run_batch(
 
     if ordered:
         calls = [(t, *args) for t in ordered]
+        jobs = min(jobs, len(ordered))  # a worker per video at most
         with open_executor(executor, jobs=jobs, scheduler=scheduler, n_tasks=len(ordered)) as pool:
             for _, rec in map_unordered(pool, process_video, calls, on_error=worker_failed):
                 done(rec)

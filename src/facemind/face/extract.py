@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import FacemindError
+from ..errors import ParameterError
 from . import geometry as g
 from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
 from .layout import CROP_SIZE
@@ -46,11 +46,15 @@ class ExtractSettings:
     au_calibration: str = "video"
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ParameterError(f"`min_confidence` must be in [0, 1], got {self.min_confidence}")
+        if self.save_crops < 0:
+            raise ParameterError(f"`save_crops` must be 0 or more, got {self.save_crops}")
         if self.sample_fps is not None and not self.sample_fps > 0:
-            raise FacemindError(f"sample_fps must be positive, got {self.sample_fps}")
+            raise ParameterError(f"`sample_fps` must be positive, got {self.sample_fps}")
         if self.au_calibration not in AU_CALIBRATIONS:
-            raise FacemindError(
-                f"au_calibration must be one of {', '.join(AU_CALIBRATIONS)}, "
+            raise ParameterError(
+                f"`au_calibration` must be one of {', '.join(AU_CALIBRATIONS)}, "
                 f"got {self.au_calibration!r}"
             )
 

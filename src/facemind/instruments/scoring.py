@@ -91,12 +91,14 @@ def score(
     encoding: str | None = None,
 ) -> pd.DataFrame:
     """Validate and score a responses table (or file, read by :func:`facemind.io.read_table`
-    with ``encoding``); see :func:`score_responses` for the columns."""
+    with ``encoding``); see :func:`score_responses` for the columns. ``.attrs["notes"]`` holds
+    :meth:`ScoreReport.lines`: the respondents each subscale left out or prorated."""
     inst = load_instrument(instrument)
     if isinstance(df, str | os.PathLike):
         source = str(df)
         df = read_table(df, id_columns=(id_column,), encoding=encoding)
-    table, _ = score_responses(
+    table, report = score_responses(
         validate_responses(df, inst, id_column=id_column, source=source), missing=missing
     )
+    table.attrs["notes"] = report.lines()
     return table

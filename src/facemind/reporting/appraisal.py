@@ -14,7 +14,7 @@ from . import figures
 from .names import model_name
 
 if TYPE_CHECKING:
-    from .html import ReportData
+    from .data import ReportData
 
 #: The removal fraction shown beside 0% when the sweep has it (else its smallest above 0).
 HEADLINE_FRACTION = 0.1

@@ -15,7 +15,7 @@ from ..evaluation.metrics import REGRESSION_METRICS
 from .names import model_name
 
 if TYPE_CHECKING:
-    from .html import ReportData
+    from .data import ReportData
 
 UNKNOWN = "<i>not known to facemind: state it in the paper</i>"
 
@@ -52,7 +52,7 @@ def _participants(data: ReportData) -> str:
 
 def _predictors(data: ReportData) -> str:
     from ..evaluation.importance import channel_of, group_of
-    from ..features import feature_columns
+    from ..functionals import feature_columns
 
     if data.features is None:
         return "facial features (table not given to the report)"

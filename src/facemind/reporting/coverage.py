@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..face import schema
-from ..features import feature_columns
+from ..functionals import feature_columns
 
 #: Dynamics and bookkeeping features whose channel is not a frame-table column.
 DERIVED_GROUPS: dict[str, str] = {

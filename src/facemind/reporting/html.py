@@ -15,11 +15,12 @@ import pandas as pd
 
 from .. import __version__, labels, sdi
 from ..errors import FacemindError
-from ..instruments import Instrument, score_responses, validate_responses
+from ..instruments import score_responses, validate_responses
 from ..io import atomic_path
 from . import appraisal, figures
 from .checklist import checklist_section
 from .coverage import feature_coverage
+from .data import ReportData
 from .findings import findings_section, headline_fraction, main_criterion
 from .names import criterion_name, metric_name, model_name
 from .sdi_plot import sdi_figure
@@ -42,32 +43,6 @@ caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555;padding-t
 div.synthetic{background:#fff3cd;border:2px solid #d39e00;padding:.7em 1em;font-weight:600;margin:1em 0}
 .note{color:#666;font-size:.9em}.meta{color:#666;font-size:.85em}
 """
-
-
-@dataclass
-class ReportData:
-    """Everything the report draws from; optional parts may be None.
-
-    ``positive_band`` is the sweep's positive band (binary task), when known;
-    ``extraction_note`` says what the extraction section's videos are, when they are not the
-    cohort's own (the demo's real sample videos).
-    """
-
-    responses: pd.DataFrame
-    instrument: Instrument
-    folds: pd.DataFrame | None = None
-    summary: pd.DataFrame | None = None
-    manifest: pd.DataFrame | None = None
-    features: pd.DataFrame | None = None
-    id_column: str = "participant_id"
-    source: str = "responses"
-    positive_band: str | None = None
-    #: Where the results come from (:func:`facemind.provenance.read_provenance`), when known.
-    provenance: dict | None = None
-    extraction_note: str | None = None
-    #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
-    subgroups: pd.DataFrame | None = None
-    importance: pd.DataFrame | None = None
 
 
 @dataclass
@@ -199,7 +174,7 @@ def sdi_section(ctx: ReportContext) -> str:
 
 
 def findings(ctx: ReportContext) -> str:
-    """The Findings section (see :mod:`facemind.report.findings`)."""
+    """The Findings section (see :mod:`facemind.reporting.findings`)."""
     d = ctx.data
     text = findings_section(d.summary, d.folds, d.instrument, d.positive_band)
     head, _, rest = text.partition("</h2>")
