@@ -240,30 +240,15 @@ def test_library_errors_name_no_command_line_flags():
 
 
 # -- layering --------------------------------------------------------------------------------
-def _is_module(dotted: str) -> bool:
-    path = SRC.parent.joinpath(*dotted.split("."))
-    return path.is_dir() or path.with_suffix(".py").is_file()
-
-
 def facemind_imports() -> dict[str, set[str]]:
-    """Each module under src/facemind (dotted name) and the facemind modules it imports."""
-    graph: dict[str, set[str]] = {}
-    for path in sorted(SRC.rglob("*.py")):
-        rel = path.relative_to(SRC.parent).with_suffix("")
-        parts = list(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        package = parts if rel.name == "__init__" else parts[:-1]
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                base = package[: len(package) - node.level + 1] if node.level else []
-                mod = ".".join([*base, *([node.module] if node.module else [])])
-                for alias in node.names:  # `from .face import schema` imports face.schema
-                    sub = f"{mod}.{alias.name}"
-                    found.add(sub if _is_module(sub) else mod)
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-        graph[".".join(parts)] = {m for m in found if m.split(".")[0] == "facemind"}
-    return graph
+    """Each module under src/facemind (dotted name) and the facemind modules it imports, as
+    ``scripts/layers.py`` reads them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("layers", ROOT / "scripts" / "layers.py")
+    layers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layers)
+    return layers.imports()
 
 
 #: What the estimators, registry and persistence may not import: the pipeline above them.

@@ -220,7 +220,6 @@ def test_one_pass_table_equals_the_per_frame_path(assets_dir, face_model):
                     np.array([index]), np.array([t]), np.array([found]),
                     det.mesh[None] if found else np.zeros((0, 478, 3)),
                     det.blendshapes[None] if found else np.zeros((0, 52)),
-                    det.matrix[None] if found else np.zeros((0, 4, 4)),
                     960, 540, "none",
                 )
             )  # fmt: skip

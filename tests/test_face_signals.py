@@ -232,7 +232,7 @@ def detections(assets_dir, face_model):
 def _table(d, size, calibration, rows=slice(None)):
     return frame_table(
         d["frame"][rows], d["timestamp"][rows], d["face"][rows], d["mesh"][rows],
-        d["blendshapes"][rows], d["matrices"][rows], *size, au_calibration=calibration,
+        d["blendshapes"][rows], *size, au_calibration=calibration,
     )  # fmt: skip
 
 
@@ -264,17 +264,17 @@ def test_rows_without_face_hold_nulls(detections):
     d = dict(d, face=np.arange(len(d["frame"])) % 3 != 0)  # every third frame: no face
     keep = d["face"]
     df = frame_table(d["frame"], d["timestamp"], keep, d["mesh"][keep], d["blendshapes"][keep],
-                     d["matrices"][keep], *size)  # fmt: skip
+                     *size)  # fmt: skip
     assert df["frame"].tolist() == d["frame"].tolist()
     assert df.loc[~keep, list(AU_NAMES) + list(POSE_COLUMNS)].isna().all().all()
     assert df.loc[~keep, MP_LANDMARKS_COLUMN].isna().all()
     assert df.loc[keep, list(AU_NAMES)].notna().all().all()
     empty = frame_table(d["frame"][:3], d["timestamp"][:3], np.zeros(3, bool), np.zeros((0, 478, 3)),
-                        np.zeros((0, 52)), np.zeros((0, 4, 4)), *size)  # fmt: skip
+                        np.zeros((0, 52)), *size)  # fmt: skip
     assert not empty["face_detected"].any() and empty["AU12"].isna().all()
     with pytest.raises(ValueError, match="mesh has 47 rows for 48 face frames"):
         frame_table(d["frame"], d["timestamp"], keep, d["mesh"][keep][1:],
-                    d["blendshapes"][keep], d["matrices"][keep], *size)  # fmt: skip
+                    d["blendshapes"][keep], *size)  # fmt: skip
 
 
 def test_video_calibration_puts_neutral_near_zero(detections):

@@ -123,7 +123,6 @@ class _Outputs:
         self.face = np.empty(CHUNK, bool)
         self.mesh = np.empty((CHUNK, N_MP_LANDMARKS, 3), np.float32)
         self.blendshapes = np.empty((CHUNK, len(BLENDSHAPE_NAMES)), np.float32)
-        self.matrices = np.empty((CHUNK, 4, 4), np.float32)
 
     @staticmethod
     def _grown(a: np.ndarray, used: int) -> np.ndarray:
@@ -136,7 +135,6 @@ class _Outputs:
         if self.n_face == len(self.mesh):
             self.mesh = self._grown(self.mesh, self.n_face)
             self.blendshapes = self._grown(self.blendshapes, self.n_face)
-            self.matrices = self._grown(self.matrices, self.n_face)
         return self.n_face
 
     def add(self, index: int, t: float, found: bool) -> None:
@@ -153,7 +151,7 @@ class _Outputs:
         n, f = self.n, self.n_face
         return frame_table(
             self.frame[:n], self.timestamp[:n], self.face[:n],
-            self.mesh[:f], self.blendshapes[:f], self.matrices[:f],
+            self.mesh[:f], self.blendshapes[:f],
             width, height, au_calibration=au_calibration,
         )  # fmt: skip
 
@@ -247,9 +245,7 @@ def extract_video(
                     continue
                 size = (rgb.shape[1], rgb.shape[0])
                 slot = out.face_slot()
-                found = lm.detect_into(
-                    rgb, t, out.mesh[slot], out.blendshapes[slot], out.matrices[slot]
-                )
+                found = lm.detect_into(rgb, t, out.mesh[slot], out.blendshapes[slot])
                 if found and keeper is not None:
                     keeper.offer(slot, index, rgb, out.mesh[slot])
                 out.add(index, t, found)
@@ -291,11 +287,10 @@ def analyze_image(image: np.ndarray | str | Path, landmarker: Landmarker) -> dic
     image = np.ascontiguousarray(image)
     mesh = np.empty((1, N_MP_LANDMARKS, 3), np.float32)
     blend = np.empty((1, len(BLENDSHAPE_NAMES)), np.float32)
-    matrix = np.empty((1, 4, 4), np.float32)
-    if not landmarker.detect_into(image, 0.0, mesh[0], blend[0], matrix[0]):
+    if not landmarker.detect_into(image, 0.0, mesh[0], blend[0]):
         return None
     table = frame_table(
-        np.zeros(1, np.int64), np.zeros(1), np.ones(1, bool), mesh, blend, matrix,
+        np.zeros(1, np.int64), np.zeros(1), np.ones(1, bool), mesh, blend,
         image.shape[1], image.shape[0], au_calibration="none",
     )  # fmt: skip
     row = table.iloc[0].to_dict()

@@ -140,12 +140,13 @@ class Landmarker:
         timestamp_s: float,
         mesh: np.ndarray,
         blendshapes: np.ndarray,
-        matrix: np.ndarray,
+        matrix: np.ndarray | None = None,
     ) -> bool:
         """Like :meth:`detect`, writing the face into the given arrays; ``False``: no face.
 
-        ``mesh`` (478, 3), ``blendshapes`` (52,) and ``matrix`` (4, 4) are float32 views, for
-        instance rows of a video's preallocated outputs; MediaPipe's values are float32, so
+        ``mesh`` (478, 3), ``blendshapes`` (52,) and ``matrix`` (4, 4; MediaPipe's own head
+        transformation, written only when given) are float32 views, for instance rows of a
+        video's preallocated outputs; MediaPipe's values are float32, so
         nothing is lost. In VIDEO mode the millisecond timestamp is made strictly increasing.
         """
         import mediapipe as mp
@@ -172,5 +173,6 @@ class Landmarker:
         else:
             scores = {c.category_name: c.score for c in categories}
             blendshapes[...] = [scores.get(n, np.nan) for n in BLENDSHAPE_NAMES]
-        matrix[...] = result.facial_transformation_matrixes[0]
+        if matrix is not None:
+            matrix[...] = result.facial_transformation_matrixes[0]
         return True

@@ -68,7 +68,6 @@ def frame_table(
     face: np.ndarray,
     mesh: np.ndarray,
     blendshapes: np.ndarray,
-    matrices: np.ndarray,
     width: int,
     height: int,
     au_calibration: str = "video",
@@ -76,13 +75,11 @@ def frame_table(
     """The whole frame table of one video (schema of :mod:`facemind.face.schema`).
 
     ``frame`` (N,) int, ``timestamp`` (N,) seconds, ``face`` (N,) bool; ``mesh``
-    (n_face, 478, 3) MediaPipe normalised landmarks, ``blendshapes`` (n_face, 52) and
-    ``matrices`` (n_face, 4, 4), one row per face frame in order. The head pose comes from the
-    rigid fit, not from ``matrices`` (MediaPipe fits them to lips and jaw too). Rows without a
-    face keep ``frame`` and ``timestamp`` and hold nulls elsewhere. ``au_calibration``:
+    (n_face, 478, 3) MediaPipe normalised landmarks and ``blendshapes`` (n_face, 52), one row
+    per face frame in order. The head pose comes from the rigid fit, not from MediaPipe's
+    transformation matrix (fitted to lips and jaw too). Rows without a face keep ``frame`` and ``timestamp`` and hold nulls elsewhere. ``au_calibration``:
     ``"video"`` (AUs relative to this video's neutral level) or ``"none"`` (absolute).
     """
-    del matrices  # kept in the signature for callers that collect them
     if au_calibration not in CALIBRATIONS:
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {au_calibration!r}")
     face = np.asarray(face, dtype=bool)
