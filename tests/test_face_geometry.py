@@ -21,12 +21,12 @@ def test_euler_roundtrip(pitch, yaw, roll):
 
 
 @given(angle, angle, angle, st.floats(-20, 20), st.floats(-20, 20), st.floats(-80, -20))
-def test_head_pose_from_mediapipe_matrix(pitch, yaw, roll, tx, ty, tz):
+def test_mediapipe_pose_from_its_matrix(pitch, yaw, roll, tx, ty, tz):
     # Build MediaPipe's matrix (OpenGL axes, cm) from a known OpenFace-frame rotation.
     m = np.eye(4)
     m[:3, :3] = FLIP @ g.rotation_xyz(pitch, yaw, roll) @ FLIP
     m[:3, 3] = (tx, ty, tz)
-    p, y, r, otx, oty, otz = g.head_pose(m)
+    p, y, r, otx, oty, otz = g.mediapipe_pose(m)
     assert np.allclose((p, y, r), np.degrees((pitch, yaw, roll)), atol=1e-6)
     assert np.allclose((otx, oty, otz), (10 * tx, -10 * ty, -10 * tz))
     assert otz > 0  # in front of the camera, as OpenFace's pose_Tz
@@ -45,7 +45,7 @@ def test_pose_sign_conventions():
 def test_head_rotation_removes_scale():
     m = np.eye(4)
     m[:3, :3] = 1.7 * (FLIP @ g.rotation_xyz(0.1, -0.2, 0.05) @ FLIP)
-    assert np.allclose(g.head_rotation(m), g.rotation_xyz(0.1, -0.2, 0.05), atol=1e-9)
+    assert np.allclose(g.mediapipe_rotation(m), g.rotation_xyz(0.1, -0.2, 0.05), atol=1e-9)
 
 
 def _eye_mesh(iris_offset):

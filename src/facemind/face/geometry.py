@@ -2,7 +2,7 @@
 
 Coordinates follow OpenFace 2's camera frame: x to the right of the image, y down, z away
 from the camera. MediaPipe's transformation matrix uses OpenGL axes (y up, z towards the
-viewer) and centimetres; :func:`head_pose` converts it. Extraction takes its head pose from
+viewer) and centimetres; :func:`mediapipe_pose` converts it. Extraction takes its head pose from
 the rigid fit in :mod:`facemind.face.pose` instead, as MediaPipe fits the matrix to the
 mouth and jaw too.
 """
@@ -78,7 +78,7 @@ def rotation_xyz(pitch: float, yaw: float, roll: float) -> np.ndarray:
     return rx @ ry @ rz
 
 
-def head_rotation(matrix: np.ndarray) -> np.ndarray:
+def mediapipe_rotation(matrix: np.ndarray) -> np.ndarray:
     """Head rotation in OpenFace camera axes from MediaPipe's 4x4 transformation matrix."""
     r = np.asarray(matrix, dtype=np.float64)[:3, :3]
     # Remove any scale the geometry pipeline left in the matrix, keep a proper rotation.
@@ -89,8 +89,11 @@ def head_rotation(matrix: np.ndarray) -> np.ndarray:
     return _FLIP @ r @ _FLIP
 
 
-def head_pose(matrix: np.ndarray) -> tuple[float, float, float, float, float, float]:
-    """(pitch, yaw, roll) in degrees and (tx, ty, tz) in mm, OpenFace 2 conventions.
+def mediapipe_pose(matrix: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """MediaPipe's own head pose: (pitch, yaw, roll) in degrees and (tx, ty, tz) in mm, OpenFace
+    2 conventions, from its transformation matrix. The frame table does not use it (MediaPipe
+    fits the matrix to lips and jaw too; see :mod:`facemind.face.pose`); it is the reference
+    the rigid fit is compared with.
 
     Positive pitch: looking down; positive yaw: nose towards the image's left (the person
     turns to their right); positive roll: head tilted clockwise in the image. Translation is
@@ -98,7 +101,7 @@ def head_pose(matrix: np.ndarray) -> tuple[float, float, float, float, float, fl
     vertical field of view), so its scale is approximate.
     """
     m = np.asarray(matrix, dtype=np.float64)
-    pitch, yaw, roll = np.degrees(euler_xyz(head_rotation(m)))
+    pitch, yaw, roll = np.degrees(euler_xyz(mediapipe_rotation(m)))
     t = _FLIP @ m[:3, 3] * 10.0  # cm -> mm
     return float(pitch), float(yaw), float(roll), float(t[0]), float(t[1]), float(t[2])
 
