@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .errors import FacemindError, InputError, ParameterError
+from .errors import FacemindError, InputError, ParameterError, check_choice
 from .face import schema
 from .face.layout import ExtractionDir, left_out_summary
 from .io import write_table
@@ -345,8 +345,7 @@ def compute_features(
 
     ``groups`` defaults to every group with a column in the first table.
     """
-    if per not in PER_CHOICES:
-        raise ParameterError(f"`per` must be one of {', '.join(PER_CHOICES)}, got {per!r}")
+    check_choice("per", per, PER_CHOICES)
     rows, ids, excluded = [], [], []
     names: list[str] | None = None
     channels: list[str] = []
@@ -463,8 +462,7 @@ def extract_features(
     called with (videos done, videos in all) after every chunk. Chunks of ``chunk`` videos
     run on ``executor`` (see :mod:`facemind.parallel`), else in ``jobs`` local processes.
     """
-    if per not in PER_CHOICES:
-        raise ParameterError(f"`per` must be one of {', '.join(PER_CHOICES)}, got {per!r}")
+    check_choice("per", per, PER_CHOICES)
     if min_face_frames < 1:
         raise ParameterError(f"`min_face_frames` must be at least 1, got {min_face_frames}")
     layout = _frames_layout(frames_dir)

@@ -113,23 +113,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def _kind(path: Path, *, reading: bool = False) -> str:
     suffix = path.suffix.lower()
+    if not reading:
+        check_table_path(path)
     if suffix == ".csv" or (reading and suffix in (".tsv", ".txt")):
         return "csv"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    if reading:
-        if suffix in (".xlsx", ".xlsm"):
-            return "excel"
-        if suffix in (".sav", ".zsav"):
-            return "spss"
-        if suffix == ".dta":
-            return "stata"
-        raise FacemindError(
-            f"{path}: unsupported table extension {suffix!r} "
-            "(use .csv, .tsv, .parquet, .xlsx, .sav or .dta)"
-        )
-    check_table_path(path)
-    return "parquet"  # not reached: check_table_path refused the extension
+    if suffix in (".xlsx", ".xlsm"):
+        return "excel"
+    if suffix in (".sav", ".zsav"):
+        return "spss"
+    if suffix == ".dta":
+        return "stata"
+    raise FacemindError(
+        f"{path}: unsupported table extension {suffix!r} "
+        "(use .csv, .tsv, .parquet, .xlsx, .sav or .dta)"
+    )
 
 
 def check_table_path(path: str | os.PathLike[str], parameter: str | None = None) -> Path:

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import typer
 
-from ..errors import FacemindError
 from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
 from . import app
 from .options import jobs_option, out_option
@@ -68,13 +67,12 @@ def extract(
     from ..face.layout import ExtractionDir
     from .progress import progress_bar
 
-    if jobs is not None and jobs > 1 and scheduler:
-        raise FacemindError("give either --jobs or --scheduler, not both")
-    workers = 1 if scheduler else -1 if jobs is None else jobs  # -1: one per core
+    if jobs is None:
+        jobs = 1 if scheduler else -1  # -1: one per core
     with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
         manifest = extract(
             inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
-            sample_fps=sample_fps, au_calibration=au_calibration, jobs=workers,
+            sample_fps=sample_fps, au_calibration=au_calibration, jobs=jobs,
             scheduler=scheduler, retry_failed=retry_failed, progress=bar,
         )  # fmt: skip
     summary = SimpleNamespace(**manifest.attrs["run"])

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import ParameterError, check_choice
 from . import geometry as g
+from .aus import CALIBRATIONS
 from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
 from .layout import CROP_SIZE
 from .schema import (
@@ -26,8 +27,6 @@ from .schema import (
 )
 from .signals import frame_table
 from .video import VideoInfo, iter_frames, open_video
-
-AU_CALIBRATIONS = ("video", "none")
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,7 @@ class ExtractSettings:
             raise ParameterError(f"`save_crops` must be 0 or more, got {self.save_crops}")
         if self.sample_fps is not None and not self.sample_fps > 0:
             raise ParameterError(f"`sample_fps` must be positive, got {self.sample_fps}")
-        if self.au_calibration not in AU_CALIBRATIONS:
-            raise ParameterError(
-                f"`au_calibration` must be one of {', '.join(AU_CALIBRATIONS)}, "
-                f"got {self.au_calibration!r}"
-            )
+        check_choice("au_calibration", self.au_calibration, CALIBRATIONS)
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         return asdict(self)

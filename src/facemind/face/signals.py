@@ -77,8 +77,9 @@ def frame_table(
     ``frame`` (N,) int, ``timestamp`` (N,) seconds, ``face`` (N,) bool; ``mesh``
     (n_face, 478, 3) MediaPipe normalised landmarks and ``blendshapes`` (n_face, 52), one row
     per face frame in order. The head pose comes from the rigid fit, not from MediaPipe's
-    transformation matrix (fitted to lips and jaw too). Rows without a face keep ``frame`` and ``timestamp`` and hold nulls elsewhere. ``au_calibration``:
-    ``"video"`` (AUs relative to this video's neutral level) or ``"none"`` (absolute).
+    transformation matrix (fitted to lips and jaw too). Rows without a face keep ``frame`` and
+    ``timestamp`` and hold nulls elsewhere. ``au_calibration``: ``"video"`` (AUs relative to
+    this video's neutral level) or ``"none"`` (absolute).
     """
     if au_calibration not in CALIBRATIONS:
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {au_calibration!r}")

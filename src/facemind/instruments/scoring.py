@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import FacemindError
+from ..errors import check_choice
 from ..io import read_table
 from .responses import MISSING_POLICIES, MissingPolicy, Responses, validate_responses
 from .spec import Instrument, load_instrument
@@ -48,10 +48,7 @@ def score_responses(
     responses: Responses, *, missing: MissingPolicy = "error"
 ) -> tuple[pd.DataFrame, ScoreReport]:
     """Score validated responses: id, then per subscale ``<sub>``, ``<sub>_raw``, ``<sub>_band``."""
-    if missing not in MISSING_POLICIES:
-        raise FacemindError(
-            f"`missing` must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
-        )
+    check_choice("missing", missing, MISSING_POLICIES)
     inst = responses.instrument
     out = pd.DataFrame({responses.id_column: responses.ids})
     report = ScoreReport(n=len(out))
