@@ -294,3 +294,108 @@ def test_removal_order_is_built_once_and_ids_factorized_once():
     assert x.removal_order("group") is first  # one sort serves every fraction
     assert x._ids_codes is y._ids_codes  # ids factorized once for all subscales
     assert y.keep_mask(0.4).sum() == 4 and x._ids_codes.codes is y._ids_codes.codes
+
+
+def _plain_removal(rows, ids, fraction, within, standardize):
+    """SDI after removal from the definitions alone, in plain Python: the independent check.
+
+    Returns ``(n_kept, sdi, cross_group_tie)``; the last is True when the cut falls inside a
+    tie of equal discrepancy shared by several groups (where the id tie-break decides).
+    """
+    n, k = len(rows), len(rows[0])
+    z = [list(map(float, r)) for r in rows]
+    if standardize:
+        for j in range(k):
+            col = [r[j] for r in rows]
+            mean = sum(col) / n
+            sd = math.sqrt(sum((v - mean) ** 2 for v in col) / (n - 1))
+            for i in range(n):
+                z[i][j] = (rows[i][j] - mean) / sd if sd > 0 else 0.0
+    totals = [sum(r) for r in rows]
+    members = {}
+    for i, t in enumerate(totals):
+        members.setdefault(t, []).append(i)
+    center = {t: [sum(z[i][j] for i in m) / len(m) for j in range(k)] for t, m in members.items()}
+    raw = [math.dist(z[i], center[totals[i]]) for i in range(n)]
+    lo, hi = min(raw), max(raw)
+    d = [(v - lo) / (hi - lo) if hi > lo else 0.0 for v in raw]
+
+    def rank(i):
+        return (-round(d[i], 12), ids[i])
+
+    pools = list(members.values()) if within == "group" else [list(range(n))]
+    dropped, cross_tie = set(), False
+    for pool in pools:
+        ranked = sorted(pool, key=rank)
+        n_drop = min(math.floor(fraction * len(pool) + 0.5), len(pool) - 1)
+        dropped.update(ranked[:n_drop])
+        if 0 < n_drop:
+            tie = rank(ranked[n_drop - 1])[0]
+            if tie == rank(ranked[n_drop])[0]:
+                cross_tie |= len({totals[i] for i in pool if rank(i)[0] == tie}) > 1
+    weighted, kept = 0.0, 0
+    for m in members.values():
+        v = [d[i] for i in m if i not in dropped]
+        if not v:
+            continue
+        mean = sum(v) / len(v)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+        weighted += len(v) * (mean + sd)
+        kept += len(v)
+    return kept, weighted / kept, cross_tie
+
+
+def _spec_items(k):
+    items = [f"q{j}" for j in range(k)]
+    return parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": items}}})  # fmt: skip
+
+
+# A cohort where equal discrepancies of two total groups meet at the 25% cut: the removal
+# curve once broke that tie by answer profile while the keep-mask broke it by participant id,
+# so the curve (0.5938) described other people than the mask kept (0.5902).
+TIE_ACROSS_GROUPS = [
+    [1, 2, 3, 0], [2, 3, 1, 3], [3, 0, 0, 2], [1, 0, 3, 0], [0, 1, 1, 2], [1, 1, 1, 2],
+    [3, 0, 1, 3], [3, 1, 3, 3], [1, 2, 2, 1], [0, 0, 1, 1], [2, 1, 1, 2], [2, 1, 0, 0],
+    [2, 3, 2, 0], [0, 3, 1, 3], [0, 3, 0, 2], [1, 0, 1, 1], [0, 1, 0, 2], [3, 1, 1, 2],
+    [3, 0, 0, 1], [3, 2, 0, 1], [3, 0, 0, 3], [0, 2, 2, 3], [3, 1, 1, 3], [2, 3, 0, 3],
+]  # fmt: skip
+
+
+def test_removal_curve_is_the_sdi_of_the_kept_respondents_when_groups_tie():
+    ids = [f"p{i:02d}" for i in range(len(TIE_ACROSS_GROUPS))]
+    df = pd.DataFrame(TIE_ACROSS_GROUPS, columns=[f"q{j}" for j in range(4)])
+    df.insert(0, "participant_id", ids)
+    res = sdi.compute(df, _spec_items(4), group_by="total", standardize=False)["s"]
+    n_kept, expected, cross_tie = _plain_removal(TIE_ACROSS_GROUPS, ids, 0.25, "overall", False)
+    assert cross_tie and n_kept == 18
+    curve = res.removal_curve([0.25], within="overall").iloc[0]
+    keep = res.keep_mask(0.25, within="overall")
+    assert curve["n_kept"] == keep.sum() == n_kept
+    assert res.after_removal(keep)[0] == pytest.approx(expected, abs=1e-12)
+    assert curve["sdi"] == pytest.approx(expected, abs=1e-12)
+    assert expected == pytest.approx(0.5902174905910264, abs=1e-12)
+
+
+def test_removal_agrees_with_a_plain_recompute_on_many_small_cohorts():
+    rng = np.random.default_rng(19)
+    fractions = [0.1, 0.2, 0.25, 0.3, 0.5]
+    checked = cross_ties = 0
+    for _ in range(600):
+        n, k = int(rng.integers(5, 30)), int(rng.integers(2, 5))
+        rows = rng.integers(0, int(rng.integers(2, 5)), size=(n, k)).tolist()
+        ids = [f"p{i:02d}" for i in rng.permutation(n)]
+        standardize = bool(rng.random() < 0.5)
+        df = pd.DataFrame(rows, columns=[f"q{j}" for j in range(k)])
+        df.insert(0, "participant_id", ids)
+        res = sdi.compute(df, _spec_items(k), group_by="total", standardize=standardize)["s"]
+        for within in ("group", "overall"):
+            curve = res.removal_curve(fractions, within=within)
+            for f, row in zip(fractions, curve.itertuples(index=False), strict=True):
+                n_kept, expected, cross_tie = _plain_removal(rows, ids, f, within, standardize)
+                keep = res.keep_mask(f, within=within)
+                assert row.n_kept == keep.sum() == n_kept
+                assert res.after_removal(keep)[0] == pytest.approx(expected, abs=1e-9)
+                assert row.sdi == pytest.approx(expected, abs=1e-9)
+                checked += 1
+                cross_ties += cross_tie
+    assert checked == 6000 and cross_ties >= 50  # the hard case is well represented

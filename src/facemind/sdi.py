@@ -116,12 +116,18 @@ def response_profiles(
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
-    """Min-max normalize to [0, 1]; a constant vector maps to 0."""
+    """Min-max normalize to [0, 1]; a constant vector maps to 0.
+
+    A range within rounding noise (``1e-12`` of the largest magnitude) counts as constant, so
+    distances that are all zero but for summation noise are not stretched to 0 and 1.
+    """
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         return v
     lo, hi = v.min(), v.max()
-    return (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    if hi - lo <= 1e-12 * max(1.0, abs(lo), abs(hi)):
+        return np.zeros_like(v)
+    return (v - lo) / (hi - lo)
 
 
 def subscale_discrepancy(
@@ -201,42 +207,31 @@ def tiebreak_codes(tiebreak: Any, n: int) -> np.ndarray:
     return codes
 
 
+def n_removed(fraction: float, sizes: Any) -> np.ndarray:
+    """Members each group of ``sizes`` loses at ``fraction``: the one removal rule.
+
+    ``round(fraction * n)`` with halves rounded up (``floor(fraction * n + 0.5)``), but at
+    least one member of every group is kept.
+    """
+    f = _check_fraction(fraction)
+    n = np.asarray(sizes, dtype=np.int64)
+    return np.minimum(np.floor(f * n + 0.5), np.maximum(n - 1, 0)).astype(np.int64)
+
+
 def keep_within_groups(
     discrepancy: Any, groups: Any, fraction: float, *, tiebreak: Any = None
 ) -> np.ndarray:
-    """Keep-mask dropping the most discrepant ``fraction`` of every group.
+    """Keep-mask dropping the most discrepant ``fraction`` of every group (:func:`n_removed`).
 
-    Each group of size n loses ``round(fraction * n)`` members (halves rounded up) but keeps at
-    least one. Ties in discrepancy drop the member with the smaller ``tiebreak`` key first
-    (default: row position; pass participant ids to make the mask independent of row order).
+    Ties in discrepancy drop the member with the smaller ``tiebreak`` key first (default: row
+    position; pass participant ids to make the mask independent of row order).
     """
-    f = _check_fraction(fraction)
-    d = np.asarray(discrepancy, dtype=float)
-    keep = np.ones(d.size, dtype=bool)
-    if f == 0.0 or d.size == 0:
-        return keep
-    codes, _ = _codes(groups)
-    order = np.lexsort((tiebreak_codes(tiebreak, d.size), _rank_key(d), codes))
-    counts = np.bincount(codes)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    sorted_codes = codes[order]
-    rank = np.arange(d.size) - starts[sorted_codes]
-    n_drop = np.minimum(np.floor(f * counts + 0.5), counts - 1)
-    keep[order[rank < n_drop[sorted_codes]]] = False
-    return keep
+    return RemovalOrder.build(discrepancy, groups, within="group", tiebreak=tiebreak).keep(fraction)
 
 
 def keep_overall(discrepancy: Any, fraction: float, *, tiebreak: Any = None) -> np.ndarray:
     """Keep-mask dropping the ``round(fraction * N)`` most discrepant respondents overall."""
-    f = _check_fraction(fraction)
-    d = np.asarray(discrepancy, dtype=float)
-    keep = np.ones(d.size, dtype=bool)
-    n_drop = min(int(np.floor(f * d.size + 0.5)), max(d.size - 1, 0))
-    if n_drop == 0:
-        return keep
-    order = np.lexsort((tiebreak_codes(tiebreak, d.size), _rank_key(d)))
-    keep[order[:n_drop]] = False
-    return keep
+    return RemovalOrder.build(discrepancy, None, within="overall", tiebreak=tiebreak).keep(fraction)
 
 
 def keep_mask(
@@ -247,12 +242,8 @@ def keep_mask(
     within: Within = "group",
     tiebreak: Any = None,
 ) -> np.ndarray:
-    """Dispatch to :func:`keep_within_groups` or :func:`keep_overall`."""
-    if within == "group":
-        return keep_within_groups(discrepancy, groups, fraction, tiebreak=tiebreak)
-    if within == "overall":
-        return keep_overall(discrepancy, fraction, tiebreak=tiebreak)
-    raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
+    """Keep-mask of :class:`RemovalOrder`: within each group, or over all respondents."""
+    return RemovalOrder.build(discrepancy, groups, within=within, tiebreak=tiebreak).keep(fraction)
 
 
 @dataclass(frozen=True)
@@ -274,12 +265,13 @@ class RemovalOrder:
     ) -> RemovalOrder:
         """Sort by group, then discrepancy (descending), then ``tiebreak`` codes (ascending).
 
-        ``tiebreak`` is a key per row, or already factorized integer codes (compute them once
-        with :func:`tiebreak_codes` to share them between subscales).
+        The one removal ranking: every keep-mask and the removal curve follow it. ``groups``
+        is unused with ``within="overall"``. ``tiebreak`` is a key per row (default: row
+        position), or already factorized integer codes (compute them once with
+        :func:`tiebreak_codes` to share them between subscales).
         """
         d = np.asarray(discrepancy, dtype=float)
-        if within not in ("group", "overall"):
-            raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
+        check_choice("within", within, ("group", "overall"))
         by_group = within == "group" and d.size
         codes = _codes(groups)[0] if by_group else np.zeros(d.size, dtype=np.int64)
         tb = np.asarray(tiebreak) if tiebreak is not None else None
@@ -293,51 +285,53 @@ class RemovalOrder:
         return cls(order=order, rank=rank, group_of=group_of, counts=counts)
 
     def keep(self, fraction: float) -> np.ndarray:
-        """Keep-mask dropping the most discrepant ``fraction`` of each group (at least one kept)."""
-        f = _check_fraction(fraction)
+        """Keep-mask dropping the most discrepant ``fraction`` of each group (:func:`n_removed`)."""
+        drop = n_removed(fraction, self.counts)
         keep = np.ones(self.order.size, dtype=bool)
-        if f == 0.0 or self.order.size == 0:
-            return keep
-        n_drop = np.minimum(np.floor(f * self.counts + 0.5), self.counts - 1)
-        keep[self.order[self.rank < n_drop[self.group_of]]] = False
+        keep[self.order[self.rank < drop[self.group_of]]] = False
         return keep
 
 
-def removal_curve_weighted(
-    discrepancy: Any,
-    groups: Any,
-    weights: Any,
-    fractions: Iterable[float],
-    *,
-    within: Within = "group",
-) -> pd.DataFrame:
-    """SDI after removing each fraction, from distinct discrepancy values and their counts.
+def _profile_curve(
+    discrepancy: np.ndarray,
+    groups: np.ndarray,
+    weights: np.ndarray,
+    fractions: Sequence[float],
+    within: Within,
+) -> list[tuple[int, float] | None]:
+    """``(n_kept, sdi)`` per fraction from distinct answer profiles and their counts.
 
-    Respondents with equal discrepancy are interchangeable for the kept group table, so the
-    curve is computed per answer profile (``weights`` = members), in O(profiles) per fraction.
-    Equals the row-level :meth:`SubscaleSDI.removal_curve` (to rounding).
+    Members of one group with equal discrepancy are interchangeable for the kept group table,
+    so the :class:`RemovalOrder` result follows from the profiles in O(profiles) per fraction.
+    Where the cut falls inside a tie that spans several groups (possible only with
+    ``within="overall"``), which members go depends on their ids: that fraction is None, for
+    the row-level path.
     """
-    d = np.asarray(discrepancy, dtype=float)
-    w = np.asarray(weights, dtype=np.int64)
-    fr = [_check_fraction(f) for f in fractions]
-    if d.size == 0:
-        return pd.DataFrame({"fraction": fr, "n_kept": [0] * len(fr), "sdi": [np.nan] * len(fr)})
+    d, w = np.asarray(discrepancy, dtype=float), np.asarray(weights, dtype=np.int64)
     codes, _ = _codes(groups)
-    if within not in ("group", "overall"):
-        raise FacemindError(f"within must be 'group' or 'overall', got {within!r}")
     key = codes if within == "group" else np.zeros(d.size, dtype=np.int64)
-    order = np.lexsort((_rank_key(d), key))
-    d_s, codes_s, w_s, key_s = d[order], codes[order], w[order], key[order]
+    rk = _rank_key(d)
+    order = np.lexsort((rk, key))
+    d_s, codes_s, w_s, key_s, rk_s = d[order], codes[order], w[order], key[order], rk[order]
     size = np.bincount(key, weights=w).astype(np.int64)
-    ahead = np.cumsum(w_s) - w_s - (np.cumsum(size) - size)[key_s]  # members before, in group
-    rows = []
-    for f in fr:
-        n_drop = np.minimum(np.floor(f * size + 0.5), size - 1).astype(np.int64)
+    cum = np.cumsum(w_s)
+    ahead = cum - w_s - (np.cumsum(size) - size)[key_s]  # members before, in group
+    points: list[tuple[int, float] | None] = []
+    for f in fractions:
+        n_drop = n_removed(f, size)
+        if within == "overall" and n_drop[0] > 0:
+            last, first = np.searchsorted(cum, [n_drop[0], n_drop[0] + 1])
+            if rk_s[last] == rk_s[first]:
+                tie = rk_s[last]
+                lo, hi = np.searchsorted(rk_s, tie, "left"), np.searchsorted(rk_s, tie, "right")
+                if np.unique(codes_s[lo:hi]).size > 1:
+                    points.append(None)
+                    continue
         kept = w_s - np.clip(n_drop[key_s] - ahead, 0, w_s)
         sel = kept > 0
         gt = group_table(d_s[sel], codes_s[sel], weights=kept[sel])
-        rows.append({"fraction": f, "n_kept": int(kept.sum()), "sdi": dataset_sdi(gt)})
-    return pd.DataFrame(rows)
+        points.append((int(kept.sum()), dataset_sdi(gt)))
+    return points
 
 
 @dataclass
@@ -417,15 +411,23 @@ class SubscaleSDI:
     def removal_curve(
         self, fractions: Iterable[float] = DEFAULT_REMOVAL_FRACTIONS, *, within: Within = "group"
     ) -> pd.DataFrame:
-        """SDI after removing each fraction of the most discrepant respondents."""
-        if self.profiles is not None:
-            return removal_curve_weighted(*self.profiles, fractions, within=within)
+        """SDI after removing each fraction of the most discrepant respondents.
+
+        By construction the SDI of the respondents :meth:`keep_mask` keeps (same ranking, same
+        tie-break by participant id), computed per answer profile where that is exact.
+        """
+        check_choice("within", within, ("group", "overall"))
+        fr = [_check_fraction(f) for f in fractions]
+        points: list[tuple[int, float] | None] = [None] * len(fr)
+        if self.profiles is not None and self.n:
+            points = _profile_curve(*self.profiles, fr, within)
         rows = []
-        for f in fractions:
-            keep = self.keep_mask(f, within=within)
-            value, _ = self.after_removal(keep)
-            rows.append({"fraction": float(f), "n_kept": int(keep.sum()), "sdi": value})
-        return pd.DataFrame(rows)
+        for f, point in zip(fr, points, strict=True):
+            if point is None:
+                keep = self.keep_mask(f, within=within)
+                point = (int(keep.sum()), self.after_removal(keep)[0])
+            rows.append({"fraction": f, "n_kept": point[0], "sdi": point[1]})
+        return pd.DataFrame(rows, columns=["fraction", "n_kept", "sdi"])
 
 
 def _subscale_sdi(
