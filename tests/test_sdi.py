@@ -347,7 +347,8 @@ def _plain_removal(rows, ids, fraction, within, standardize):
 
 def _spec_items(k):
     items = [f"q{j}" for j in range(k)]
-    return parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": items}}})  # fmt: skip
+    subscales = {"s": {"items": items}}
+    return parse_spec({"id": "t", "response": {"min": 0, "max": 3}, "subscales": subscales})
 
 
 # A cohort where equal discrepancies of two total groups meet at the 25% cut: the removal
