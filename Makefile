@@ -60,9 +60,13 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq strace chromium chromium-driver >/dev/null; }
 
+# The suite runs on every core (pytest-xdist; PYTEST_JOBS=1 for one process). Property tests
+# explore fresh random examples unless CI is set (HYPOTHESIS_PROFILE=ci|explore picks one).
+PYTEST_JOBS ?= auto
 test: test-tools deep assets sysdeps
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest -q $(if $(filter 1,$(PYTEST_JOBS)),,-n $(PYTEST_JOBS) --dist loadfile)
 
 demo: install assets
 	$(BIN)/facemind demo --out demo-output --videos .cache/assets --model .cache/assets/face_landmarker.task

@@ -381,7 +381,7 @@ def test_removal_agrees_with_a_plain_recompute_on_many_small_cohorts():
     rng = np.random.default_rng(19)
     fractions = [0.1, 0.2, 0.25, 0.3, 0.5]
     checked = cross_ties = 0
-    for _ in range(600):
+    for _ in range(250):
         n, k = int(rng.integers(5, 30)), int(rng.integers(2, 5))
         rows = rng.integers(0, int(rng.integers(2, 5)), size=(n, k)).tolist()
         ids = [f"p{i:02d}" for i in rng.permutation(n)]
@@ -399,4 +399,4 @@ def test_removal_agrees_with_a_plain_recompute_on_many_small_cohorts():
                 assert row.sdi == pytest.approx(expected, abs=1e-9)
                 checked += 1
                 cross_ties += cross_tie
-    assert checked == 6000 and cross_ties >= 50  # the hard case is well represented
+    assert checked == 2500 and cross_ties >= 50  # the hard case is well represented

@@ -2,7 +2,7 @@
 
 ``import facemind as fm`` gives the Python API of :mod:`facemind.api`: :func:`load_instrument`,
 :func:`score`, :func:`compute_sdi`, :func:`extract`, :func:`features`, :func:`sweep`,
-:func:`train`, :func:`load_model` and :func:`report`. They are loaded on first use, so importing
+:func:`train`, :func:`load_model`, :func:`explain` and :func:`report`. They are loaded on first use, so importing
 the package loads neither the face models nor the machine-learning libraries. The modules
 behind ``features`` and ``report`` are :mod:`facemind.functionals` and
 :mod:`facemind.reporting`, so each name means one thing.
@@ -25,6 +25,7 @@ __all__ = [
     "sweep",
     "train",
     "load_model",
+    "explain",
     "report",
 ]
 

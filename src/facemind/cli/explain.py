@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ..errors import FacemindError
 from . import app, err, out
 from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
 
@@ -39,24 +38,31 @@ def explain_cmd(
     id_column: JoinIdOpt = "participant_id",
 ) -> None:
     """Permutation importance per channel group and channel, on held-out folds."""
-    from ..evaluation.importance import permutation_importance
-    from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..api import explain
     from .progress import progress_bar as _progress
 
-    if output.suffix.lower() not in TABLE_SUFFIXES:
-        raise FacemindError(f"{output}: unsupported --out extension (use .csv or .parquet)")
     start = time.perf_counter()
     with _progress("explain") as progress:
-        result = permutation_importance(
-            read_table(features), read_table(responses), instrument, subscale=subscale,
-            model=model, task=task, positive_band=positive_band, folds=folds, repeats=repeats,
-            permutations=permutations, metric=metric, balance=balance, seed=seed,
-            id_column=id_column, features_name=str(features), responses_name=str(responses),
+        result = explain(
+            features,
+            responses,
+            instrument,
+            subscale=subscale,
+            model=model,
+            out=output,
             progress=progress,
-        )  # fmt: skip
+            task=task,
+            positive_band=positive_band,
+            folds=folds,
+            repeats=repeats,
+            permutations=permutations,
+            metric=metric,
+            balance=balance,
+            seed=seed,
+            id_column=id_column,
+        )
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
-    write_table(result.table, output)
     groups = result.table[result.table["level"] == "group"].sort_values(
         "drop_mean", ascending=False
     )

@@ -77,10 +77,20 @@ def train_cmd(
     start = time.perf_counter()
     with quiet_warnings(verbose):
         trained = train(
-            responses, instrument, subscale, model, features=features, frames=frames, task=task,
-            positive_band=positive_band, balance=balance, grid_search=grid_search, seed=seed,
-            id_column=id_column, params=_params(params),
-        )  # fmt: skip
+            features,
+            responses,
+            instrument,
+            subscale=subscale,
+            model=model,
+            frames=frames,
+            task=task,
+            positive_band=positive_band,
+            balance=balance,
+            grid_search=grid_search,
+            seed=seed,
+            id_column=id_column,
+            params=_params(params),
+        )
     for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
     trained.save(output)
