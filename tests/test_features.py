@@ -12,6 +12,7 @@ from scipy import stats as sps
 
 from facemind import functionals, synth
 from facemind.cli import main
+from facemind.errors import FacemindError
 from facemind.face import schema
 
 
@@ -165,7 +166,7 @@ def test_feature_names_match_vector_and_groups_select_channels():
         ["aus"], functionals.select_channels(["aus"], frames.columns)
     )
     assert "AU12__mean" in aus_only and not any(n.startswith("pose_") for n in aus_only)
-    with pytest.raises(Exception, match="unknown channel group"):
+    with pytest.raises(FacemindError, match="unknown channel group"):
         functionals.select_channels(["faces"], frames.columns)
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from facemind import screening
-from facemind.errors import InputError
+from facemind.errors import FacemindError, InputError
 
 # ---------------------------------------------------------------------------- independent refs
 
@@ -174,5 +174,5 @@ def test_missing_value_is_a_located_error():
 
 
 def test_unknown_index():
-    with pytest.raises(Exception, match="unknown screening index"):
+    with pytest.raises(FacemindError, match="unknown screening index"):
         screening.screen(np.zeros((3, 2)), "nope")

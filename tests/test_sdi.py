@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facemind import sdi
+from facemind.errors import InputError
 from facemind.instruments import parse_spec
 
 TWO_ITEMS = parse_spec(
@@ -225,7 +226,7 @@ def test_real_bfi_items_with_missing_answers():
             },
         }
     )
-    with pytest.raises(Exception, match="miss answers"):
+    with pytest.raises(InputError, match="miss answers"):
         sdi.compute(bfi, spec)
     res = sdi.compute(bfi, spec, missing="drop")
     n_missing = bfi[["N1", "N2", "N3", "N4", "N5"]].isna().any(axis=1).sum()

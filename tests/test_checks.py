@@ -1,10 +1,12 @@
-"""CI gives one verdict per commit: under CI the property tests draw the same examples on
-every run; outside it they explore fresh ones (tests/conftest.py)."""
+"""Checks that hold. CI gives one verdict per commit: under CI the property tests draw the same
+examples on every run; outside it they explore fresh ones (tests/conftest.py). Tests name the
+error class they expect."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,14 @@ def test_outside_ci_every_run_explores_new_examples():
     assert first["profile"] == "explore" and not first["derandomize"]
     assert first["seen"] != second["seen"]  # 100 draws from 2**62 values each: never equal
     assert _draw(CI="true", HYPOTHESIS_PROFILE="explore")["profile"] == "explore"
+
+
+def test_tests_name_the_error_class_they_expect():
+    broad = re.compile(r"raises\(\s*\(?\s*(Exception|BaseException)\b")
+    found = [
+        f"{path.name}:{n}"
+        for path in sorted(TESTS.glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if broad.search(line) and path.name != "test_checks.py"
+    ]
+    assert found == []
