@@ -177,3 +177,44 @@ def test_half_bootstrap_resolves_its_sample_size_without_changing_its_parameters
         forest.fit(rng.normal(size=(n, 3)), rng.normal(size=n))
         assert forest.get_params()["max_samples"] == 0.5 == clone(forest).max_samples
         assert forest.max_samples_ == used and forest._n_samples_bootstrap == drawn
+
+
+def _section(doc: str, title: str) -> str:
+    """The text of a numpydoc section (empty when absent)."""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == title and set(lines[i + 1].strip()) == {"-"}:
+            rest = lines[i + 2 :]
+            end = next(
+                (j for j in range(len(rest) - 1) if set(rest[j + 1].strip()) == {"-"}), len(rest)
+            )
+            return "\n".join(rest[:end])
+    return ""
+
+
+def test_every_estimator_documents_its_fitted_attributes_and_relatives():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), index=np.repeat(np.arange(20), 2))
+    y = (X[0] > 0).astype(int).to_numpy()
+    for estimator in ESTIMATORS:
+        doc = type(estimator).__doc__ or ""
+        attributes = _section(doc, "Attributes")
+        assert attributes and _section(doc, "See Also"), type(estimator).__name__
+        if isinstance(estimator, DeepModel):  # fits on an extraction folder: test_deep.py
+            continue
+        regression = getattr(estimator, "_estimator_type", "") == "regressor" or (
+            isinstance(estimator, GroupedSearch) and not estimator.classification
+        )
+        fitted = estimator.fit(X, X[1].to_numpy() if regression else y)
+        public = sorted(k for k in vars(fitted) if k.endswith("_") and not k.startswith("_"))
+        # attributes of a scikit-learn model it extends are documented there
+        inherited = " ".join(
+            _section(c.__doc__ or "", "Attributes")
+            for c in type(estimator).__mro__
+            if c.__module__.startswith("sklearn.")
+        )
+        for name in public:
+            assert name in attributes or name in inherited, (type(estimator).__name__, name)

@@ -89,6 +89,34 @@ class SequenceModel(DeepModel):
 
     Inputs of :meth:`fit_inputs` / :meth:`predict_inputs` are frame tables (DataFrames in the
     frame schema) or already resampled ``(values, face_mask)`` pairs.
+
+    Attributes
+    ----------
+    channels_ : list of str
+        The frame-table channels used (those that vary in the training videos).
+    mean_, std_ : ndarray
+        Their standardization, from the training videos.
+    classes_ : ndarray
+        Class labels (classification tasks).
+    y_mean_, y_std_ : float
+        The target's scaling (regression).
+    n_outputs_ : int
+        Network outputs (classes, or 1).
+    net_ : torch.nn.Module
+        The trained network, at its best validation epoch.
+    best_epoch_ : int
+        That epoch.
+    history_ : list of dict
+        Training and validation loss per epoch.
+    n_train_rows_, n_val_rows_ : int
+        Rows trained on and held out for early stopping (split by participant).
+    n_features_in_ : int
+        Columns of ``X`` (one: the row keys).
+
+    See Also
+    --------
+    FramesCNN : a 2-D CNN over face crops.
+    ClipCNN : a 3-D CNN over face crops.
     """
 
     kind = "sequence"
@@ -353,6 +381,30 @@ class FramesCNN(_CropModel):
     """Shared 2-D CNN over K face crops with cross-frame attention; see the module docstring.
 
     A video with fewer than ``k`` crops is padded, and the padding masked.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (classification tasks).
+    y_mean_, y_std_ : float
+        The target's scaling (regression).
+    n_outputs_ : int
+        Network outputs (classes, or 1).
+    net_ : torch.nn.Module
+        The trained network, at its best validation epoch.
+    best_epoch_ : int
+        That epoch.
+    history_ : list of dict
+        Training and validation loss per epoch.
+    n_train_rows_, n_val_rows_ : int
+        Rows trained on and held out for early stopping (split by participant).
+    n_features_in_ : int
+        Columns of ``X`` (one: the row keys).
+
+    See Also
+    --------
+    ClipCNN : the crops stacked in time for a 3-D CNN (MSN-like).
+    SequenceModel : a temporal CNN over per-frame signals.
     """
 
     kind = "frames-cnn"
@@ -414,6 +466,30 @@ class ClipCNN(_CropModel):
     Every clip has exactly ``k`` frames: a video with fewer crops repeats them in order. Stage
     ``i`` of ``depth`` has ``width * 2**i`` channels; ``size`` is the crop side in pixels.
     The defaults are sized for a CPU; the paper's MSN used 7 frames of 256x256.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (classification tasks).
+    y_mean_, y_std_ : float
+        The target's scaling (regression).
+    n_outputs_ : int
+        Network outputs (classes, or 1).
+    net_ : torch.nn.Module
+        The trained network, at its best validation epoch.
+    best_epoch_ : int
+        That epoch.
+    history_ : list of dict
+        Training and validation loss per epoch.
+    n_train_rows_, n_val_rows_ : int
+        Rows trained on and held out for early stopping (split by participant).
+    n_features_in_ : int
+        Columns of ``X`` (one: the row keys).
+
+    See Also
+    --------
+    FramesCNN : a 2-D CNN over the same crops with cross-frame attention (LI-FPN-like).
+    SequenceModel : a temporal CNN over per-frame signals.
     """
 
     kind = "clip-cnn"

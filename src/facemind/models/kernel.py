@@ -138,7 +138,30 @@ class _GramSVM(BaseEstimator):
 
 
 class RBFSVC(ClassifierMixin, _GramSVM):
-    """``SVC(kernel="rbf")`` with the kernel matrix from BLAS (see the module docstring)."""
+    """``SVC(kernel="rbf")`` with the kernel matrix from BLAS (see the module docstring).
+
+    Attributes
+    ----------
+    svm_ : sklearn.svm.SVC
+        The fitted libsvm machine (on the precomputed kernel when ``gram_``).
+    gamma_ : float
+        The kernel width used (``"scale"`` resolved on the training rows).
+    gram_ : bool
+        Whether the kernel matrix was precomputed (at most ``max_gram_rows`` rows).
+    support_vectors_ : ndarray
+        The support vectors.
+    n_train_ : int
+        Training rows.
+    classes_ : ndarray
+        Class labels.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    See Also
+    --------
+    RBFSVR : the same machine for regression.
+    sklearn.svm.SVC : the model it computes, without BLAS kernels.
+    """
 
     def __init__(
         self,
@@ -167,7 +190,28 @@ class RBFSVC(ClassifierMixin, _GramSVM):
 
 
 class RBFSVR(RegressorMixin, _GramSVM):
-    """``SVR(kernel="rbf")`` with the kernel matrix from BLAS (see the module docstring)."""
+    """``SVR(kernel="rbf")`` with the kernel matrix from BLAS (see the module docstring).
+
+    Attributes
+    ----------
+    svm_ : sklearn.svm.SVR
+        The fitted libsvm machine (on the precomputed kernel when ``gram_``).
+    gamma_ : float
+        The kernel width used (``"scale"`` resolved on the training rows).
+    gram_ : bool
+        Whether the kernel matrix was precomputed (at most ``max_gram_rows`` rows).
+    support_vectors_ : ndarray
+        The support vectors.
+    n_train_ : int
+        Training rows.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    See Also
+    --------
+    RBFSVC : the same machine for classification.
+    sklearn.svm.SVR : the model it computes, without BLAS kernels.
+    """
 
     def __init__(
         self,

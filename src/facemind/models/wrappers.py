@@ -52,6 +52,15 @@ class FitProbe(TransformerMixin, BaseEstimator):
     """Pass-through step that records the row index of every ``fit`` it receives.
 
     Put in front of a pipeline step, it sees exactly the rows that step is fitted on.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    See Also
+    --------
+    FitLog : where the row indices are recorded (``log``).
     """
 
     def __init__(self, tag: str = "", log: FitLog | None = None) -> None:
@@ -168,6 +177,24 @@ class GroupedSearch(BaseEstimator):
     ``param_grid`` keys address the wrapped estimator (e.g. ``clf__C``). Classification folds
     are stratified; regression folds are grouped only. Refits the best setting on the whole
     training fold it was given.
+
+    Attributes
+    ----------
+    search_ : sklearn.model_selection.GridSearchCV
+        The fitted search (``cv_results_`` holds every setting's inner scores).
+    best_estimator_ : estimator
+        ``estimator`` with the best setting, refitted on every row given to ``fit``.
+    best_params_ : dict
+        The best setting.
+    classes_ : ndarray
+        Class labels (classification only).
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : the search it runs.
+    sklearn.model_selection.StratifiedGroupKFold : its inner folds for classification.
     """
 
     def __init__(
@@ -258,7 +285,22 @@ class Balanced(ClassifierMixin, BaseEstimator):
 
     ``downsample`` (the paper): fit on a random subset of every class the size of the smallest
     class (seeded); ``weights``: fit on every row with ``balanced`` sample weights (inverse
-    class frequency); ``none``: fit as is. ``n_fit_`` is the number of rows fitted.
+    class frequency); ``none``: fit as is.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted clone of ``estimator``.
+    classes_ : ndarray
+        Class labels.
+    n_fit_ : int
+        Rows the clone was fitted on.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    See Also
+    --------
+    sklearn.utils.class_weight.compute_sample_weight : the ``balanced`` weights.
     """
 
     def __init__(
