@@ -194,20 +194,25 @@ def _neutral(signal: np.ndarray, calibration: str, absolute: float, percentile: 
 
 
 def estimate_aus(
-    blendshapes: np.ndarray, features: dict[str, np.ndarray], calibration: str = "video"
+    blendshapes: np.ndarray,
+    features: dict[str, np.ndarray],
+    calibration: str = "video",
+    sources: tuple[AUSource, ...] = AU_MAP,
 ) -> np.ndarray:
-    """AU intensities (n, 17; 0-5, ``AU_NAMES`` order) of ``n`` face frames of one face.
+    """AU intensities (n, len(sources); 0-5) of ``n`` face frames of one face.
 
     ``blendshapes`` (n, 52), ``features`` from :func:`geometry_features`. With
     ``calibration="video"`` the neutral levels come from these ``n`` frames (pass all face
-    frames of a video at once); with ``"none"`` every frame stands alone.
+    frames of a video at once); with ``"none"`` every frame stands alone. ``sources``: how
+    each AU is estimated (default :data:`AU_MAP`, the ``AU_NAMES`` order; others are for
+    comparing alternatives).
     """
     if calibration not in CALIBRATIONS:
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {calibration!r}")
     bs = np.asarray(blendshapes, dtype=np.float64).reshape(-1, len(BLENDSHAPE_NAMES))
     ref = canonical_features()
-    out = np.empty((len(bs), len(AU_MAP)), dtype=np.float64)
-    for i, src in enumerate(AU_MAP):
+    out = np.empty((len(bs), len(sources)), dtype=np.float64)
+    for i, src in enumerate(sources):
         parts = []
         if src.blendshapes:
             signal = bs[:, [_BS_INDEX[n] for n in src.blendshapes]].mean(axis=1)
