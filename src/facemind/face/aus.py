@@ -90,7 +90,9 @@ AU_MAP: tuple[AUSource, ...] = (
     ),
     AUSource(
         "AU15", "lip corner depressor", (), ("corner_drop",), 5 / FACE_E,
-        note="mouthFrown does not follow FACS AU15; lip corners below the upper lip beside them",
+        neutral_percentile=50.0,
+        note="mouthFrown does not follow FACS AU15; lip corners below the inner lips' middle; "
+        "neutral is the median (smiles raise the corners)",
     ),
     AUSource(
         "AU17", "chin raiser", ("mouthShrugLower",), ("chin_lip",), 5 / FACE_E,
@@ -123,7 +125,6 @@ _UPPER_LIDS, _LOWER_LIDS = (159, 386), (145, 374)
 _CHEEKS = (g.RIGHT_CHEEK, g.LEFT_CHEEK)
 _ALAE = (129, 358)  # top of the nostril wings
 _INNER_BROWS = (107, 336)
-_LIP_SIDES = (40, 270)  # outer upper-lip edge a third of the way from each corner
 _CORNERS = (g.MOUTH_RIGHT, g.MOUTH_LEFT)
 _LIP_OUTER_TOP, _LIP_OUTER_BOTTOM, _CHIN = 0, 17, 152
 
@@ -140,8 +141,10 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
     - ``ala``: top of the nostril wings below the eye-corner line (smaller: AU09).
     - ``brow_inner``: inner brow ends above the eye-corner line (smaller: AU04, AU09).
     - ``corner_depth``: lip corners behind (deeper than) the lip midline (AU14).
-    - ``corner_drop``: lip corners below the upper lip's outer edge a third of the way to
-      the middle: the lip line angled down at the corners (AU15), as mouth opening leaves it.
+    - ``corner_drop``: lip corners below the middle of the inner lips (halfway between the
+      inner upper and lower lip): the lip line angled down at the corners (AU15). Opening the
+      mouth lowers the lower lip more than the corners, so it makes this measure smaller
+      (no AU15); measured from the upper lip alone, opening would read as AU15.
     - ``chin_lip``: chin below the lower lip's outer edge (larger: AU17).
     - ``lip_tight``: minus the mean log of red-lip height and mouth width (larger: AU23).
     - ``lip_gap``: inner-lip opening / mouth width (AU25).
@@ -164,7 +167,7 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
         "ala": y[:, list(_ALAE)].mean(axis=1) - eye_line,
         "brow_inner": eye_line - y[:, list(_INNER_BROWS)].mean(axis=1),
         "corner_depth": z[:, list(_CORNERS)].mean(axis=1) - mid_z,
-        "corner_drop": y[:, list(_CORNERS)].mean(axis=1) - y[:, list(_LIP_SIDES)].mean(axis=1),
+        "corner_drop": y[:, list(_CORNERS)].mean(axis=1) - (mid_top + mid_bottom) / 2.0,
         "chin_lip": y[:, _CHIN] - y[:, _LIP_OUTER_BOTTOM],
     }
     out = {k: v / iod for k, v in feats.items()}
