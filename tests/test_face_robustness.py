@@ -136,7 +136,8 @@ def test_tracked_face_beside_another_is_extracted_as_if_alone(two_people, face_m
 def test_no_jump_to_another_face(two_people, face_model, tmp_path):
     """The participant (the woman, larger) leaves halfway and the man stays: the second half
     has no participant's face, the man's is counted as another face and never used.
-    MediaPipe alone (``max_faces=1``) takes the man's face once hers is gone."""
+    MediaPipe alone (``max_faces=1``) takes the man's face once hers is gone. A face alone in
+    view is the participant's wherever it reappears."""
     man, woman = two_people
     half = len(man) // 2
     black = np.zeros_like(woman[0])
@@ -152,6 +153,12 @@ def test_no_jump_to_another_face(two_people, face_model, tmp_path):
     assert res.other_face_frames == len(man) and res.faces_max == 2 and res.status == "ok"
     jumped = _extract(video, face_model, max_faces=1).frames
     assert jumped["face_detected"].iloc[-10:].all() and (jumped["x_30"].iloc[-10:] < 640).all()
+    # alone, the same face is followed wherever it reappears: the woman moves to the left half
+    frames = [np.hstack([w, black] if k >= half else [black, w]) for k, w in enumerate(woman)]
+    moved = _extract(_write_lossless(tmp_path / "moves.mkv", frames), face_model)
+    assert moved.faces_max == 1 and moved.other_face_frames == 0
+    assert moved.frames["face_detected"].sum() >= len(woman) - 2
+    assert (moved.frames["x_30"].iloc[-10:] < 640).all()
 
 
 def test_three_people_counted(two_people, face_model, tmp_path):

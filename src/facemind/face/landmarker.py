@@ -175,7 +175,6 @@ class Landmarker:
         self._next_count_s = 0.0
         self._masking = False  # other faces have been counted: detect and mask every frame
         self._box: np.ndarray | None = None  # the participant's box when last found
-        self._found_last = False
         self._last_ms = -1
         self._blend_order: bool | None = None  # whether scores come in BLENDSHAPE_NAMES order
         self.faces = 0
@@ -324,12 +323,13 @@ class Landmarker:
         result = self._impl.detect_for_video(image, ms)
         found = bool(result.face_landmarks)
         points = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]]) if found else None
-        if found and self.max_faces > 1 and not self._masking and not self._found_last:
-            # found again after a loss (or first found): is it alone?
-            if self._box is not None and follows(face_box(points), self._box, aspect) is None:
-                self._masking = len(self._face_boxes(image)) > 1
-                found = not self._masking  # another face, unless it is the only one
-        self._found_last = found
+        if found and self.max_faces > 1 and self._box is not None:
+            if follows(face_box(points), self._box, aspect) is None:
+                # away from the participant's last place: someone else, unless alone in view
+                if not self._masking:
+                    counted = len(self._face_boxes(image))
+                    self._masking = counted > 1
+                found = not self._masking
         self.faces = int(found) if counted is None else max(counted, int(found))
         self.faces_max = max(self.faces_max, self.faces)
         if not found:
