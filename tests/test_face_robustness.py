@@ -78,6 +78,7 @@ def test_gamma_ramps_leave_aus_and_pose_in_place(single_face, face_model):
 
 def _write_lossless(path, frames, fps=25):
     """Frames (RGB uint8) into a lossless FFV1 video: decoding gives back the same pixels."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("ffv1", rate=fps)
         stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "bgr0"
@@ -172,3 +173,30 @@ def test_three_people_counted(two_people, face_model, tmp_path):
     assert res.face_frames == len(man) and res.faces_max == 3
     assert (res.frames["faces"] == 3).all() and res.other_face_frames == len(man)
     assert (res.frames["x_30"] > 640).all() and (res.frames["y_30"] < 360).all()
+
+
+def test_extract_names_videos_with_other_faces(two_people, face_model, tmp_path, capsys):
+    """``facemind extract`` lists the videos showing another face after its closing line,
+    and the manifest counts them; a video with one person is not listed."""
+    import pandas as pd
+
+    from facemind.cli import main
+
+    man, woman = two_people
+    black = np.zeros_like(man[0])
+    n = 24
+    _write_lossless(tmp_path / "in" / "pair.mkv",
+                    [np.hstack([m, w]) for m, w in zip(man[:n], woman[:n], strict=True)])  # fmt: skip
+    _write_lossless(tmp_path / "in" / "alone.mkv", [np.hstack([black, w]) for w in woman[:n]])
+    rc = main(["extract", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model",
+               str(face_model), "--workers", "1", "--no-progress"])  # fmt: skip
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "1 video(s) show faces other than the participant's" in out
+    assert f"  pair: up to 2 faces in a frame, other faces in {n} frames" in out
+    assert "alone:" not in out
+    manifest = pd.read_parquet(tmp_path / "o" / "manifest.parquet").set_index("video_id")
+    assert manifest.loc["pair", "faces_max"] == 2 and manifest.loc["pair", "other_face_frames"] == n
+    assert (
+        manifest.loc["alone", "faces_max"] == 1 and manifest.loc["alone", "other_face_frames"] == 0
+    )
