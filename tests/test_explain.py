@@ -101,3 +101,30 @@ def test_explain_cli_writes_the_table(tmp_path, capsys):
                "--subscale", "nope", "--model", "logreg", "-o", str(out)])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 2 and "unknown subscale 'nope'" in err and "Traceback" not in err
+
+
+def test_limited_aus_among_the_important_carry_a_note(result):
+    """AU04 and AU15 (planted, so important) are graded limited in the package's reliability
+    table, AU12 (planted too) reliable: the note names the first two only, in explain's notes
+    and in the report's importance section."""
+    from facemind.evaluation.importance import important_channels, reliability_note
+    from facemind.face.reliability import au_reliability
+    from facemind.instruments import load_instrument
+    from facemind.reporting.appraisal import importance_section
+    from facemind.reporting.data import ReportData
+
+    grades = au_reliability()["grade"]
+    assert grades["AU04"] == grades["AU15"] == "limited" and grades["AU12"] == "reliable"
+    important = important_channels(result.table)
+    assert {"AU04", "AU12", "AU15"} <= set(important) and "pose_pitch" not in important
+    notes = [n for n in result.notes if "graded limited" in n]
+    assert len(notes) == 1 and notes[0] == reliability_note(result.table)
+    named = notes[0].split(" are among")[0]
+    assert sorted(named.split(", ")) == ["AU04", "AU15"] and "AU12" not in notes[0]
+    _, resp = planted()
+    html = importance_section(
+        ReportData(responses=resp, instrument=load_instrument("dass21"), importance=result.table)
+    )
+    assert f"{named} are among the important channels but graded limited" in html
+    calm = result.table[~result.table["channel"].isin(["AU04", "AU15"])]
+    assert reliability_note(calm) is None  # AU12 alone: reliable, no note

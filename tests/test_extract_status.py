@@ -203,7 +203,7 @@ def test_sample_fps_and_au_calibration_are_recorded_and_part_of_the_resume_key(
 
 def test_one_pass_table_equals_the_per_frame_path(assets_dir, face_model):
     """The frame table built once per video equals one built a frame at a time (a landmarker
-    detection and a one-row :func:`frame_table` per frame)."""
+    detection and a one-row :func:`frame_table` per frame, with the faces it counted)."""
     path = assets_dir / "face_noface.mov"
     res = extract_video(
         path, lambda: Landmarker(face_model), ExtractSettings(au_calibration="none")
@@ -220,7 +220,7 @@ def test_one_pass_table_equals_the_per_frame_path(assets_dir, face_model):
                     np.array([index]), np.array([t]), np.array([found]),
                     det.mesh[None] if found else np.zeros((0, 478, 3)),
                     det.blendshapes[None] if found else np.zeros((0, 52)),
-                    960, 540, "none",
+                    960, 540, "none", faces=np.array([lm.faces]),
                 )
             )  # fmt: skip
             assert len(parts[-1]) == 1 and n in (0, 1)

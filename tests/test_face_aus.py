@@ -128,3 +128,43 @@ def test_geometric_aus_in_range(stills):
     )
     # cheeks raised more in the smile than in surprise
     assert stills["happy"]["AU06"] > stills["surprise"]["AU06"]
+
+
+def test_reliability_table_covers_every_au_and_follows_its_rule():
+    from facemind.face.reliability import MIN_R, au_reliability, grade, limited_note
+
+    table = au_reliability()
+    assert tuple(table.index) == AU_NAMES
+    for au, row in table.iterrows():
+        assert row["grade"] == grade([row["r_A"], row["r_B"]], row["lopo_r"]), au
+    # by hand: both people at or above MIN_R and held out too; one person is not enough
+    assert grade([MIN_R, 0.9], MIN_R) == "reliable"
+    assert grade([0.9, 0.59], 0.7) == grade([0.9, 0.9], 0.59) == "limited"
+    assert grade([0.95, float("nan")], 0.9) == grade([0.9, 0.9], float("nan")) == "limited"
+    assert limited_note(["AU12", "pose_pitch"]) is None
+    note = limited_note(["AU07", "AU12", "AU07"])
+    assert note is not None and note.startswith("AU07 is among") and "AU12" not in note
+
+
+def test_au15_does_not_follow_the_mouth_on_the_talking_face(extracted):
+    """FACS AU15 pulls the lip corners down. Measured against the upper lip beside them
+    (points 40/270, the earlier definition) the corners drop with every opening of the mouth
+    (r +0.69 with lip gap on the talking-face video: speech, no frowning), so speech read as
+    AU15. Measured against the middle of the inner lips they rise instead (the lower lip
+    drops further than the corners, r -0.69), which reads as no AU15: the estimate
+    correlates with lip parting (AU25) at -0.6 there."""
+    from facemind.face import aus
+    from facemind.face.pose import fit_head
+    from facemind.face.schema import MP_LANDMARKS_COLUMN, read_frame_table
+
+    df = read_frame_table(extracted / "frames" / "WolfgangLanger_Pexels.parquet")
+    df = df[df["face_detected"]]
+    assert np.corrcoef(df["AU15"], df["AU25"])[0, 1] < 0.2
+    mesh = np.stack(df[MP_LANDMARKS_COLUMN].to_numpy()).reshape(len(df), -1, 3)
+    px = mesh.astype(np.float64) * np.array([640.0, 360.0, 640.0])
+    head = fit_head(px).head_points(px)
+    iod = np.linalg.norm(head[:, 33] - head[:, 263], axis=1)
+    upper_lip = (head[:, [61, 291], 1].mean(axis=1) - head[:, [40, 270], 1].mean(axis=1)) / iod
+    feats = aus.geometry_features(head)
+    assert np.corrcoef(upper_lip, feats["lip_gap"])[0, 1] > 0.6
+    assert np.corrcoef(feats["corner_drop"], feats["lip_gap"])[0, 1] < -0.3

@@ -161,7 +161,6 @@ class Predictor(TrainedModel):
         """Extract (in memory) and score every video; one row per video, in input order."""
         from .face.batch import collect_inputs, no_videos_message
         from .face.extract import ExtractSettings, extract_video
-        from .face.landmarker import Landmarker
         from .face.model import resolve_model, verify_model
 
         tasks = collect_inputs([str(v) for v in videos])
@@ -180,7 +179,7 @@ class Predictor(TrainedModel):
                 on_video(t.video_id)
             res = extract_video(
                 t.path,
-                lambda: Landmarker(model_bytes, min_confidence=settings.min_confidence),
+                lambda: settings.landmarker(model_bytes),
                 settings,
             )
             if res.frames is None:

@@ -82,6 +82,14 @@ def extract(
         f"{summary.failed} failed; {summary.frames} frames in {summary.seconds:.1f} s; "
         f"manifest: {ExtractionDir(out).manifest_path}"
     )
+    if summary.other_faces:
+        lines = [f"{len(summary.other_faces)} video(s) show faces other than the participant's "
+                 "(whose face alone is used):"]  # fmt: skip
+        lines += [f"  {vid}: up to {most} faces in a frame, other faces in {n} frames"
+                  for vid, most, n in summary.other_faces[:10]]  # fmt: skip
+        if len(summary.other_faces) > 10:
+            lines.append(f"  ... and {len(summary.other_faces) - 10} more (see the manifest)")
+        typer.echo("\n".join(lines))
     if summary.failures:
         lines = [f"facemind: {len(summary.failures)} video(s) failed:"]
         lines += [f"  {vid} ({path}): {error}" for vid, path, error in summary.failures[:10]]

@@ -45,6 +45,8 @@ DERIVED_CHANNELS: dict[str, str] = {
     "landmark_speed": "landmarks",
     "coverage": "coverage",
 }
+#: Derived channels that come from one AU (for its reliability grade).
+AU_OF_DERIVED: dict[str, str] = {"blink": "AU45"}
 #: Most feature values stacked into one prediction call.
 MAX_CELLS = 4_000_000
 #: Metrics computed from the scores alone (the predicted labels are not needed).
@@ -79,6 +81,20 @@ def group_of(channel: str) -> str:
         if channel in channels:
             return group
     return DERIVED_CHANNELS.get(channel, "other")
+
+
+def important_channels(table: pd.DataFrame) -> list[str]:
+    """Channels of an importance table whose drop interval lies above 0, largest drop first."""
+    ch = table[(table["level"] == "channel") & (table["drop_ci_low"] > 0)]
+    return ch.sort_values("drop_mean", ascending=False)["channel"].astype(str).tolist()
+
+
+def reliability_note(table: pd.DataFrame) -> str | None:
+    """A note when an important channel is an AU graded ``limited``
+    (:mod:`facemind.face.reliability`); ``None`` otherwise."""
+    from ..face.reliability import limited_note
+
+    return limited_note(AU_OF_DERIVED.get(c, c) for c in important_channels(table))
 
 
 @dataclass
@@ -249,4 +265,6 @@ def permutation_importance(
                      "drop_mean": mean, "drop_ci_low": lo, "drop_ci_high": hi,
                      "n_folds": len(g), "permutations": permutations})  # fmt: skip
     table = pd.DataFrame(rows, columns=list(IMPORTANCE_COLUMNS))
-    return ImportanceResult(table, per_fold, study.notes, study.n_people)
+    note = reliability_note(table)
+    return ImportanceResult(table, per_fold, study.notes + ([note] if note else []),
+                            study.n_people)  # fmt: skip

@@ -90,7 +90,9 @@ AU_MAP: tuple[AUSource, ...] = (
     ),
     AUSource(
         "AU15", "lip corner depressor", (), ("corner_drop",), 5 / FACE_E,
-        note="mouthFrown does not follow FACS AU15; lip corners below the upper lip beside them",
+        neutral_percentile=50.0,
+        note="mouthFrown does not follow FACS AU15; lip corners below the inner lips' middle; "
+        "neutral is the median (smiles raise the corners)",
     ),
     AUSource(
         "AU17", "chin raiser", ("mouthShrugLower",), ("chin_lip",), 5 / FACE_E,
@@ -123,7 +125,6 @@ _UPPER_LIDS, _LOWER_LIDS = (159, 386), (145, 374)
 _CHEEKS = (g.RIGHT_CHEEK, g.LEFT_CHEEK)
 _ALAE = (129, 358)  # top of the nostril wings
 _INNER_BROWS = (107, 336)
-_LIP_SIDES = (40, 270)  # outer upper-lip edge a third of the way from each corner
 _CORNERS = (g.MOUTH_RIGHT, g.MOUTH_LEFT)
 _LIP_OUTER_TOP, _LIP_OUTER_BOTTOM, _CHIN = 0, 17, 152
 
@@ -140,8 +141,10 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
     - ``ala``: top of the nostril wings below the eye-corner line (smaller: AU09).
     - ``brow_inner``: inner brow ends above the eye-corner line (smaller: AU04, AU09).
     - ``corner_depth``: lip corners behind (deeper than) the lip midline (AU14).
-    - ``corner_drop``: lip corners below the upper lip's outer edge a third of the way to
-      the middle: the lip line angled down at the corners (AU15), as mouth opening leaves it.
+    - ``corner_drop``: lip corners below the middle of the inner lips (halfway between the
+      inner upper and lower lip): the lip line angled down at the corners (AU15). Opening the
+      mouth lowers the lower lip more than the corners, so it makes this measure smaller
+      (no AU15); measured from the upper lip alone, opening would read as AU15.
     - ``chin_lip``: chin below the lower lip's outer edge (larger: AU17).
     - ``lip_tight``: minus the mean log of red-lip height and mouth width (larger: AU23).
     - ``lip_gap``: inner-lip opening / mouth width (AU25).
@@ -164,7 +167,7 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
         "ala": y[:, list(_ALAE)].mean(axis=1) - eye_line,
         "brow_inner": eye_line - y[:, list(_INNER_BROWS)].mean(axis=1),
         "corner_depth": z[:, list(_CORNERS)].mean(axis=1) - mid_z,
-        "corner_drop": y[:, list(_CORNERS)].mean(axis=1) - y[:, list(_LIP_SIDES)].mean(axis=1),
+        "corner_drop": y[:, list(_CORNERS)].mean(axis=1) - (mid_top + mid_bottom) / 2.0,
         "chin_lip": y[:, _CHIN] - y[:, _LIP_OUTER_BOTTOM],
     }
     out = {k: v / iod for k, v in feats.items()}
@@ -194,20 +197,25 @@ def _neutral(signal: np.ndarray, calibration: str, absolute: float, percentile: 
 
 
 def estimate_aus(
-    blendshapes: np.ndarray, features: dict[str, np.ndarray], calibration: str = "video"
+    blendshapes: np.ndarray,
+    features: dict[str, np.ndarray],
+    calibration: str = "video",
+    sources: tuple[AUSource, ...] = AU_MAP,
 ) -> np.ndarray:
-    """AU intensities (n, 17; 0-5, ``AU_NAMES`` order) of ``n`` face frames of one face.
+    """AU intensities (n, len(sources); 0-5) of ``n`` face frames of one face.
 
     ``blendshapes`` (n, 52), ``features`` from :func:`geometry_features`. With
     ``calibration="video"`` the neutral levels come from these ``n`` frames (pass all face
-    frames of a video at once); with ``"none"`` every frame stands alone.
+    frames of a video at once); with ``"none"`` every frame stands alone. ``sources``: how
+    each AU is estimated (default :data:`AU_MAP`, the ``AU_NAMES`` order; others are for
+    comparing alternatives).
     """
     if calibration not in CALIBRATIONS:
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {calibration!r}")
     bs = np.asarray(blendshapes, dtype=np.float64).reshape(-1, len(BLENDSHAPE_NAMES))
     ref = canonical_features()
-    out = np.empty((len(bs), len(AU_MAP)), dtype=np.float64)
-    for i, src in enumerate(AU_MAP):
+    out = np.empty((len(bs), len(sources)), dtype=np.float64)
+    for i, src in enumerate(sources):
         parts = []
         if src.blendshapes:
             signal = bs[:, [_BS_INDEX[n] for n in src.blendshapes]].mean(axis=1)

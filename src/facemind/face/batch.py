@@ -28,7 +28,7 @@ from ..errors import FacemindError, InputError
 from ..io import read_table
 from ..parallel import map_unordered, open_executor, resolve_jobs
 from .extract import ExtractSettings, extract_video
-from .landmarker import Landmarker, backend_version
+from .landmarker import backend_version
 from .layout import ExtractionDir, check_video_id
 from .model import MODEL_NAME, resolve_model, verify_model
 from .schema import SCHEMA_VERSION, write_frame_table
@@ -152,9 +152,7 @@ def process_video(
     model = _model_bytes(model_path)
     t0 = time.perf_counter()
     try:
-        res = extract_video(
-            task.path, lambda: Landmarker(model, min_confidence=settings.min_confidence), settings
-        )
+        res = extract_video(task.path, lambda: settings.landmarker(model), settings)
         status, error = res.status, res.error
     except Exception as exc:  # noqa: BLE001 - one bad video must never stop the batch
         res, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
@@ -178,6 +176,8 @@ def process_video(
         "error": error,
         "frames": res.n_frames if res is not None else 0,
         "face_frames": res.face_frames if res is not None else 0,
+        "faces_max": res.faces_max if res is not None else 0,
+        "other_face_frames": res.other_face_frames if res is not None else 0,
         "fps": info.fps if info else None,
         "duration": res.duration if res is not None and res.info is not None else None,
         "backend": BACKEND,
@@ -208,7 +208,9 @@ def _write_crops(layout: ExtractionDir, video_id: str, crops: list) -> None:
 @dataclass
 class BatchSummary:
     """What a batch run did. Status counts cover every input video, whether processed in this
-    run or finished by an earlier one; ``failures`` lists ``(video_id, path, error)``."""
+    run or finished by an earlier one; ``failures`` lists ``(video_id, path, error)``,
+    ``other_faces`` ``[video_id, faces_max, other_face_frames]`` of the videos in which faces
+    other than the participant's were seen."""
 
     total: int
     skipped: int
@@ -221,6 +223,7 @@ class BatchSummary:
     partial: int = 0
     ok: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    other_faces: list[list] = field(default_factory=list)
 
 
 def no_videos_message(inputs: Sequence[str | os.PathLike[str]]) -> str:
@@ -318,9 +321,15 @@ def run_batch(
             for _, rec in map_unordered(pool, process_video, calls, on_error=worker_failed):
                 done(rec)
     manifest = layout.build_manifest()
+    others = manifest[manifest["other_face_frames"].fillna(0) > 0]
+    other_faces = [
+        [str(v), int(m), int(n)]
+        for v, m, n in zip(others["video_id"], others["faces_max"], others["other_face_frames"],
+                           strict=True)
+    ]  # fmt: skip
     return BatchSummary(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
         failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
         seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
-        ok=counts["ok"], failures=sorted(failures),
+        ok=counts["ok"], failures=sorted(failures), other_faces=other_faces,
     )  # fmt: skip

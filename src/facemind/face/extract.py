@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import ParameterError, check_choice
 from . import geometry as g
 from .aus import CALIBRATIONS
-from .landmarker import DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
+from .landmarker import DEFAULT_MAX_FACES, DEFAULT_MIN_CONFIDENCE, Detection, Landmarker
 from .layout import CROP_SIZE
 from .schema import (
     BLENDSHAPE_NAMES,
@@ -35,7 +35,8 @@ class ExtractSettings:
 
     ``sample_fps``: process about that many frames per second of presentation time (``None``:
     every frame). ``au_calibration``: ``video`` measures each AU against the video's own
-    neutral reference, ``none`` keeps absolute values.
+    neutral reference, ``none`` keeps absolute values. ``max_faces``: faces looked for in a
+    frame, the participant's among them (see :mod:`facemind.face.landmarker`).
     """
 
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
@@ -43,6 +44,7 @@ class ExtractSettings:
     crop_size: int = CROP_SIZE
     sample_fps: float | None = None
     au_calibration: str = "video"
+    max_faces: int = DEFAULT_MAX_FACES
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
@@ -52,6 +54,12 @@ class ExtractSettings:
         if self.sample_fps is not None and not self.sample_fps > 0:
             raise ParameterError(f"`sample_fps` must be positive, got {self.sample_fps}")
         check_choice("au_calibration", self.au_calibration, CALIBRATIONS)
+        if self.max_faces < 1:
+            raise ParameterError(f"`max_faces` must be 1 or more, got {self.max_faces}")
+
+    def landmarker(self, model: str | os.PathLike[str] | bytes) -> Landmarker:
+        """A fresh VIDEO-mode landmarker with these settings."""
+        return Landmarker(model, min_confidence=self.min_confidence, max_faces=self.max_faces)
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         return asdict(self)
@@ -62,7 +70,9 @@ class VideoResult:
     """Outcome of one video: the frame table (``None`` when decoding failed) and counts.
 
     ``n_frames`` counts the rows of the table (the frames used), ``decoded`` every frame
-    decoded; ``duration`` is the decoded length in seconds.
+    decoded; ``duration`` is the decoded length in seconds. ``faces_max`` is the most faces
+    seen in one frame, ``other_face_frames`` the frames showing a face other than the
+    participant's (see :mod:`facemind.face.landmarker`).
     """
 
     frames: pd.DataFrame | None
@@ -74,6 +84,8 @@ class VideoResult:
     crops: list[tuple[int, np.ndarray]] = field(default_factory=list)
     decoded: int = 0
     duration: float | None = None
+    faces_max: int = 0
+    other_face_frames: int = 0
 
 
 def aligned_crop(
@@ -116,6 +128,7 @@ class _Outputs:
         self.frame = np.empty(CHUNK, np.int64)
         self.timestamp = np.empty(CHUNK, np.float64)
         self.face = np.empty(CHUNK, bool)
+        self.faces = np.empty(CHUNK, np.int16)
         self.mesh = np.empty((CHUNK, N_MP_LANDMARKS, 3), np.float32)
         self.blendshapes = np.empty((CHUNK, len(BLENDSHAPE_NAMES)), np.float32)
 
@@ -132,13 +145,16 @@ class _Outputs:
             self.blendshapes = self._grown(self.blendshapes, self.n_face)
         return self.n_face
 
-    def add(self, index: int, t: float, found: bool) -> None:
-        """Record one processed frame (its face, if found, is in row :meth:`face_slot`)."""
+    def add(self, index: int, t: float, found: bool, faces: int) -> None:
+        """Record one processed frame (its face, if found, is in row :meth:`face_slot`) and
+        the number of faces seen in it."""
         if self.n == len(self.frame):
             self.frame = self._grown(self.frame, self.n)
             self.timestamp = self._grown(self.timestamp, self.n)
             self.face = self._grown(self.face, self.n)
+            self.faces = self._grown(self.faces, self.n)
         self.frame[self.n], self.timestamp[self.n], self.face[self.n] = index, t, found
+        self.faces[self.n] = faces
         self.n += 1
         self.n_face += found
 
@@ -147,7 +163,7 @@ class _Outputs:
         return frame_table(
             self.frame[:n], self.timestamp[:n], self.face[:n],
             self.mesh[:f], self.blendshapes[:f],
-            width, height, au_calibration=au_calibration,
+            width, height, au_calibration=au_calibration, faces=self.faces[:n],
         )  # fmt: skip
 
 
@@ -243,7 +259,7 @@ def extract_video(
                 found = lm.detect_into(rgb, t, out.mesh[slot], out.blendshapes[slot])
                 if found and keeper is not None:
                     keeper.offer(slot, index, rgb, out.mesh[slot])
-                out.add(index, t, found)
+                out.add(index, t, found, lm.faces)
     except DecodeError as exc:
         stopped = str(exc)
     if out.n == 0:
@@ -251,9 +267,11 @@ def extract_video(
         return VideoResult(None, info, status="failed", error=error, decoded=decoded)
     df = out.table(size[0], size[1], settings.au_calibration)
     step = 1.0 / info.fps if info.fps else 0.0
+    faces = out.faces[: out.n]
     result = VideoResult(
         df, info, n_frames=out.n, face_frames=out.n_face, decoded=decoded,
-        duration=last_t + step,
+        duration=last_t + step, faces_max=int(faces.max()),
+        other_face_frames=int(np.count_nonzero(faces > out.face[: out.n])),
     )  # fmt: skip
     short = _short_of_declared(decoded, last_t, info)
     if stopped is not None:

@@ -63,13 +63,14 @@ def check_video_id(video_id: str, *, source: str | None = None, row: int | None 
 def manifest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows -> a manifest table with the canonical columns and dtypes, sorted by video_id."""
     df = pd.DataFrame.from_records(rows, columns=list(MANIFEST_COLUMNS))
-    for col in ("size", "frames", "face_frames"):
-        df[col] = pd.array(df[col], dtype="Int64")
+    counts = ("size", "frames", "face_frames", "faces_max", "other_face_frames")
+    for col in counts:
+        df[col] = pd.array(pd.to_numeric(df[col], errors="coerce"), dtype="Int64")
     for col in ("fps", "duration"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["synthetic"] = df["synthetic"].fillna(False).astype(bool)
     for col in MANIFEST_COLUMNS:
-        if col not in ("size", "frames", "face_frames", "fps", "duration", "synthetic"):
+        if col not in (*counts, "fps", "duration", "synthetic"):
             df[col] = df[col].astype("string")
     return df.sort_values("video_id", kind="stable").reset_index(drop=True)
 

@@ -18,7 +18,9 @@ Conventions
   with AU calibration ``none``.
 - 68 landmarks ``x_0..x_67``, ``y_0..y_67`` in pixels, iBUG / OpenFace numbering.
 - Backend extras: ``confidence``; MediaPipe blendshapes ``bs_<name>``; ``mp_landmarks`` (the
-  478 MediaPipe landmarks, normalized, x, y, z interleaved, list of 1434 float32).
+  478 MediaPipe landmarks, normalized, x, y, z interleaved, list of 1434 float32); ``faces``
+  (int16, the faces in view in that frame, the participant's included; set in rows without
+  the participant's face too, where another face can be in view).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from ..io import atomic_path
 
 # 2: eye 0 is the leftmost eye in the image; head pose from the rigid face; calibrated AUs.
 # 3: head rotation (and gaze) in camera axes, as OpenFace's, not relative to the line of sight.
-SCHEMA_VERSION = 3
+# 4: column ``faces`` (faces in view); the participant's face tracked among up to three.
+SCHEMA_VERSION = 4
 
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
@@ -77,6 +80,7 @@ def blendshape_column(name: str) -> str:
 
 BLENDSHAPE_COLUMNS: tuple[str, ...] = tuple(blendshape_column(n) for n in BLENDSHAPE_NAMES)
 MP_LANDMARKS_COLUMN = "mp_landmarks"
+FACES_COLUMN = "faces"
 N_MP_LANDMARKS = 478
 
 ID_COLUMNS: tuple[str, ...] = ("frame", "timestamp", "face_detected")
@@ -97,7 +101,7 @@ CHANNEL_GROUPS: dict[str, tuple[str, ...]] = {
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "video_id", "participant_id", "path", "size", "status", "error", "frames", "face_frames",
     "fps", "duration", "backend", "backend_version", "model", "model_sha256", "settings",
-    "synthetic",
+    "synthetic", "faces_max", "other_face_frames",
 )  # fmt: skip
 
 
@@ -110,6 +114,8 @@ def _arrow_type(column: str) -> pa.DataType:
         return pa.bool_()
     if column == MP_LANDMARKS_COLUMN:
         return pa.list_(pa.float32(), N_MP_LANDMARKS * 3)
+    if column == FACES_COLUMN:
+        return pa.int16()
     return pa.float32()
 
 
@@ -131,7 +137,7 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
     for col in ID_COLUMNS:
         if col not in df.columns:
             raise InputError("frame table lacks a required column", file=source, column=col)
-    allowed_extra = set(BLENDSHAPE_COLUMNS) | {MP_LANDMARKS_COLUMN}
+    allowed_extra = set(BLENDSHAPE_COLUMNS) | {MP_LANDMARKS_COLUMN, FACES_COLUMN}
     for col in df.columns:
         if col not in CORE_COLUMNS and col not in allowed_extra:
             raise InputError("unknown frame-table column", file=source, column=col)
@@ -160,6 +166,15 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
             values = _float32(df[col])
             values[no_face] = np.nan
             out[col] = values
+    if FACES_COLUMN in df.columns:
+        faces = pd.to_numeric(df[FACES_COLUMN], errors="coerce")
+        if faces.isna().any() or (faces < 0).any():
+            bad = int(np.flatnonzero(faces.isna().to_numpy() | (faces < 0).to_numpy())[0])
+            raise InputError(
+                "face counts must be whole numbers of 0 or more", file=source, row=bad + 1,
+                column=FACES_COLUMN, value=df[FACES_COLUMN].iloc[bad],
+            )  # fmt: skip
+        out[FACES_COLUMN] = faces.astype("int16").to_numpy()
     if MP_LANDMARKS_COLUMN in df.columns:
         out[MP_LANDMARKS_COLUMN] = [
             None if (nf or v is None) else np.asarray(v, dtype="float32")

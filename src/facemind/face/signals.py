@@ -18,6 +18,7 @@ from .pose import fit_head, head_pose
 from .schema import (
     AU_NAMES,
     BLENDSHAPE_COLUMNS,
+    FACES_COLUMN,
     GAZE_COLUMNS,
     MP_LANDMARKS_COLUMN,
     N_LANDMARKS,
@@ -71,6 +72,7 @@ def frame_table(
     width: int,
     height: int,
     au_calibration: str = "video",
+    faces: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The whole frame table of one video (schema of :mod:`facemind.face.schema`).
 
@@ -79,7 +81,9 @@ def frame_table(
     per face frame in order. The head pose comes from the rigid fit, not from MediaPipe's
     transformation matrix (fitted to lips and jaw too). Rows without a face keep ``frame`` and
     ``timestamp`` and hold nulls elsewhere. ``au_calibration``: ``"video"`` (AUs relative to
-    this video's neutral level) or ``"none"`` (absolute).
+    this video's neutral level) or ``"none"`` (absolute). ``faces`` (N,): the faces seen in
+    each frame, the participant's included (column ``faces``, kept in rows without the
+    participant's face; left out when not given).
     """
     if au_calibration not in CALIBRATIONS:
         raise ValueError(f"au_calibration must be one of {CALIBRATIONS}, not {au_calibration!r}")
@@ -98,6 +102,8 @@ def frame_table(
         "timestamp": np.asarray(timestamp, dtype=np.float64),
         "face_detected": face,
     }
+    if faces is not None:
+        cols[FACES_COLUMN] = np.asarray(faces, dtype=np.int16)
     order = ["confidence", *POSE_COLUMNS, *GAZE_COLUMNS, *AU_NAMES]
     order += [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
     for name in [*order, *BLENDSHAPE_COLUMNS]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..evaluation.importance import reliability_note
 from . import figures
 from .names import model_name
 
@@ -265,4 +266,5 @@ def importance_section(data: ReportData) -> str:
         + _table(pd.DataFrame(rows))
         + "<p class='note'>The model was fitted on each training fold only; importance is measured "
         "on the test fold, so it shows what the model uses on people it has not seen.</p>"
+        + (f"<p class='note'>{_esc(note)}</p>" if (note := reliability_note(t)) else "")
     )
