@@ -179,6 +179,7 @@ def extract(
     executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    prune: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Extract frame tables from facial videos with MediaPipe, on this machine only.
@@ -213,6 +214,9 @@ def extract(
         left open) or on the Dask scheduler at this address, instead of local processes.
     retry_failed
         Extract again the videos that failed last time.
+    prune
+        Delete what ``out`` holds of videos not among ``videos``, so that the manifest and
+        everything read from it count only these (a rerun updates their participant ids).
     progress
         Called with (videos done, videos in all).
 
@@ -232,8 +236,6 @@ def extract(
     >>> manifest = fm.extract(["interviews/"], "extraction")  # doctest: +SKIP
     >>> manifest["status"].value_counts()  # doctest: +SKIP
     """
-    from dataclasses import asdict
-
     from .errors import ParameterError
     from .face.batch import run_batch
     from .face.extract import ExtractSettings
@@ -244,11 +246,10 @@ def extract(
                                sample_fps=sample_fps, au_calibration=au_calibration)  # fmt: skip
     summary = run_batch(
         videos, out, face_model, settings=settings, jobs=jobs, executor=executor,
-        scheduler=scheduler, retry_failed=retry_failed, progress=progress,
+        scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=progress,
     )  # fmt: skip
     manifest = summary.manifest.copy()
-    run = {k: v for k, v in asdict(summary).items() if k != "manifest"}
-    manifest.attrs["run"] = {**run, "failures": [list(f) for f in summary.failures]}
+    manifest.attrs["run"] = summary.counts()
     return manifest
 
 

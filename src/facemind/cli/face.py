@@ -57,6 +57,9 @@ def extract(
         help="AU levels relative to each video's neutral reference (video) or absolute (none).",
     ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo failed videos."),
+    prune: bool = typer.Option(
+        False, "--prune", help="Drop what OUT holds of videos not among these inputs."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet.
@@ -73,9 +76,17 @@ def extract(
         manifest = extract(
             inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
             sample_fps=sample_fps, au_calibration=au_calibration, jobs=jobs,
-            scheduler=scheduler, retry_failed=retry_failed, progress=bar,
+            scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=bar,
         )  # fmt: skip
     summary = SimpleNamespace(**manifest.attrs["run"])
+    if summary.relabelled:
+        typer.echo(f"{summary.relabelled} video(s) done earlier got a new participant id "
+                   "from these inputs (frames kept)")  # fmt: skip
+    if summary.pruned:
+        typer.echo(f"{summary.pruned} video(s) not among these inputs dropped from {out}")
+    if summary.not_given:
+        typer.echo(f"{summary.not_given} video(s) extracted earlier are not among these inputs "
+                   "and stay in the manifest (--prune drops them)")  # fmt: skip
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "

@@ -5,7 +5,9 @@
 - Each video is processed by :func:`process_video`, which writes its frame table, crops (only
   when asked) and its record; the manifest is rebuilt from the records.
 - A rerun skips videos whose record has the same input fingerprint (size, modification time)
-  and settings; corrupt or face-less videos are recorded with their status, never fatal.
+  and settings; corrupt or face-less videos are recorded with their status, never fatal. A
+  skipped video's participant id, which does not change its frames, is updated from the
+  inputs; records of videos no longer among the inputs are kept, or dropped with ``prune``.
 - Videos run through :mod:`facemind.parallel`: ``jobs=1`` in this process, ``jobs=N`` in N
   local worker processes, ``scheduler=ADDRESS`` on an existing Dask cluster, or on an
   ``executor`` given by the caller (the output folder must be on a file system the workers
@@ -221,6 +223,18 @@ class BatchSummary:
     partial: int = 0
     ok: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Videos done earlier whose participant id this run changed (no re-extraction).
+    relabelled: int = 0
+    #: Records of videos not among these inputs: kept in the manifest, or ``pruned``.
+    not_given: int = 0
+    pruned: int = 0
+
+    def counts(self) -> dict[str, Any]:
+        """Every field but the manifest, JSON-safe (failures as lists)."""
+        from dataclasses import asdict
+
+        out = {k: v for k, v in asdict(self).items() if k != "manifest"}
+        return {**out, "failures": [list(f) for f in self.failures]}
 
 
 def no_videos_message(inputs: Sequence[str | os.PathLike[str]]) -> str:
@@ -243,6 +257,7 @@ def run_batch(
     executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    prune: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> BatchSummary:
@@ -257,7 +272,8 @@ def run_batch(
     a worker is broken, so the videos it had not finished are recorded so too. Such records
     keep no resume state: the next run redoes them, with or without ``retry_failed``.
     ``progress`` is called with (videos done, videos in all), already extracted ones counted
-    as done, before the first video and after each.
+    as done, before the first video and after each. ``prune`` deletes the records, frame
+    tables and crops of videos not among ``inputs``, so that the manifest lists only these.
     """
     jobs = resolve_jobs(jobs)
     layout = ExtractionDir(out)
@@ -281,8 +297,19 @@ def run_batch(
         if status == "failed":
             failures.append((rec["video_id"], str(rec.get("path")), str(rec.get("error"))))
 
+    relabelled = 0
     for t in earlier:
-        count(layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"})
+        rec = layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"}
+        if "participant_id" in rec and rec["participant_id"] != t.participant_id:
+            rec["participant_id"] = t.participant_id
+            layout.write_record(rec, resume=rec.get("resume"))
+            relabelled += 1
+        count(rec)
+    given = {t.video_id for t in tasks}
+    stale = [v for v in layout.record_ids() if v not in given]
+    if prune:
+        for vid in stale:
+            layout.remove_video(vid)
 
     finished = len(earlier)
     if progress is not None:
@@ -322,5 +349,6 @@ def run_batch(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
         failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
         seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
-        ok=counts["ok"], failures=sorted(failures),
+        ok=counts["ok"], failures=sorted(failures), relabelled=relabelled,
+        not_given=0 if prune else len(stale), pruned=len(stale) if prune else 0,
     )  # fmt: skip

@@ -159,6 +159,19 @@ class ExtractionDir:
         except (OSError, ValueError):
             return None
 
+    def record_ids(self) -> list[str]:
+        """The video ids that have a record, sorted."""
+        folder = self.root / "records"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    def remove_video(self, video_id: str) -> None:
+        """Delete a video's record, frame table and crops (a video no longer among the inputs)."""
+        import shutil
+
+        self.record_path(video_id).unlink(missing_ok=True)
+        self.frames_path(video_id).unlink(missing_ok=True)
+        shutil.rmtree(self.crop_dir(video_id), ignore_errors=True)
+
     def build_manifest(self) -> pd.DataFrame:
         """Collect every record under ``records/`` and write ``manifest.parquet``."""
         folder = self.root / "records"
