@@ -67,3 +67,88 @@ def test_rerun_with_a_participant_list_updates_ids_and_prune_drops_stale_records
     assert sorted(_manifest(out).index) == ["p001", "p002"]
     assert not (out / "records" / "notes.json").exists()
     assert table.stat().st_mtime_ns == stamp
+
+
+DASS_ITEMS = [f"dass_{i}" for i in range(1, 22)]
+
+
+def write_responses(path, answers):
+    """Hand-made DASS-21 answers: ``{participant: answer to every item}``."""
+    rows = [{"participant_id": pid, **dict.fromkeys(DASS_ITEMS, a)} for pid, a in answers.items()]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sampled_pilot(assets_dir, face_model, tmp_path_factory):
+    """Four real face videos extracted at 8 frames per second without AU calibration, their
+    features (CSV) and hand-made answers: two normal, two above."""
+    root = tmp_path_factory.mktemp("pilot")
+    videos = root / "videos"
+    videos.mkdir()
+    names = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov"]
+    for i, name in enumerate(names, 1):
+        shutil.copy(assets_dir / name, videos / f"p00{i}{name[-4:]}")
+    extraction = root / "extraction"
+    assert main(["extract", str(videos), "--out", str(extraction), "--model", str(face_model),
+                 "--sample-fps", "8", "--au-calibration", "none", "--no-progress",
+                 "-j", "1"]) == 0  # fmt: skip
+    assert main(["features", str(extraction), "-o", str(root / "features.csv"), "-j", "1"]) == 0
+    write_responses(root / "responses.csv", {"p001": 0, "p002": 2, "p003": 0, "p004": 2})
+    return root
+
+
+def test_predict_extracts_new_videos_as_the_training_videos_were(
+    sampled_pilot, face_model, tmp_path, capsys
+):
+    import json
+
+    root = sampled_pilot
+    model_dir = tmp_path / "model"
+    assert main(["train", "--features", str(root / "features.csv"), "--responses",
+                 str(root / "responses.csv"), "--instrument", "dass21", "--subscale",
+                 "depression", "--model", "logreg", "-o", str(model_dir)]) == 0  # fmt: skip
+    made = json.loads((model_dir / "model.json").read_text())["input"]["extraction"]
+    assert (made["sample_fps"], made["au_calibration"]) == (8.0, "none")
+    assert made["model_sha256"] and made["backend"].startswith("mediapipe")
+
+    pred = tmp_path / "pred.csv"
+    video = root / "videos" / "p002.mp4"
+    assert main(["predict", str(video), "--model", str(model_dir), "--face-model",
+                 str(face_model), "-o", str(pred)]) == 0  # fmt: skip
+    on_video = pd.read_csv(pred).set_index("video_id")
+    table = tmp_path / "pred_table.csv"
+    assert main(["predict", "--features", str(root / "features.csv"), "--model",
+                 str(model_dir), "-o", str(table)]) == 0  # fmt: skip
+    on_table = pd.read_csv(table, dtype={"participant_id": str}).set_index("video_id")
+    # the same video, extracted alike: the same features, the same probability
+    assert on_video.loc["p002", "p_depression_mild_or_above"] == pytest.approx(
+        on_table.loc["p002", "p_depression_mild_or_above"], abs=1e-12
+    )
+
+    # features of the same videos extracted at full rate are refused in one line
+    full = tmp_path / "full"
+    assert main(["extract", str(video), "--out", str(full), "--model", str(face_model),
+                 "--no-progress", "-j", "1"]) == 0  # fmt: skip
+    assert main(["features", str(full), "-o", str(tmp_path / "full.parquet")]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--features", str(tmp_path / "full.parquet"), "--model",
+                 str(model_dir), "-o", str(tmp_path / "p.csv")]) == 2  # fmt: skip
+    said = capsys.readouterr().err.strip()
+    assert "\n" not in said and "full.parquet" in said
+    assert "sample_fps=None (model: 8.0)" in said and "au_calibration='video'" in said
+
+
+def test_a_face_model_other_than_the_training_videos_one_is_refused(sampled_pilot, tmp_path):
+    from facemind.api import load_model, train
+    from facemind.errors import FacemindError
+
+    root = sampled_pilot
+    trained = train(root / "responses.csv", "dass21", "depression", "rf",
+                    features=root / "features.csv")  # fmt: skip
+    with pytest.raises(FacemindError, match=r"face model other\.task: sha256 000000000000\.\.\."):
+        trained.check_face_model("0" * 64, "other.task")
+    trained.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.extract_settings().sample_fps == 8.0
+    assert again.extract_settings().au_calibration == "none"

@@ -312,7 +312,8 @@ def features(
     """
     from .errors import InputError
     from .functionals import extract_features
-    from .io import check_table_path, write_table
+    from .io import check_table_path
+    from .provenance import write_with_provenance
 
     if out is not None:
         check_table_path(out)
@@ -323,11 +324,9 @@ def features(
     )  # fmt: skip
     if result.table.empty:
         raise InputError(f"no video has features ({result.summary()})", file=str(frames))
-    table = result.table
-    table.attrs["excluded"] = result.excluded.to_dict("records")  # JSON-safe: kept by to_parquet
-    table.attrs["summary"] = result.summary()
-    if out is not None:
-        write_table(table, out)
+    table = result.annotated()
+    if out is not None:  # with its provenance, so that a model trained on it extracts alike
+        write_with_provenance(table, out, table.attrs["provenance"])
     return table
 
 

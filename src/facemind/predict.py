@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels
-from .errors import FacemindError
+from .errors import FacemindError, InputError
 from .face import schema
 from .instruments import load_instrument
 from .io import TABLE_SUFFIXES, read_table
@@ -103,6 +103,56 @@ class Predictor(TrainedModel):
             data = [data]
         return self.predict_videos(list(data), face_model=face_model)
 
+    def predict_features(self, table: pd.DataFrame, *, source: str = "features") -> pd.DataFrame:
+        """Predictions for every row of a features table; refuses (one line) a table whose
+        provenance says it was made with other settings than the model's training table."""
+        from .provenance import read_features_record
+
+        record = read_features_record(table, source) or {}
+        differ = _differences(record.get("extraction"), self.meta["input"].get("extraction"))
+        differ += _differences(record.get("settings"), self.meta["input"].get("features"),
+                               keys=FEATURE_KEYS)  # fmt: skip
+        if differ:
+            raise InputError(
+                f"features made with other settings than the model's ({'; '.join(differ)}); "
+                "extract and compute them as for the training table", file=source,
+            )  # fmt: skip
+        return super().predict_features(table, source=source)
+
+    def extract_settings(self) -> Any:
+        """The :class:`~facemind.face.extract.ExtractSettings` of the model's training videos
+        (the defaults when the model does not record them, as after imported frames)."""
+        from .face.extract import ExtractSettings
+
+        made = self.meta["input"].get("extraction") or {}
+        if "mixed" in made:
+            raise FacemindError(
+                f"model {self.meta.get('path', self.meta['model'])!r} was trained on videos "
+                f"extracted with {made['mixed']} different settings; extract new videos as one "
+                "of them were and predict their features table"
+            )
+        k = int(self.meta["input"].get("k", 0)) if self.input_type == "crops" else 0
+        return ExtractSettings(
+            save_crops=k, **{key: made[key] for key in EXTRACT_KEYS if key in made}
+        )
+
+    def check_face_model(self, sha256: str, path: str | os.PathLike[str]) -> None:
+        """Refuse a face model (or MediaPipe version) other than the training videos' one."""
+        from .face.landmarker import backend_version
+
+        made = self.meta["input"].get("extraction") or {}
+        want = made.get("model_sha256")
+        if want and want != sha256:
+            raise FacemindError(
+                f"face model {path}: sha256 {sha256[:12]}..., but the model's training videos "
+                f"were extracted with {want[:12]}...; pass that face model (`face_model`)"
+            )
+        if made.get("backend") and made["backend"] != backend_version():
+            raise FacemindError(
+                f"the model's training videos were extracted with {made['backend']}, this is "
+                f"{backend_version()}; install that version or train the model again"
+            )
+
     def feature_groups(self) -> list[str]:
         """Channel groups the model's features come from (to compute them for new videos)."""
         groups = set()
@@ -120,6 +170,7 @@ class Predictor(TrainedModel):
     ) -> pd.DataFrame:
         """Predictions for in-memory frame tables ``(video_id, frames)`` (and crops by id)."""
         min_face = int(self.meta["input"].get("min_face_frames", 10))
+        made = self.meta["input"].get("features") or {}
         usable, left = [], []
         for vid, frames in items:
             n_face = int(frames["face_detected"].sum()) if len(frames) else 0
@@ -139,7 +190,9 @@ class Predictor(TrainedModel):
 
                 res = compute_features(
                     [(v, v, f) for v, f in usable], groups=self.feature_groups(),
-                    min_face_frames=min_face,
+                    min_face_frames=min_face, activation_threshold=made.get(
+                        "activation_threshold", 1.0), blink_threshold=made.get(
+                        "blink_threshold", 1.0),
                 )  # fmt: skip
                 parts.append(self.predict_features(res.table, source="features of the videos"))
             elif self.input_type == "frames":
@@ -160,18 +213,17 @@ class Predictor(TrainedModel):
     ) -> pd.DataFrame:
         """Extract (in memory) and score every video; one row per video, in input order."""
         from .face.batch import collect_inputs, no_videos_message
-        from .face.extract import ExtractSettings, extract_video
+        from .face.extract import extract_video
         from .face.landmarker import Landmarker
         from .face.model import resolve_model, verify_model
 
         tasks = collect_inputs([str(v) for v in videos])
         if not tasks:
             raise FacemindError(no_videos_message(videos))
+        settings = self.extract_settings()  # as the training videos were extracted
         model_path = resolve_model(face_model)
-        verify_model(model_path)
+        self.check_face_model(verify_model(model_path), model_path)
         model_bytes = Path(model_path).read_bytes()  # read once, not once per video
-        k = int(self.meta["input"].get("k", 0)) if self.input_type == "crops" else 0
-        settings = ExtractSettings(save_crops=k)
         items: list[tuple[str, pd.DataFrame]] = []
         crops: dict[str, np.ndarray] = {}
         failed: list[tuple[str, str]] = []
@@ -196,12 +248,47 @@ class Predictor(TrainedModel):
         return _in_order(out, [t.video_id for t in tasks])
 
 
+#: Extraction settings that change the frames, as recorded in the manifest.
+EXTRACT_KEYS = ("min_confidence", "crop_size", "sample_fps", "au_calibration")
+#: Feature settings that change a feature's values.
+FEATURE_KEYS = ("activation_threshold", "blink_threshold")
+
+
+def _differences(
+    got: dict | None, want: dict | None,
+    keys: Sequence[str] = (*EXTRACT_KEYS, "model_sha256", "backend", "schema_version"),
+) -> list[str]:  # fmt: skip
+    """``key=got (model: want)`` for each setting that both records hold and that differs."""
+    if not got or not want:
+        return []
+    return [f"{k}={got[k]!r} (model: {want[k]!r})" for k in keys
+            if k in got and k in want and got[k] != want[k]]  # fmt: skip
+
+
 def _in_order(out: pd.DataFrame, video_ids: Sequence[str]) -> pd.DataFrame:
     """``out``'s rows in the order of ``video_ids`` (the order the videos were given)."""
     order = {v: i for i, v in enumerate(video_ids)}
     return out.sort_values("video_id", key=lambda s: s.map(order), kind="stable").reset_index(
         drop=True
     )
+
+
+def _made_with(
+    kind: str, table: pd.DataFrame, name: str, frames: str | os.PathLike[str] | None
+) -> dict[str, Any]:
+    """How the training inputs were made, for new videos to be made alike: ``extraction`` (the
+    extraction settings with the face model's sha256; ``None`` when unknown, as for imported
+    frames) and, for a features table, ``features`` (its settings; ``None`` when unknown)."""
+    if kind != "features":
+        from .face.layout import ExtractionDir
+        from .functionals import extraction_settings
+
+        manifest = ExtractionDir.locate(frames).read_manifest()
+        return {"extraction": extraction_settings(manifest, manifest["video_id"].astype(str))}
+    from .provenance import read_features_record
+
+    record = read_features_record(table, name) or {}
+    return {"extraction": record.get("extraction"), "features": record.get("settings")}
 
 
 def train_model(
@@ -250,6 +337,7 @@ def train_model(
         notes.append(inputs.summary())
         table = inputs.table
         features_name = str(frames)
+    made = _made_with(spec.input, table, features_name, frames)
     study = prepare_study(
         table, responses, inst, subscales=[subscale], id_column=id_column,
         features_name=features_name, responses_name=responses_name,
@@ -285,6 +373,7 @@ def train_model(
             "columns": list(study.feature_names),
             "dtypes": [dtypes[c] for c in study.feature_names],
             "min_face_frames": min_face_frames,
+            **made,
         }
     elif spec.input == "frames":
         input_meta = {
@@ -293,10 +382,11 @@ def train_model(
             "fps": fitted.fps,
             "window": fitted.window,
             "min_face_frames": min_face_frames,
+            **made,
         }
     else:
         input_meta = {"type": "crops", "k": fitted.k, "size": fitted.size,
-                      "min_face_frames": min_face_frames}  # fmt: skip
+                      "min_face_frames": min_face_frames, **made}  # fmt: skip
     classes: list[Any] = []
     class_names: list[str] = []
     if task != "regression":
