@@ -3,11 +3,14 @@ where a rerun, a prediction or a message could have misled (issue 21)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import facemind
 from facemind.cli import main
 
 
@@ -152,3 +155,68 @@ def test_a_face_model_other_than_the_training_videos_one_is_refused(sampled_pilo
     again = load_model(tmp_path / "m")
     assert again.extract_settings().sample_fps == 8.0
     assert again.extract_settings().au_calibration == "none"
+
+
+SCRIPT = """import facemind as fm
+{indent}manifest = fm.extract([{videos}], {out!r}, face_model={model!r}, jobs=2)
+{indent}print(sorted(manifest["status"]))
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_without_a_main_guard_is_refused_before_any_video_fails(
+    assets_dir, face_model, tmp_path, guarded
+):
+    import subprocess
+    import sys
+
+    videos = [str(tmp_path / f"{n}.mp4") for n in ("a", "b")]
+    for v in videos:
+        shutil.copy(assets_dir / "no_face.mp4", v)
+    out = tmp_path / "out"
+    text = SCRIPT.format(indent="    " if guarded else "", videos=", ".join(map(repr, videos)),
+                         out=str(out), model=str(face_model))  # fmt: skip
+    if guarded:
+        head, rest = text.split("\n", 1)
+        text = f'{head}\nif __name__ == "__main__":\n{rest}'
+    script = tmp_path / "pilot.py"
+    script.write_text(text)
+    src = str(Path(facemind.__file__).resolve().parents[1])  # the script imports this checkout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path, env=env)  # fmt: skip
+    if guarded:
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "['no_face', 'no_face']"
+        return
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"facemind.errors.ParameterError: `jobs` above 1 starts worker processes, which run "
+        f'{script} again: put the script\'s code under `if __name__ == "__main__":`, or use '
+        "`jobs=1`"
+    )
+    assert "BrokenProcessPool" not in run.stderr
+    assert not (out / "records").exists()  # no video marked failed
+
+
+def test_the_main_guard_is_found_in_either_spelling(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from facemind.parallel import unguarded_main
+
+    script = tmp_path / "s.py"
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    for text, expected in [
+        ("import facemind\nfacemind.extract([], 'o', jobs=2)\n", str(script)),
+        ("def f():\n    pass\nif __name__ == '__main__':\n    f()\n", None),
+        ('if "__main__" == __name__:\n    pass\n', None),
+        ("if __name__ != '__main__':\n    pass\n", str(script)),
+    ]:
+        script.write_text(text)
+        assert unguarded_main() == expected, text
+    del main.__file__  # an interactive session
+    assert unguarded_main() is None

@@ -270,7 +270,8 @@ def run_batch(
     left open). A call that raises in a worker, or whose worker died, fails its video only:
     it is recorded ``failed`` with ``worker failed: <error>``. A local process pool that loses
     a worker is broken, so the videos it had not finished are recorded so too. Such records
-    keep no resume state: the next run redoes them, with or without ``retry_failed``.
+    keep no resume state: the next run redoes them, with or without ``retry_failed``. When
+    every video to do failed so, :class:`FacemindError` is raised instead of a summary.
     ``progress`` is called with (videos done, videos in all), already extracted ones counted
     as done, before the first video and after each. ``prune`` deletes the records, frame
     tables and crops of videos not among ``inputs``, so that the manifest lists only these.
@@ -329,8 +330,11 @@ def run_batch(
     # Largest first, so that a long video does not start last and leave the others idle.
     ordered = sorted(todo, key=lambda t: -t.size)
 
+    lost: list[str] = []
+
     def worker_failed(i: int, exc: Exception) -> dict[str, Any]:
         t = ordered[i]
+        lost.append(f"{type(exc).__name__}: {exc}")
         rec = {"video_id": t.video_id, "participant_id": t.participant_id, "path": t.path,
                "size": t.size, "status": "failed",
                "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
@@ -345,6 +349,11 @@ def run_batch(
             for _, rec in map_unordered(pool, process_video, calls, on_error=worker_failed):
                 done(rec)
     manifest = layout.build_manifest()
+    if ordered and len(lost) == len(ordered):
+        raise FacemindError(
+            f"every video to do ({len(ordered)}) failed in its worker process, none was "
+            f"extracted ({lost[0]}); they are redone on the next run"
+        )
     return BatchSummary(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
         failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
