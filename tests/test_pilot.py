@@ -220,3 +220,54 @@ def test_the_main_guard_is_found_in_either_spelling(tmp_path, monkeypatch):
         assert unguarded_main() == expected, text
     del main.__file__  # an interactive session
     assert unguarded_main() is None
+
+
+def test_a_model_that_learned_nothing_warns_validates_at_chance_and_predicts_uncertain(
+    sampled_pilot, tmp_path, capsys
+):
+    import json
+
+    root = sampled_pilot
+    # The pilot's videos were copies of one: every participant has the same features.
+    one = pd.read_csv(root / "features.csv", dtype={"participant_id": str, "video_id": str})
+    ids = [f"p{i:03d}" for i in range(1, 9)]
+    same = pd.concat([one.iloc[[0]]] * len(ids), ignore_index=True)
+    same["participant_id"] = same["video_id"] = ids
+    same.to_csv(tmp_path / "features.csv", index=False)
+    write_responses(tmp_path / "responses.csv", {p: 2 * (i % 2) for i, p in enumerate(ids)})
+    model_dir = tmp_path / "model"
+    capsys.readouterr()
+    assert main(["train", "--features", str(tmp_path / "features.csv"), "--responses",
+                 str(tmp_path / "responses.csv"), "--instrument", "dass21", "--subscale",
+                 "depression", "--model", "logreg", "--validate", "--folds", "2",
+                 "-o", str(model_dir)]) == 0  # fmt: skip
+    said = capsys.readouterr()
+    assert (
+        "warning: ModelWarning: model 'logreg' predicts the same for all 8 training rows"
+        in said.err
+    )
+    assert "cross-validated in 2 folds: roc_auc 0.50" in said.out
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert meta["training"]["warnings"] and meta["validation"]["folds"] == 2
+    assert meta["validation"]["metrics"]["roc_auc"]["mean"] == pytest.approx(0.5)
+    assert meta["validation"]["participants"] == 8
+
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--features", str(tmp_path / "features.csv"), "--model",
+                 str(model_dir), "-o", str(pred)]) == 0  # fmt: skip
+    table = pd.read_csv(pred)
+    assert table["p_depression_mild_or_above"].sub(0.5).abs().max() < 1e-6
+    assert (table["label"] == "uncertain").all()
+
+
+def test_a_model_that_learned_something_neither_warns_nor_is_uncertain(sampled_pilot, recwarn):
+    from facemind.api import train
+    from facemind.errors import ModelWarning
+
+    root = sampled_pilot
+    trained = train(root / "responses.csv", "dass21", "depression", "logreg",
+                    features=root / "features.csv")  # fmt: skip
+    assert not [w for w in recwarn if issubclass(w.category, ModelWarning)]
+    assert trained.meta["training"]["warnings"] == [] and "validation" not in trained.meta
+    table = trained.predict(root / "features.csv")
+    assert set(table["label"]) == {"normal", "mild_or_above"}

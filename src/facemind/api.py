@@ -413,18 +413,10 @@ def sweep(
         check_table_path(out, "out")
     if (features is None) == (config.frames is None):
         raise ParameterError("give `features` (feature models) or `frames` (deep models)")
-    notes = []
     if config.frames is not None:
-        from .models import get_model
-        from .models.inputs import input_table
-
-        inputs = input_table(
-            config.frames, crops=any(get_model(m).input == "crops" for m in plan.models)
-        )
-        feats, features_name = inputs.table, config.frames
-        notes.append(inputs.summary())
+        feats, features_name, notes = plan.deep_inputs()
     else:
-        feats, features_name = _table(features, config.id_column)
+        (feats, features_name), notes = _table(features, config.id_column), []
     resp, responses_name = _table(responses, config.id_column)
     remote = executor is not None or scheduler is not None
     with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
@@ -448,6 +440,7 @@ def train(
     *,
     features: Table | None = None,
     frames: str | os.PathLike[str] | None = None,
+    validate: int = 0,
     **options: Any,
 ) -> Predictor:
     """Fit one model on every participant with complete answers.
@@ -467,6 +460,9 @@ def train(
         Features table for the classical models (a DataFrame or a file).
     frames
         Extraction directory for the deep models.
+    validate
+        When 2 or more, the folds of a cross-validated estimate (:func:`sweep` without
+        removal) kept in ``.meta["validation"]``.
     **options
         ``task``, ``positive_band``, ``balance``, ``grid_search``, ``seed``, ``id_column``,
         ``min_face_frames``, ``params`` (deep model settings) of
@@ -476,7 +472,7 @@ def train(
     -------
     Predictor
         ``.predict(features table or videos)``, ``.save(directory)``, ``.meta``; notes on the
-        data left out are in ``.meta["training"]["notes"]``.
+        data left out are in ``.meta["training"]["notes"]``; one that learned nothing warns.
 
     Examples
     --------
@@ -493,6 +489,7 @@ def train(
     >>> model.predict(table)["video_id"].equals(table["video_id"])
     True
     """
+    from .evaluation.validation import cross_validate
     from .predict import train_model
 
     resp, responses_name = _table(responses, options.get("id_column", "participant_id"))
@@ -502,6 +499,10 @@ def train(
     trained, _ = train_model(resp, instrument, subscale, model, features=feats, frames=frames,
                              features_name=features_name, responses_name=responses_name,
                              **options)  # fmt: skip
+    if validate:
+        trained.meta["validation"] = cross_validate(feats, resp, instrument, subscale, model,
+            folds=validate, frames=frames, features_name=features_name,
+            responses_name=responses_name, **options)  # fmt: skip
     return trained
 
 

@@ -291,6 +291,34 @@ def _made_with(
     return {"extraction": record.get("extraction"), "features": record.get("settings")}
 
 
+#: In-sample predictions that vary less than this are taken as constant.
+CONSTANT_SPREAD = 1e-9
+
+
+def _learned_nothing(est: Any, X: pd.DataFrame, model: str) -> list[str]:
+    """Warn (:class:`~facemind.errors.ModelWarning`) when ``est``'s predictions for its own
+    training rows do not vary: it learned nothing from the inputs. Returns the warnings."""
+    import warnings
+
+    from .errors import ModelWarning
+
+    if hasattr(est, "predict_proba"):
+        values = np.asarray(est.predict_proba(X), dtype=float)
+    elif hasattr(est, "decision_function"):
+        values = np.asarray(est.decision_function(X), dtype=float)
+    else:
+        values = np.asarray(est.predict(X), dtype=float)
+    spread = float(np.nanmax(np.ptp(values.reshape(len(X), -1), axis=0))) if len(X) else 0.0
+    if spread >= CONSTANT_SPREAD:
+        return []
+    text = (
+        f"model {model!r} predicts the same for all {len(X)} training rows (spread "
+        f"{spread:.1g}): it learned nothing from these inputs and its predictions say nothing"
+    )
+    warnings.warn(text, ModelWarning, stacklevel=3)
+    return [text]
+
+
 def train_model(
     responses: pd.DataFrame,
     instrument: str | Any,
@@ -366,6 +394,7 @@ def train_model(
             raise FacemindError(f"params of model {model!r}: {exc}") from None
     est.fit(X, y)
     fitted = unwrap(est)
+    warned = _learned_nothing(est, X, model)
     if spec.input == "features":
         dtypes = {c: str(table[c].dtype) for c in study.feature_names}
         input_meta: dict[str, Any] = {
@@ -416,6 +445,7 @@ def train_model(
             "grid_search": grid_search,
             "seed": seed,
             "notes": notes,
+            "warnings": warned,
         },
         "versions": versions(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -57,6 +57,13 @@ def train_cmd(
         bool, typer.Option("--grid-search", help="Inner grid search (classical models).")
     ] = False,
     seed: SeedOpt = 0,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate", help="Also store a cross-validated estimate (see --folds)."),
+    ] = False,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, help="Folds of the --validate estimate.")
+    ] = 5,
     params: Annotated[
         str | None,
         typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
@@ -79,10 +86,14 @@ def train_cmd(
         trained = train(
             responses, instrument, subscale, model, features=features, frames=frames, task=task,
             positive_band=positive_band, balance=balance, grid_search=grid_search, seed=seed,
-            id_column=id_column, params=_params(params),
+            id_column=id_column, params=_params(params), validate=folds if validate else 0,
         )  # fmt: skip
     for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
+    if "validation" in trained.meta:
+        from ..evaluation.validation import describe
+
+        out.print(describe(trained.meta["validation"]))
     trained.save(output)
     t = trained.meta["training"]
     out.print(

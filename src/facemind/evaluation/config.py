@@ -188,6 +188,16 @@ class SweepPlan:
         """Number of model fits the sweep will make (see :func:`plan_size`)."""
         return plan_size(self.config, self.instrument)
 
+    def deep_inputs(self) -> tuple[Any, str, list[str]]:
+        """The deep models' input table read from ``config.frames`` (crops too when a model
+        takes them), its name, and the note on the videos left out."""
+        from ..models import get_model
+        from ..models.inputs import input_table
+
+        crops = any(get_model(m).input == "crops" for m in self.models)
+        inputs = input_table(self.config.frames, crops=crops)
+        return inputs.table, str(self.config.frames), [inputs.summary()]
+
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:
     """Number of model fits the sweep will make (fraction 0 once per model and fold)."""
