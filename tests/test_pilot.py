@@ -271,3 +271,41 @@ def test_a_model_that_learned_something_neither_warns_nor_is_uncertain(sampled_p
     assert trained.meta["training"]["warnings"] == [] and "validation" not in trained.meta
     table = trained.predict(root / "features.csv")
     assert set(table["label"]) == {"normal", "mild_or_above"}
+
+
+def test_predict_and_extract_agree_on_bad_videos_and_exit_codes(
+    sampled_pilot, assets_dir, face_model, tmp_path, capsys
+):
+    from facemind.api import train
+
+    root = sampled_pilot
+    model_dir = tmp_path / "model"
+    train(root / "responses.csv", "dass21", "depression", "logreg",
+          features=root / "features.csv").save(model_dir)  # fmt: skip
+    videos = tmp_path / "new"
+    videos.mkdir()
+    shutil.copy(assets_dir / "single_face.mp4", videos / "a_good.mp4")
+    data = (assets_dir / "WolfgangLanger_Pexels.mp4").read_bytes()
+    (videos / "b_cut.mp4").write_bytes(data[:150_000])  # truncated: decodes the first part
+    (videos / "c_empty.mp4").write_bytes(b"")
+    capsys.readouterr()
+    pred = tmp_path / "pred.csv"
+    code = main(["predict", str(videos), "--model", str(model_dir), "--face-model",
+                 str(face_model), "-o", str(pred), "-j", "2"])  # fmt: skip
+    said = capsys.readouterr()
+    assert code == 1  # as extract: a video that could not be read
+    table = pd.read_csv(pred).set_index("video_id")
+    assert table.loc["a_good", "status"] == "ok"
+    assert table.loc["b_cut", "status"] == "partial"
+    assert table.loc["b_cut", "p_depression_mild_or_above"] >= 0  # scored on what decoded
+    assert table.loc["c_empty", "status"].startswith("extraction_failed")
+    assert "note: b_cut: partial, scored on the frames decoded" in said.err
+    assert "2 of 3 video(s) scored" in said.out
+    assert "1 video(s) could not be read" in said.err
+
+    out = tmp_path / "extraction"
+    assert main(["extract", str(videos), "--out", str(out), "--model", str(face_model),
+                 "--sample-fps", "8", "--au-calibration", "none", "--no-progress",
+                 "-j", "2"]) == 1  # fmt: skip
+    statuses = _manifest(out)["status"].to_dict()
+    assert statuses == {"a_good": "ok", "b_cut": "partial", "c_empty": "failed"}

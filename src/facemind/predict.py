@@ -79,6 +79,7 @@ class Predictor(TrainedModel):
         data: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         face_model: str | os.PathLike[str] | None = None,
+        jobs: int = 1,
     ) -> pd.DataFrame:
         """Predictions for a features table (a DataFrame or a table file) or for videos.
 
@@ -89,11 +90,14 @@ class Predictor(TrainedModel):
             folders or CSV lists of videos.
         face_model
             The face model file used to extract the videos (default: the cached one).
+        jobs
+            Local worker processes extracting the videos (``-1``: one per core).
 
         Returns
         -------
         pandas.DataFrame
-            One row per video: ``video_id``, the prediction columns and ``status``.
+            One row per video: ``video_id``, the prediction columns and ``status``
+            (see :meth:`predict_videos`).
         """
         if isinstance(data, pd.DataFrame):
             return self.predict_features(data)
@@ -101,7 +105,7 @@ class Predictor(TrainedModel):
             if Path(data).suffix.lower() in TABLE_SUFFIXES:
                 return self.predict_features(read_table(data), source=str(data))
             data = [data]
-        return self.predict_videos(list(data), face_model=face_model)
+        return self.predict_videos(list(data), face_model=face_model, jobs=jobs)
 
     def predict_features(self, table: pd.DataFrame, *, source: str = "features") -> pd.DataFrame:
         """Predictions for every row of a features table; refuses (one line) a table whose
@@ -209,43 +213,77 @@ class Predictor(TrainedModel):
         videos: Sequence[str | os.PathLike[str]],
         *,
         face_model: str | os.PathLike[str] | None = None,
-        on_video: Callable[[str], None] | None = None,
+        jobs: int = 1,
+        executor: Any = None,
+        on_video: Callable[[str, str], None] | None = None,
     ) -> pd.DataFrame:
-        """Extract (in memory) and score every video; one row per video, in input order."""
+        """Extract (in memory) and score every video; one row per video, in input order.
+
+        Videos are extracted in ``jobs`` local processes (or on ``executor``, as
+        :func:`facemind.api.extract`); ``on_video(video_id, status)`` is called as each is
+        done. ``status`` is ``ok``, ``partial`` (decoding stopped early: the frames decoded
+        until then are scored, ``attrs["partial"]`` says where) or why there is no prediction
+        (``extraction_failed: ...`` for a video that could not be read).
+        """
         from .face.batch import collect_inputs, no_videos_message
-        from .face.extract import extract_video
-        from .face.landmarker import Landmarker
         from .face.model import resolve_model, verify_model
+        from .parallel import map_unordered, open_executor, resolve_jobs
 
         tasks = collect_inputs([str(v) for v in videos])
         if not tasks:
             raise FacemindError(no_videos_message(videos))
         settings = self.extract_settings()  # as the training videos were extracted
-        model_path = resolve_model(face_model)
+        model_path = str(resolve_model(face_model))
         self.check_face_model(verify_model(model_path), model_path)
-        model_bytes = Path(model_path).read_bytes()  # read once, not once per video
         items: list[tuple[str, pd.DataFrame]] = []
         crops: dict[str, np.ndarray] = {}
         failed: list[tuple[str, str]] = []
-        for t in tasks:
-            if on_video is not None:
-                on_video(t.video_id)
-            res = extract_video(
-                t.path,
-                lambda: Landmarker(model_bytes, min_confidence=settings.min_confidence),
-                settings,
-            )
-            if res.frames is None:
-                failed.append((t.video_id, f"extraction_failed: {res.error}"))
-                continue
-            items.append((t.video_id, schema.conform(res.frames, source=t.path)))
-            if res.crops:
-                crops[t.video_id] = np.stack([a for _, a in res.crops])
+        partial: dict[str, str] = {}
+        calls = [(t, model_path, settings) for t in tasks]
+        jobs = min(resolve_jobs(jobs), len(tasks))
+        with open_executor(executor, jobs=jobs, n_tasks=len(tasks)) as pool:
+            for _, (vid, status, error, frames, video_crops) in map_unordered(
+                pool, _extract_in_memory, calls
+            ):
+                if frames is None:
+                    failed.append((vid, f"extraction_failed: {error}"))
+                else:
+                    items.append((vid, frames))
+                    if status == "partial":
+                        partial[vid] = str(error)
+                    if video_crops is not None:
+                        crops[vid] = video_crops
+                if on_video is not None:
+                    on_video(vid, "failed" if frames is None else status)
+        order = {t.video_id: i for i, t in enumerate(tasks)}
+        items.sort(key=lambda item: order[item[0]])
         out = self.predict_frame_tables(items, crops)
+        out.loc[out["video_id"].isin(partial) & (out["status"] == "ok"), "status"] = "partial"
         if failed:
             out = pd.concat([out, self._empty_rows(failed)], ignore_index=True)
         out["participant_id"] = out["video_id"].map({t.video_id: t.participant_id for t in tasks})
-        return _in_order(out, [t.video_id for t in tasks])
+        out = _in_order(out, [t.video_id for t in tasks])
+        out.attrs["partial"] = partial
+        return out
+
+
+def _extract_in_memory(task: Any, model_path: str, settings: Any) -> tuple:
+    """One video's ``(video_id, status, error, frame table or None, crops or None)``,
+    extracted in memory (a worker's task: nothing is written)."""
+    from .face.batch import model_bytes
+    from .face.extract import extract_video
+    from .face.landmarker import Landmarker
+
+    model = model_bytes(model_path)
+    try:
+        res = extract_video(
+            task.path, lambda: Landmarker(model, min_confidence=settings.min_confidence), settings
+        )
+    except Exception as exc:  # noqa: BLE001 - one bad video must never stop the others
+        return task.video_id, "failed", f"{type(exc).__name__}: {exc}", None, None
+    frames = None if res.frames is None else schema.conform(res.frames, source=task.path)
+    crops = np.stack([a for _, a in res.crops]) if res.crops else None
+    return task.video_id, res.status, res.error, frames, crops
 
 
 #: Extraction settings that change the frames, as recorded in the manifest.

@@ -12,7 +12,16 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt, out_option
+from .options import (
+    BalanceOpt,
+    JobsOpt,
+    JoinIdOpt,
+    PositiveBandOpt,
+    SeedOpt,
+    TaskOpt,
+    out_option,
+    resolve_jobs,
+)
 
 
 def _params(text: str | None) -> dict | None:
@@ -118,8 +127,13 @@ def predict_cmd(
     face_model: Annotated[
         Path | None, typer.Option("--face-model", help="Face model file (.task).")
     ] = None,
+    jobs: JobsOpt = None,
 ) -> None:
-    """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
+    """Score videos with a saved model: extraction (in memory), features, model; one row per video.
+
+    Exits 1 when any video could not be read (after all of them; the others are scored), as
+    extract does.
+    """
     from ..api import load_model
     from ..io import TABLE_SUFFIXES, write_table
     from ..study import read_study_table
@@ -134,16 +148,24 @@ def predict_cmd(
         result = trained.predict_features(read_study_table(features), source=str(features))
     else:
         result = trained.predict_videos(
-            videos, face_model=face_model, on_video=lambda v: err.print(f"scoring {v}")
-        )
+            videos, face_model=face_model, jobs=resolve_jobs(jobs),
+            on_video=lambda v, status: err.print(f"extracted {v} ({status})"),
+        )  # fmt: skip
     write_table(result, output)
-    bad = result[result["status"] != "ok"]
-    for _, row in bad.iterrows():
+    scored = result["status"].isin(["ok", "partial"])
+    for vid, error in result.attrs.get("partial", {}).items():
+        err.print(f"note: {vid}: partial, scored on the frames decoded ({error})")
+    for _, row in result[~scored].iterrows():
         err.print(f"note: {row['video_id']}: no prediction ({row['status']})")
     out.print(
-        f"{len(result) - len(bad)} of {len(result)} video(s) scored with {trained.meta['model']} "
+        f"{int(scored.sum())} of {len(result)} video(s) scored with {trained.meta['model']} "
         f"({trained.meta['task']}, {trained.meta['subscale']}); written to {output} in "
         f"{time.perf_counter() - start:.1f} s"
     )
     if len(result):
         out.print(f"target: {result['target'].iloc[0]}")
+    failed = result["status"].astype(str).str.startswith("extraction_failed")
+    if failed.any():
+        err.print(f"facemind: {int(failed.sum())} video(s) could not be read; the others' "
+                  f"predictions are in {output}")  # fmt: skip
+        raise SystemExit(1)

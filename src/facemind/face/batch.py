@@ -137,7 +137,7 @@ def is_done(out: ExtractionDir, task: VideoTask, settings: str, retry_failed: bo
 _MODEL_CACHE: dict[str, bytes] = {}
 
 
-def _model_bytes(model_path: str) -> bytes:
+def model_bytes(model_path: str) -> bytes:
     """The model file, read and verified once per process (each worker loads it once)."""
     if model_path not in _MODEL_CACHE:
         verify_model(model_path)
@@ -151,7 +151,7 @@ def process_video(
 ) -> dict[str, Any]:  # fmt: skip
     """Extract one video, write its frame table, crops and record; return the record."""
     layout = ExtractionDir(out)
-    model = _model_bytes(model_path)
+    model = model_bytes(model_path)
     t0 = time.perf_counter()
     try:
         res = extract_video(
