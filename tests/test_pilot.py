@@ -309,3 +309,61 @@ def test_predict_and_extract_agree_on_bad_videos_and_exit_codes(
                  "-j", "2"]) == 1  # fmt: skip
     statuses = _manifest(out)["status"].to_dict()
     assert statuses == {"a_good": "ok", "b_cut": "partial", "c_empty": "failed"}
+
+
+@pytest.fixture()
+def six(tmp_path):
+    """Six participants (three normal, three above on every subscale) with one feature."""
+    import numpy as np
+
+    ids = [f"p{i:03d}" for i in range(1, 7)]
+    write_responses(tmp_path / "responses.csv", {p: 2 * (i % 2) for i, p in enumerate(ids)})
+    feature = np.random.default_rng(0).normal(size=len(ids))
+    pd.DataFrame({"participant_id": ids, "video_id": ids, "f__mean": feature}).to_csv(
+        tmp_path / "features.csv", index=False
+    )
+    return tmp_path
+
+
+def test_a_fold_without_test_participants_is_not_estimable_and_the_sweep_goes_on(six, capsys):
+    sweep = ["sweep", "--features", str(six / "features.csv"), "--responses",
+             str(six / "responses.csv"), "--instrument", "dass21", "--subscales", "depression",
+             "--models", "logreg", "--fractions", "0,0.3", "--protocols", "paper",
+             "--criteria", "random", "--folds", "3", "--seed", "3", "-j", "1",
+             "-o", str(six / "sweep.csv")]  # fmt: skip
+    assert main(sweep) == 0
+    err = capsys.readouterr().err
+    assert err.count("not estimable") == 1  # said once
+    assert (
+        "note: 1 fold setting(s) not estimable, recorded with empty metrics: no test participant "
+        "left (subscale 'depression', fold 2 of 3, paper removal of 0.3 by random)"
+    ) in " ".join(err.split())
+    folds = pd.read_csv(six / "sweep.csv")
+    empty = folds[(folds["fraction"] == 0.3) & (folds["fold"] == 1)].iloc[0]
+    assert empty["n_test"] == 0 and pd.isna(empty["f1"]) and empty["n_removed_test"] == 2
+    scored = folds[(folds["fraction"] == 0.3) & (folds["fold"] != 1)]
+    summary = pd.read_csv(six / "sweep_summary.csv").set_index("fraction")
+    assert summary.loc[0.3, "f1_mean"] == pytest.approx(scored["f1"].mean())  # the others only
+    assert main(["report", "--results", str(six / "sweep.csv"), "--responses",
+                 str(six / "responses.csv"), "--instrument", "dass21",
+                 "-o", str(six / "report.html")]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fractions", "criteria", "said"),
+    [
+        ("0,0.01", "sdi,random", "Removal of 1% ran but removed nobody"),
+        ("0,0.3", "random", "The sweep removed 30% by random choice only"),
+        ("0", "sdi", "The sweep ran no removal (only 0%)"),
+    ],
+)  # fmt: skip
+def test_the_findings_say_what_the_removal_did(six, tmp_path, fractions, criteria, said):
+    from facemind.api import report, sweep
+
+    result = sweep(six / "features.csv", six / "responses.csv", "dass21",
+                   subscales=["depression"], models=["logreg"], protocols=["train-only"],
+                   fractions=[float(f) for f in fractions.split(",")],
+                   criteria=criteria.split(","), folds=2)  # fmt: skip
+    html = report(result, six / "responses.csv", "dass21", tmp_path / "r.html").read_text()
+    assert said in html
+    assert "The sweep ran no removal (only 0% or only random removal)" not in html

@@ -461,7 +461,7 @@ def sweep_study(
     targets = _targets(study, plan)
     splits = _fold_splits(study, plan, targets)
     contexts = _contexts(study, plan, targets, recorder)
-    check_sweep_data(study, plan, splits, contexts)
+    not_estimable = check_sweep_data(study, plan, splits, contexts)
     if subgroups is not None:
         contexts = {s: replace(c, subgroups=subgroups) for s, c in contexts.items()}
     keys = [
@@ -523,7 +523,7 @@ def sweep_study(
     return SweepResult(
         folds=folds,
         summary=summarize(folds),
-        notes=study.notes,
+        notes=[*study.notes, *([not_estimable] if not_estimable else [])],
         n_participants=study.n_people,
         n_rows=len(study.X),
         components=[shared[job.key].inputs.shape[1] for job in pre_jobs],
