@@ -367,3 +367,34 @@ def test_the_findings_say_what_the_removal_did(six, tmp_path, fractions, criteri
     html = report(result, six / "responses.csv", "dass21", tmp_path / "r.html").read_text()
     assert said in html
     assert "The sweep ran no removal (only 0% or only random removal)" not in html
+
+
+def test_every_bad_answer_is_reported_at_once_and_answers_coded_from_1_get_a_hint(tmp_path, capsys):
+    ids = [f"{i:03d}" for i in range(1, 13)]
+    # The pilot's answers were coded 1-4 instead of 0-3: every 4 is out of range.
+    answers = {p: 1 + (i % 4) for i, p in enumerate(ids)}
+    path = write_responses(tmp_path / "dass.csv", answers)
+    assert main(["score", str(path), "-i", "dass21", "-o", str(tmp_path / "s.csv")]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    fours = [p for p, a in answers.items() if a == 4]  # rows 4, 8, 12: 21 items each
+    assert said.startswith(
+        f"facemind: error: {path}, row 4, line 5, column 'dass_3', value 4: item value out of "
+        f"range 0-3; {21 * len(fours)} bad item values in all, also row 4 column 'dass_5' value "
+        "4 (item value out of range 0-3)"  # items in the instrument's order
+    ), said
+    assert said.count("(item value out of range 0-3)") == 19  # the first 20 cells, then a count
+    assert f"and {21 * len(fours) - 20} more" in said
+    assert "every answer lies in 1-4, one above the instrument's 0-3" in said
+    assert "subtract 1 from every item" in said
+
+    # Other mistakes: every one named, no hint when the values are not shifted
+    rows = pd.read_csv(path, dtype=str)
+    rows.loc[:, [f"dass_{i}" for i in range(1, 22)]] = "1"
+    rows.loc[1, "dass_5"] = "x"
+    rows.loc[6, "dass_9"] = "1.5"
+    rows.to_csv(path, index=False)
+    assert main(["score", str(path), "-i", "dass21", "-o", str(tmp_path / "s.csv")]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "row 2, line 3, column 'dass_5', value 'x': non-numeric item value; 2 bad item " in said
+    assert said.endswith("also row 7 column 'dass_9' value 1.5 (item values must be integers)")
+    assert "subtract 1" not in said
