@@ -95,7 +95,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp
 
     part = tmp_path / "part"
     cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "--out", str(part),
-           "--model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
+           "--face-model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (part / "records" / "v1.json").exists() and time.time() < deadline:
@@ -257,21 +257,21 @@ def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
 
 def test_cli_extract_errors_are_one_line(tmp_path, capsys, face_model):
     assert main(["extract", str(tmp_path / "nothing.mp4"), "--out", str(tmp_path / "o"),
-                 "--model", str(face_model)]) == 2  # fmt: skip
+                 "--face-model", str(face_model)]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nothing.mp4" in err and "input not found" in err
     bad_model = tmp_path / "bad.task"
     bad_model.write_bytes(b"x")
     (tmp_path / "v.mp4").write_bytes(b"")
     assert main(["extract", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "o"),
-                 "--model", str(bad_model)]) == 2  # fmt: skip
+                 "--face-model", str(bad_model)]) == 2  # fmt: skip
     assert "sha256" in capsys.readouterr().err
 
 
 def test_cli_extract_with_crops(assets_dir, face_model, tmp_path, capsys):
     out = tmp_path / "o"
     rc = main(["extract", str(assets_dir / "single_face.mp4"), "--out", str(out),
-               "--model", str(face_model), "--save-crops", "3", "--no-progress"])  # fmt: skip
+               "--face-model", str(face_model), "--save-crops", "3", "--no-progress"])  # fmt: skip
     assert rc == 0
     assert "1 processed" in capsys.readouterr().out
     assert sorted(p.name for p in (out / "crops" / "single_face").iterdir()) == [

@@ -398,3 +398,124 @@ def test_every_bad_answer_is_reported_at_once_and_answers_coded_from_1_get_a_hin
     assert "row 2, line 3, column 'dass_5', value 'x': non-numeric item value; 2 bad item " in said
     assert said.endswith("also row 7 column 'dass_9' value 1.5 (item values must be integers)")
     assert "subtract 1" not in said
+
+
+def test_one_command_line_convention(sampled_pilot, face_model, tmp_path, capsys):
+    import json
+
+    import facemind as fm
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"facemind {fm.__version__}"
+
+    video = sampled_pilot / "videos" / "p001.mp4"
+    assert main(["extract", str(video), "-o", str(tmp_path / "a"), "--face-model",
+                 str(face_model), "--no-progress", "-j", "1"]) == 0  # fmt: skip
+    assert "is now" not in capsys.readouterr().err
+    assert main(["extract", str(video), "-o", str(tmp_path / "b"), "--model", str(face_model),
+                 "--no-progress", "-j", "1"]) == 0  # the old spelling still works  # fmt: skip
+    assert "note: extract --model is now --face-model" in capsys.readouterr().err
+
+    # -i everywhere, names in any case or by a common alias
+    root = sampled_pilot
+    model_dir = tmp_path / "gbt"
+    assert main(["train", "--features", str(root / "features.csv"), "--responses",
+                 str(root / "responses.csv"), "-i", "DASS21", "--subscale", "Depression",
+                 "--model", "XGBoost", "-o", str(model_dir)]) == 0  # fmt: skip
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert (meta["model"], meta["subscale"]) == ("gbt", "depression")
+
+    # --encoding reaches the table reader: a Windows-1252 file read as UTF-8 is refused
+    text = (root / "responses.csv").read_text().replace("participant_id", "participant_id,site")
+    lines = text.splitlines()
+    lines[1:] = [f"{ln.split(',', 1)[0]},Zürich,{ln.split(',', 1)[1]}" for ln in lines[1:]]
+    latin = tmp_path / "responses_1252.csv"
+    latin.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    common = ["--features", str(root / "features.csv"), "--responses", str(latin), "-i",
+              "dass21", "--subscale", "depression", "--model", "rf"]  # fmt: skip
+    capsys.readouterr()
+    assert main(["train", *common, "-o", str(tmp_path / "m1"), "--encoding", "utf-8"]) == 2
+    assert "responses_1252.csv" in capsys.readouterr().err
+    assert main(["train", *common, "-o", str(tmp_path / "m2"), "--encoding", "cp1252"]) == 0
+    for command in (["sweep", "--subscales", "depression", "--models", "rf", "--folds", "2",
+                     "--fractions", "0", "-o", str(tmp_path / "s.csv")],
+                    ["report", "-o", str(tmp_path / "r.html")]):  # fmt: skip
+        args = ["--responses", str(latin), "-i", "dass21", "--encoding", "utf-8"]
+        if command[0] == "sweep":
+            args += ["--features", str(root / "features.csv")]
+        assert main([*command, *args]) == 2, command
+        assert "responses_1252.csv" in capsys.readouterr().err
+
+    from pathlib import Path as _Path
+
+    cli = (_Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    rows = [ln for ln in cli.splitlines() if ln.startswith("| `--instrument`")]
+    assert rows and all(ln.startswith("| `--instrument`, `-i` |") for ln in rows)
+    assert "Face model file" not in "".join(ln for ln in cli.splitlines() if "`--model`" in ln)
+    assert "| `--metric` | roc_auc (binary), balanced_accuracy" in cli
+
+
+def test_progress_without_a_terminal_is_a_line_every_tenth_or_minute():
+    from facemind.cli.progress import LogProgress
+
+    lines, now = [], [0.0]
+    log = LogProgress("extract", lines.append, clock=lambda: now[0])
+    for done in range(21):  # one video a second
+        now[0] = float(done)
+        log(done, 20)
+    assert len(lines) == 10  # every 10%
+    assert lines[0] == "extract: 2/20 done (10%), 1.00/s, 18 s left"
+    assert lines[-1] == "extract: 20/20 done (100%), 1.00/s, 0 s left"
+
+    lines.clear()
+    log = LogProgress("sweep", lines.append, clock=lambda: now[0])
+    for done in range(0, 1001, 1):  # slow: one step every 30 s, 0.1% each
+        now[0] = 30.0 * done
+        log(done, 1000)
+        if len(lines) == 2:
+            break
+    assert lines == [
+        "sweep: 2/1000 done (0%), 2.00/min, 8 h 19 min left",  # a minute after the start
+        "sweep: 4/1000 done (0%), 2.00/min, 8 h 18 min left",
+    ]
+
+
+def test_extract_in_a_batch_log_prints_progress_lines(pilot_videos, face_model, tmp_path, capsys):
+    assert main(["extract", str(pilot_videos), "-o", str(tmp_path / "o"), "--face-model",
+                 str(face_model), "-j", "1"]) == 0  # fmt: skip
+    err = capsys.readouterr().err.splitlines()
+    assert [ln.split(",")[0] for ln in err if ln.startswith("extract:")] == [
+        "extract: 1/2 done (50%)",
+        "extract: 2/2 done (100%)",
+    ]
+
+
+def test_ctrl_c_says_what_is_kept_and_how_to_resume(assets_dir, face_model, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for i, src in enumerate(["single_face.mp4", "WolfgangLanger_Pexels.mp4"] * 2):
+        shutil.copy(assets_dir / src, folder / f"v{i}.mp4")
+    part = tmp_path / "part"
+    src = str(Path(facemind.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "-o", str(part),
+           "--face-model", str(face_model), "-j", "1"]  # fmt: skip
+    # SIGINT as at a terminal, even where this test runs with it ignored (a background job)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                        signal.SIG_DFL))  # fmt: skip
+    deadline = time.time() + 120
+    while not list((part / "records").glob("*.json")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == (
+        f"facemind: interrupted; the videos finished so far are kept in {part}; run the same "
+        "command again to extract the others"
+    )

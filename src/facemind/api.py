@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 Table = pd.DataFrame | str | os.PathLike[str]
 
 
-def _table(data: Table, id_column: str = "participant_id") -> tuple[pd.DataFrame, str]:
+def _table(
+    data: Table, id_column: str = "participant_id", encoding: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """``data`` as a DataFrame (files read with ids as text) and the name errors give it."""
     from .study import study_table
 
-    return study_table(data, id_column)
+    return study_table(data, id_column, encoding)
 
 
 def load_instrument(name_or_path: str | os.PathLike[str] | Instrument) -> Instrument:
@@ -341,6 +343,7 @@ def sweep(
     executor: Any = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Cross-validated models under removal of discrepant (or otherwise flagged) respondents.
@@ -366,6 +369,8 @@ def sweep(
         As in :func:`extract`; default: ``jobs`` (a setting) local processes.
     progress
         Called with (steps done, steps in all).
+    encoding
+        The text encoding of CSV tables (detected when ``None``).
     **settings
         Fields of :class:`facemind.evaluation.SweepConfig`: ``subscales``, ``task``,
         ``positive_band``, ``models``, ``fractions``, ``protocols``, ``criteria``, ``folds``,
@@ -394,15 +399,10 @@ def sweep(
     >>> {"f1_mean", "f1_ci_low", "f1_ci_high"} <= set(result.summary.columns)
     True
     """
-    import shutil
-    from contextlib import nullcontext
-
     from .errors import ParameterError
     from .evaluation import SweepConfig, run_sweep
-    from .evaluation.runner import checkpoint_path
     from .instruments import load_instrument as _load
     from .io import check_table_path
-    from .parallel import open_executor
 
     config = SweepConfig(**settings)
     inst = _load(instrument)
@@ -416,19 +416,14 @@ def sweep(
     if config.frames is not None:
         feats, features_name, notes = plan.deep_inputs()
     else:
-        (feats, features_name), notes = _table(features, config.id_column), []
-    resp, responses_name = _table(responses, config.id_column)
-    remote = executor is not None or scheduler is not None
-    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
-        result = run_sweep(
-            feats, resp, inst, plan, progress=progress, features_name=features_name,
-            responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
-            checkpoint=checkpoint_path(out) if out is not None else None, executor=pool,
-        )  # fmt: skip
+        (feats, features_name), notes = _table(features, config.id_column, encoding), []
+    resp, responses_name = _table(responses, config.id_column, encoding)
+    result = run_sweep(
+        feats, resp, inst, plan, progress=progress, features_name=features_name,
+        responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
+        executor=executor, scheduler=scheduler, out=out,
+    )  # fmt: skip
     result.notes[:0] = notes
-    if out is not None:
-        result.save(out)
-        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
     return result
 
 
@@ -441,6 +436,7 @@ def train(
     features: Table | None = None,
     frames: str | os.PathLike[str] | None = None,
     validate: int = 0,
+    encoding: str | None = None,
     **options: Any,
 ) -> Predictor:
     """Fit one model on every participant with complete answers.
@@ -463,6 +459,8 @@ def train(
     validate
         When 2 or more, the folds of a cross-validated estimate (:func:`sweep` without
         removal) kept in ``.meta["validation"]``.
+    encoding
+        As in :func:`sweep`.
     **options
         ``task``, ``positive_band``, ``balance``, ``grid_search``, ``seed``, ``id_column``,
         ``min_face_frames``, ``params`` (deep model settings) of
@@ -492,10 +490,10 @@ def train(
     from .evaluation.validation import cross_validate
     from .predict import train_model
 
-    resp, responses_name = _table(responses, options.get("id_column", "participant_id"))
+    resp, responses_name = _table(responses, options.get("id_column", "participant_id"), encoding)
     feats, features_name = None, str(frames)
     if features is not None:
-        feats, features_name = _table(features)
+        feats, features_name = _table(features, encoding=encoding)
     trained, _ = train_model(resp, instrument, subscale, model, features=feats, frames=frames,
                              features_name=features_name, responses_name=responses_name,
                              **options)  # fmt: skip
@@ -551,6 +549,7 @@ def report(
     features: Table | None = None,
     importance: Table | None = None,
     id_column: str = "participant_id",
+    encoding: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report of a study.
 
@@ -572,8 +571,8 @@ def report(
         The features table (a DataFrame or a file), for the coverage and cluster sections.
     importance
         A channel importance table (``facemind explain``), for its section.
-    id_column
-        The respondents' id column.
+    id_column, encoding
+        The respondents' id column; the text encoding of CSV tables (detected when ``None``).
 
     Returns
     -------
@@ -595,6 +594,6 @@ def report(
 
     data = load_report_data(
         responses, instrument, results=results, extraction=extraction, features=features,
-        importance=importance, id_column=id_column,
+        importance=importance, id_column=id_column, encoding=encoding,
     )  # fmt: skip
     return write_report(data, out)

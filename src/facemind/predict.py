@@ -382,7 +382,9 @@ def train_model(
     ones. ``params`` override the deep model's settings (e.g. ``{"epochs": 20}``).
     """
     spec = get_model(model)
+    model = spec.name  # the registered name, whatever case or alias was given
     inst = load_instrument(instrument)
+    subscale = inst.subscale_name(subscale)
     if subscale not in inst.subscales:
         raise FacemindError(
             f"unknown subscale {subscale!r} for {inst.id}; choose from {', '.join(inst.subscales)}"

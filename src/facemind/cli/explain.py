@@ -10,14 +10,22 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
+from .options import (
+    BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
+    JoinIdOpt,
+    PositiveBandOpt,
+    SeedOpt,
+    TaskOpt,
+)
 
 
 @app.command("explain")
 def explain_cmd(
     features: Annotated[Path, typer.Option("--features", help="Features table (.parquet/.csv).")],
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     subscale: Annotated[str, typer.Option("--subscale", help="The subscale to predict.")],
     model: Annotated[str, typer.Option("--model", help="A feature model (e.g. logreg, rf).")],
     output: Annotated[Path, typer.Option("--out", "-o", help="Importance table (.csv/.parquet).")],
@@ -31,16 +39,20 @@ def explain_cmd(
     metric: Annotated[
         str | None,
         typer.Option(
-            "--metric", help="Metric whose drop is reported [default: roc_auc; mae for regression]."
+            "--metric",
+            help="Metric whose drop is reported.",
+            show_default="roc_auc (binary), balanced_accuracy (other classes), mae (regression)",
         ),
     ] = None,
     seed: SeedOpt = 0,
     balance: BalanceOpt = "downsample",
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
 ) -> None:
     """Permutation importance per channel group and channel, on held-out folds."""
     from ..evaluation.importance import permutation_importance
-    from ..io import TABLE_SUFFIXES, read_table, write_table
+    from ..io import TABLE_SUFFIXES, write_table
+    from ..study import read_study_table
     from .progress import progress_bar as _progress
 
     if output.suffix.lower() not in TABLE_SUFFIXES:
@@ -48,7 +60,8 @@ def explain_cmd(
     start = time.perf_counter()
     with _progress("explain") as progress:
         result = permutation_importance(
-            read_table(features), read_table(responses), instrument, subscale=subscale,
+            read_study_table(features, encoding=encoding),
+            read_study_table(responses, (id_column,), encoding), instrument, subscale=subscale,
             model=model, task=task, positive_band=positive_band, folds=folds, repeats=repeats,
             permutations=permutations, metric=metric, balance=balance, seed=seed,
             id_column=id_column, features_name=str(features), responses_name=str(responses),

@@ -35,7 +35,7 @@ def extract(
     out: Path = out_option("Output folder.", default=...),
     jobs: int | None = jobs_option("--workers", default=None),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a Dask scheduler."),
-    model: Path = typer.Option(None, "--model", help="Face model file (.task)."),
+    model: Path = typer.Option(None, "--face-model", "--model", help="Face model file (.task)."),
     save_crops: int = typer.Option(
         0, "--save-crops", help="Save K aligned 112x112 face crops per video (off: 0)."
     ),

@@ -14,11 +14,14 @@ from ..errors import FacemindError
 from . import app, err, out
 from .options import (
     BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
     JobsOpt,
     JoinIdOpt,
     PositiveBandOpt,
     SeedOpt,
     TaskOpt,
+    face_model_option,
     out_option,
     resolve_jobs,
 )
@@ -39,7 +42,7 @@ def _params(text: str | None) -> dict | None:
 @app.command("train")
 def train_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     subscale: Annotated[str, typer.Option("--subscale", help="Subscale to model.")],
     model: Annotated[
         str,
@@ -78,6 +81,7 @@ def train_cmd(
         typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
     ] = None,
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
@@ -96,6 +100,7 @@ def train_cmd(
             responses, instrument, subscale, model, features=features, frames=frames, task=task,
             positive_band=positive_band, balance=balance, grid_search=grid_search, seed=seed,
             id_column=id_column, params=_params(params), validate=folds if validate else 0,
+            encoding=encoding,
         )  # fmt: skip
     for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
@@ -124,10 +129,9 @@ def predict_cmd(
     features: Annotated[
         Path | None, typer.Option("--features", help="Score a features table instead of videos.")
     ] = None,
-    face_model: Annotated[
-        Path | None, typer.Option("--face-model", help="Face model file (.task).")
-    ] = None,
+    face_model: Annotated[Path | None, face_model_option()] = None,
     jobs: JobsOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Score videos with a saved model: extraction (in memory), features, model; one row per video.
 
@@ -145,7 +149,9 @@ def predict_cmd(
     start = time.perf_counter()
     trained = load_model(model)
     if features is not None:
-        result = trained.predict_features(read_study_table(features), source=str(features))
+        result = trained.predict_features(
+            read_study_table(features, encoding=encoding), source=str(features)
+        )
     else:
         result = trained.predict_videos(
             videos, face_model=face_model, jobs=resolve_jobs(jobs),

@@ -14,19 +14,9 @@ from ..instruments import builtin_ids, load_instrument
 from ..io import write_json, write_table
 from . import app, err, out
 from .notices import table_notes
-from .options import out_option
+from .options import EncodingOpt, InstrumentOpt, out_option
 
-InstrumentOpt = Annotated[
-    str,
-    typer.Option(
-        "--instrument", "-i", help="Built-in id (see `facemind instruments`) or a spec file."
-    ),
-]
 IdOpt = Annotated[str, typer.Option("--id-column", help="Column holding participant ids.")]
-EncodingOpt = Annotated[
-    str | None,
-    typer.Option("--encoding", help="Text encoding of a CSV (default: UTF-8, else Windows-1252)."),
-]
 OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
 
 

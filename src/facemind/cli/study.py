@@ -12,6 +12,8 @@ from ..errors import FacemindError
 from . import app, err, out
 from .options import (
     BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
     JobsOpt,
     JoinIdOpt,
     PositiveBandOpt,
@@ -159,7 +161,7 @@ def _bins(text: str) -> int | dict[str, list[float]]:
 @app.command("sweep")
 def sweep_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     output: Annotated[
         Path,
         out_option(
@@ -229,6 +231,7 @@ def sweep_cmd(
         ),
     ] = False,
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
@@ -287,7 +290,7 @@ def sweep_cmd(
         result = sweep(
             features, responses, instrument, out=output, progress=progress, scheduler=scheduler,
             subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
-            subgroup_bins=_bins(subgroup_bins), **settings,
+            subgroup_bins=_bins(subgroup_bins), encoding=encoding, **settings,
         )  # fmt: skip
         caught.extend(result.warnings)
     for note in result.notes:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import FacemindError, ParameterError
 from ..instruments import Instrument
-from ..models import BALANCE_METHODS, check_model, get_model
+from ..models import BALANCE_METHODS, canonical_model, check_model, get_model
 
 Task = Literal["binary", "3class", "bands", "regression"]
 Protocol = Literal["paper", "train-only"]
@@ -70,6 +70,8 @@ class SweepConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str | tuple):
                 object.__setattr__(self, name, tuple(value))
+        if self.models is not None and not isinstance(self.models, str):
+            object.__setattr__(self, "models", tuple(canonical_model(m) for m in self.models))
 
     def resolved_models(self) -> list[str]:
         """The models to fit: ``models``, or the task's defaults."""
@@ -84,7 +86,7 @@ class SweepConfig:
             raise FacemindError(
                 f"unknown task {self.task!r}; choose one of {', '.join(SWEEP_TASKS)}"
             )
-        subs = list(self.subscales) if self.subscales is not None else list(inst.subscales)
+        subs = [inst.subscale_name(s) for s in self.resolved_subscales(inst)]
         if not subs:
             raise FacemindError("no subscales chosen")
         for s in subs:

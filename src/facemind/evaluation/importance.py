@@ -161,10 +161,12 @@ def permutation_importance(
     from sklearn.model_selection import StratifiedGroupKFold
 
     inst = load_instrument(instrument)
+    subscale = inst.subscale_name(subscale)
     if subscale not in inst.subscales:
         raise FacemindError(
             f"unknown subscale {subscale!r} for {inst.id}; choose from {', '.join(inst.subscales)}"
         )
+    model = check_model(model, task).name
     if check_model(model, task).input != "features":
         raise FacemindError(f"model {model!r} takes frames, not features; explain a feature model")
     if folds < 2 or repeats < 1 or permutations < 1:

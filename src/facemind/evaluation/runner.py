@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -372,9 +374,14 @@ def run_sweep(
     subgroups: Sequence[str] | None = None,
     subgroup_bins: int | dict[str, Sequence[float]] = DEFAULT_BINS,
     executor: Executor | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
 ) -> SweepResult:
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
+
+    With ``out`` (a table path), finished units are kept beside it (:func:`checkpoint_path`)
+    until the results are saved there; ``scheduler`` runs on that Dask cluster.
 
     ``config`` is validated against the instrument here, unless it is already a
     :class:`SweepPlan` (from :meth:`SweepConfig.validate`); ``subgroups`` are columns of
@@ -400,13 +407,20 @@ def run_sweep(
             responses, subgroups, study.person_ids, id_column=plan.config.id_column,
             bins=subgroup_bins, source=responses_name,
         )  # fmt: skip
-    result = sweep_study(
-        study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-        subgroups=levels, executor=executor,
-    )  # fmt: skip
+    if out is not None and checkpoint is None:
+        checkpoint = checkpoint_path(out)
+    remote = executor is not None or scheduler is not None
+    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
+        result = sweep_study(
+            study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
+            subgroups=levels, executor=pool,
+        )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
     )
+    if out is not None:
+        result.save(out)
+        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
     return result
 
 
