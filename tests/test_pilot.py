@@ -519,3 +519,85 @@ def test_ctrl_c_says_what_is_kept_and_how_to_resume(assets_dir, face_model, tmp_
         f"facemind: interrupted; the videos finished so far are kept in {part}; run the same "
         "command again to extract the others"
     )
+
+
+@pytest.fixture()
+def pilot_answers(tmp_path):
+    """Twelve hand-made DASS-21 answer sheets (0-3, seeded) with gender and age only."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ids = [f"{i:03d}" for i in range(1, 13)]
+    rows = [{"participant_id": p, "gender": "f" if i % 2 else "m", "age": 14 + i % 3,
+             **{item: int(rng.integers(0, 4)) for item in DASS_ITEMS}}
+            for i, p in enumerate(ids)]  # fmt: skip
+    path = tmp_path / "responses.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_report_fixes_seen_on_the_pilot(pilot_answers, tmp_path, capsys):
+    import html as html_lib
+    import re
+
+    import numpy as np
+
+    import facemind as fm
+    from facemind.evaluation.importance import drop_bounds, permutation_importance
+    from facemind.reporting.sdi_plot import plot_sdi
+
+    # SDI: the small-group warning of `facemind sdi` is in the report too
+    assert main(["sdi", str(pilot_answers), "-i", "dass21", "-o", str(tmp_path / "sdi.csv"),
+                 "--plot", str(tmp_path / "sdi.png")]) == 0  # fmt: skip
+    cli_warning = " ".join(capsys.readouterr().err.split())
+    assert "score groups have fewer than 5 members" in cli_warning
+    assert "--group-by band" in cli_warning
+    report = fm.report(None, pilot_answers, "dass21", tmp_path / "r.html").read_text()
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", report))
+    sdi_part = text.split("Symptom Discrepancy Index", 1)[1]
+    assert "score groups have fewer than 5 members, so their SDs and the SDI mean little" in (
+        " ".join(sdi_part.split())
+    )
+    # the cohort note says why a variable is missing
+    assert "The responses have no grade column, so this table leaves out" in " ".join(text.split())
+    assert "Not in the responses" not in text
+
+    # the SDI plot of `facemind sdi --plot` is on the report's scored scale
+    results = fm.compute_sdi(pilot_answers, "dass21")
+    plot_sdi(results, tmp_path / "scored.png", multipliers={"depression": 2, "anxiety": 2,
+                                                             "stress": 2})  # fmt: skip
+    assert (tmp_path / "sdi.png").read_bytes() == (tmp_path / "scored.png").read_bytes()
+
+    # importance intervals stay in the range a drop can take; a baseline at chance is flagged
+    from facemind.synth import make_responses
+
+    answers = make_responses(60, seed=4)
+    noise = np.random.default_rng(1).normal(size=(60, 2))
+    feats = answers[["participant_id"]].assign(video_id=answers["participant_id"],
+                                               AU01__mean=noise[:, 0], pose_yaw__mean=noise[:, 1])  # fmt: skip
+    imp = permutation_importance(feats, answers, "dass21", subscale="depression", model="logreg",
+                                 folds=2, permutations=2)  # fmt: skip
+    for row in imp.table.itertuples():
+        lo, hi = drop_bounds(row.metric, row.baseline)
+        assert lo - 1e-12 <= row.drop_ci_low <= row.drop_ci_high <= hi + 1e-12
+    table = imp.table.assign(baseline=0.42)  # a model worse than guessing
+    page = fm.report(None, answers, "dass21", tmp_path / "i.html", importance=table).read_text()
+    assert "The model's roc_auc on the test folds, 0.420, is not above chance (0.5)" in page
+    good = fm.report(None, answers, "dass21", tmp_path / "g.html",
+                     importance=imp.table.assign(baseline=0.8)).read_text()  # fmt: skip
+    assert "is not above chance" not in good
+
+
+def test_the_cluster_overlap_uses_the_sweeps_positive_band(tmp_path):
+    import facemind as fm
+    from facemind.synth import make_responses
+
+    answers = make_responses(80, seed=2)
+    truth = answers[["participant_id"]].assign(video_id=answers["participant_id"],
+                                               truth__mean=answers["latent_depression"])  # fmt: skip
+    result = fm.sweep(truth, answers, "dass21", subscales=["depression"], models=["logreg"],
+                      fractions=[0.0], protocols=["paper"], criteria=["sdi"], folds=2,
+                      positive_band="moderate")  # fmt: skip
+    page = fm.report(result, answers, "dass21", tmp_path / "r.html").read_text()
+    jaccard = page.split("Jaccard overlap", 1)[1]
+    assert "depression&gt;=moderate" in jaccard and "depression&gt;=mild" not in jaccard
