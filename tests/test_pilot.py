@@ -601,3 +601,45 @@ def test_the_cluster_overlap_uses_the_sweeps_positive_band(tmp_path):
     page = fm.report(result, answers, "dass21", tmp_path / "r.html").read_text()
     jaccard = page.split("Jaccard overlap", 1)[1]
     assert "depression&gt;=moderate" in jaccard and "depression&gt;=mild" not in jaccard
+
+
+def test_one_study_file_runs_every_stage_and_a_dry_run_writes_nothing(
+    sampled_pilot, face_model, tmp_path, capsys
+):
+    root = tmp_path / "pilot"
+    shutil.copytree(sampled_pilot / "videos", root / "videos")
+    shutil.copy(sampled_pilot / "responses.csv", root / "responses.csv")
+    study = root / "study.yaml"
+    study.write_text(
+        "instrument: dass21\nresponses: responses.csv\nvideos: [videos/]\nout: study\n"
+        f"extract: {{sample_fps: 8, face_model: {face_model}, jobs: 1}}\n"
+        "features: {per: video}\n"
+        "sweep: {subscales: [depression], models: [logreg], fractions: [0], protocols: [paper],"
+        " criteria: [sdi], folds: 2}\n"
+        "report: true\n"
+    )
+    assert main(["run", str(study), "--dry-run"]) == 0
+    plan = capsys.readouterr().out.splitlines()
+    assert plan[0].startswith("responses: 4 respondents of dass21")
+    assert plan[1].startswith("extract: 4 videos, about ")
+    assert "4 of 4 participant(s) have answers" in plan[1] and "with 1 worker(s)" in plan[1]
+    assert plan[3].startswith("sweep: 2 model fits")
+    assert plan[-1] == "dry run: every input checked, nothing written"
+    assert not (root / "study").exists()
+
+    assert main(["run", str(study)]) == 0
+    said = capsys.readouterr().out
+    assert "extract: 4 videos, 0 already done, 4 processed, 0 failed" in said
+    for name in ("extraction/manifest.parquet", "features.parquet", "sweep.csv", "report.html"):
+        assert (root / "study" / name).is_file(), name
+    assert main(["run", str(study)]) == 0  # each stage resumes or is up to date
+    said = capsys.readouterr().out
+    assert "extract: 4 videos, 4 already done, 0 processed" in said
+    assert "features: " in said and "is up to date" in said
+    assert f"sweep: {root / 'study' / 'sweep.csv'} is up to date" in said
+
+    # a dry run finds what would stop a stage: ids that do not join, in one line
+    (root / "responses.csv").write_text((root / "responses.csv").read_text().replace("p00", "P-"))
+    assert main(["run", str(study), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no video's participant id is among the responses' ids" in err

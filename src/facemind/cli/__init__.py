@@ -73,7 +73,7 @@ def _options(
 
 
 def _register() -> None:
-    from . import demo, explain, face, model, questionnaire, report, study  # noqa: F401
+    from . import demo, explain, face, model, questionnaire, report, run, study  # noqa: F401
     from .help import readable_help
 
     readable_help(app)

@@ -18,7 +18,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 #: report. Commands not listed here follow in the order they were registered.
 WORKFLOW = (
     "instruments", "score", "sdi", "models", "extract", "import-openface", "synth", "features",
-    "sweep", "explain", "train", "predict", "report", "demo",
+    "sweep", "explain", "train", "predict", "report", "run", "demo",
 )  # fmt: skip
 
 #: Option names kept working for earlier command lines but not shown in help: ``--output``
