@@ -643,3 +643,12 @@ def test_one_study_file_runs_every_stage_and_a_dry_run_writes_nothing(
     assert main(["run", str(study), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "no video's participant id is among the responses' ids" in err
+
+
+def test_a_study_file_with_a_mistyped_setting_is_refused_in_one_line(tmp_path, capsys):
+    study = tmp_path / "study.yaml"
+    study.write_text("instrument: dass21\nresponses: r.csv\nout: o\nsweep: {modles: [rf]}\n")
+    assert main(["run", str(study), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'sweep' has unknown setting(s) modles; known: " in err
+    assert not (tmp_path / "o").exists()

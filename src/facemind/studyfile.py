@@ -88,7 +88,7 @@ def load_study(path: str | os.PathLike[str]) -> Study:
                          file=str(p))  # fmt: skip
     for key in ("instrument", "responses", "out"):
         if not data.get(key):
-            raise InputError(f"the study file needs `{key}`", file=str(p))
+            raise InputError(f"the study file needs '{key}'", file=str(p))
     base = p.parent
     videos = data.get("videos") or []
     videos = [videos] if isinstance(videos, str) else list(videos)
@@ -100,16 +100,42 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         if value is True:
             value = {}
         if not isinstance(value, dict):
-            raise InputError(f"`{stage}` takes a mapping of settings (or true)", file=str(p))
+            raise InputError(f"'{stage}' takes a mapping of settings (or true)", file=str(p))
         stages[stage] = dict(value)
+    for stage, settings in stages.items():
+        allowed = stage_settings(stage)
+        wrong = sorted(set(settings) - allowed)
+        if wrong:
+            raise InputError(f"'{stage}' has unknown setting(s) {', '.join(wrong)}; known: "
+                             f"{', '.join(sorted(allowed))}", file=str(p))  # fmt: skip
     if "face_model" in stages.get("extract", {}):
         stages["extract"]["face_model"] = base / stages["extract"]["face_model"]
     if "extract" in stages and not videos:
-        raise InputError("the extract stage needs `videos`", file=str(p))
+        raise InputError("the extract stage needs 'videos'", file=str(p))
     return Study(path=p, instrument=str(data["instrument"]), responses=base / data["responses"],
                  out=base / data["out"], videos=[base / v for v in videos],
                  encoding=data.get("encoding"), id_column=data.get("id_column", "participant_id"),
                  stages=stages)  # fmt: skip
+
+
+def stage_settings(stage: str) -> set[str]:
+    """The settings a stage takes: its API function's options (the sweep's: ``SweepConfig``
+    fields and the subgroups), less the paths the study file sets."""
+    import dataclasses
+    import inspect
+
+    from . import api
+
+    if stage == "sweep":
+        from .evaluation import SweepConfig
+
+        return {f.name for f in dataclasses.fields(SweepConfig)} - {"id_column", "frames"} | {
+            "subgroups", "subgroup_bins", "scheduler"}  # fmt: skip
+    given = {"extract": {"videos", "out", "progress", "executor"},
+             "features": {"frames", "out", "progress", "executor"},
+             "report": {"results", "responses", "instrument", "out", "extraction", "features",
+                        "id_column", "encoding"}}  # fmt: skip
+    return set(inspect.signature(getattr(api, stage)).parameters) - given[stage]
 
 
 def _duration(seconds: float) -> str:
