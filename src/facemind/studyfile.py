@@ -200,7 +200,8 @@ def check_study(study: Study) -> list[str]:
             f"features: {study.features} ({', '.join(f'{k}={v}' for k, v in stages['features'].items()) or 'defaults'})"
         )
     if "sweep" in stages:
-        config = SweepConfig(**stages["sweep"])
+        extra = ("subgroups", "subgroup_bins", "scheduler")
+        config = SweepConfig(**{k: v for k, v in stages["sweep"].items() if k not in extra})
         config.validate(inst)
         fits = plan_size(config, inst)
         plan.append(f"sweep: {fits} model fits into {study.results}; about "
