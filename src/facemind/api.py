@@ -228,7 +228,8 @@ def extract(
         The manifest: one row per video with its ``status`` (``ok``, ``partial``, ``no_face``,
         ``failed``), frame counts and errors. ``.attrs["run"]`` counts what this call did:
         ``total``, ``skipped`` (done earlier), ``processed``, each status, ``frames``,
-        ``seconds`` and ``failures`` (``[video_id, path, error]`` of each failed video).
+        ``seconds``, ``failures`` (``[video_id, path, error]`` of each failed video),
+        ``relabelled`` (new participant ids), ``not_given`` and ``pruned`` (other videos).
 
     Examples
     --------
