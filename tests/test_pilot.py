@@ -653,3 +653,33 @@ def test_a_study_file_with_a_mistyped_setting_is_refused_in_one_line(tmp_path, c
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "'sweep' has unknown setting(s) modles; known: " in err
     assert not (tmp_path / "o").exists()
+
+
+def test_group_by_band_in_the_sweep_and_the_report_that_follows_it(tmp_path):
+    import facemind as fm
+    from facemind.synth import make_responses
+
+    answers = make_responses(60, seed=5)
+    answers.to_csv(tmp_path / "responses.csv", index=False)
+    truth = answers[["participant_id"]].assign(video_id=answers["participant_id"],
+                                               truth__mean=answers["latent_depression"])  # fmt: skip
+    truth.to_csv(tmp_path / "features.csv", index=False)
+    out = tmp_path / "sweep.csv"
+    assert main(["sweep", "--features", str(tmp_path / "features.csv"), "--responses",
+                 str(tmp_path / "responses.csv"), "-i", "dass21", "--subscales", "depression",
+                 "--models", "logreg", "--fractions", "0,0.2", "--protocols", "paper",
+                 "--criteria", "sdi", "--folds", "2", "--group-by", "band", "-j", "1",
+                 "-o", str(out)]) == 0  # fmt: skip
+    folds = pd.read_csv(out)
+    removed = int(folds.loc[folds["fraction"] == 0.2, "n_removed_test"].sum())
+    bands = fm.score(answers, "dass21")["depression_band"].value_counts()
+    # removal within each band: round(0.2 x its size) of every band
+    assert removed == sum(int(round(0.2 * n)) for n in bands)
+    report = fm.report(out, tmp_path / "responses.csv", "dass21", tmp_path / "r.html")
+    import re
+
+    table = report.read_text().split("Symptom Discrepancy Index", 1)[1].split("</table>")[0]
+    header = re.findall(r"<th[^>]*>(.*?)</th>", table)
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", table) if ">depression<" in r)
+    cells = dict(zip(header, re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True))
+    assert int(cells["groups"]) == len(bands)  # the report groups as the sweep did

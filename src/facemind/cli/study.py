@@ -232,6 +232,14 @@ def sweep_cmd(
     ] = False,
     id_column: JoinIdOpt = "participant_id",
     encoding: EncodingOpt = None,
+    group_by: Annotated[
+        str,
+        typer.Option(
+            "--group-by",
+            help="Compare and remove respondents within groups of the same raw total or "
+            "severity band (as sdi --group-by; the report follows).",
+        ),
+    ] = "total",
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
@@ -284,6 +292,7 @@ def sweep_cmd(
         id_column=id_column,
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
+        group_by=group_by,
     )
     start = time.perf_counter()
     with quiet_warnings(verbose) as caught, _progress("sweep") as progress:

@@ -64,6 +64,9 @@ class SweepConfig:
     #: Extraction directory the deep models (``sequence``, ``frames-cnn``) load their inputs
     #: from; their feature table is then :func:`facemind.models.deep.input_table`.
     frames: str | None = None
+    #: Groups within which respondents are compared and removed: ``total`` (same raw total,
+    #: the paper's) or ``band`` (same severity band, for small cohorts), as in the SDI.
+    group_by: str = "total"
 
     def __post_init__(self) -> None:
         for name in ("subscales", "models", "fractions", "protocols", "criteria", "run_folds"):
@@ -125,6 +128,10 @@ class SweepConfig:
         for f in self.fractions:
             if not 0.0 <= float(f) < 1.0:
                 raise FacemindError(f"removal fraction must be in [0, 1), got {f}")
+        if self.group_by not in GROUP_BY:
+            raise ParameterError(
+                f"`group_by` must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}"
+            )
         if self.folds < 2:
             raise ParameterError(f"`folds` must be at least 2, got {self.folds}")
         if self.repeats < 1:
@@ -169,6 +176,10 @@ def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
             f"models {deep[0]!r} (on `frames`) and {other!r} (on `features`) take different "
             "inputs; sweep them in separate runs"
         )
+
+
+#: Ways to group respondents for the SDI criterion and removal within groups.
+GROUP_BY = ("total", "band")
 
 
 @dataclass(frozen=True)

@@ -162,13 +162,17 @@ def _contexts(
     cfg, inst = plan.config, plan.instrument
     contexts: dict[str, SubscaleContext] = {}
     for s in plan.subscales:
+        groups = study.raw[s]  # respondents with the same raw total, or the same band
+        if cfg.group_by == "band":
+            sub = inst.subscales[s]
+            groups = sub.band_index(np.asarray(study.raw[s], dtype=float) * sub.multiplier)
         paper_keep: dict[tuple[int, str, float], np.ndarray] = {}
         if "paper" in cfg.protocols:
             for r in range(cfg.repeats):
                 for criterion in cfg.criteria:
                     for fraction in (f for f in plan.fractions if f > 0):
                         paper_keep[(r, criterion, fraction)] = removal_keep(
-                            criterion, study.items[s], study.raw[s], fraction, inst,
+                            criterion, study.items[s], groups, fraction, inst,
                             seed=stable_seed(cfg.seed, s, r, "paper", criterion),
                         )  # fmt: skip
                         if recorder is not None:
@@ -180,7 +184,7 @@ def _contexts(
         contexts[s] = SubscaleContext(
             row_person=study.row_person,
             items=study.items[s],
-            raw=study.raw[s],
+            raw=groups,
             y_rows=targets[s][study.row_person],
             task=cfg.task,
             subscale=s,

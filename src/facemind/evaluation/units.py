@@ -35,6 +35,7 @@ class SubscaleContext:
 
     row_person: np.ndarray
     items: np.ndarray
+    #: Each respondent's group: the raw total, or the band index with ``group_by='band'``.
     raw: np.ndarray
     y_rows: np.ndarray
     task: str

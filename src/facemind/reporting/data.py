@@ -45,6 +45,12 @@ class ReportData:
     subgroups: pd.DataFrame | None = None
     importance: pd.DataFrame | None = None
 
+    @property
+    def group_by(self) -> str:
+        """How the SDI groups respondents: as the sweep did (``band`` or ``total``)."""
+        settings = (self.provenance or {}).get("settings") or {}
+        return str(settings.get("group_by") or "total")
+
 
 def _take_provenance(data: ReportData, record: dict[str, Any] | None) -> None:
     if record:

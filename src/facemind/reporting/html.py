@@ -415,7 +415,7 @@ def build_report(data: ReportData, sections: Sequence[Section] | None = None) ->
     ctx = ReportContext(
         data=data,
         scores=scores,
-        sdi=sdi.compute(responses, missing="drop"),
+        sdi=sdi.compute(responses, missing="drop", group_by=data.group_by),
         origins={
             "responses": _synthetic(data.responses),
             "features": _synthetic(data.features),
