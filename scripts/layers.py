@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "facemind"
 #: Top first. A module's layer is that of its first dotted part under ``facemind``.
 LAYERS: list[tuple[str, ...]] = [
     ("cli", "__main__"),  # the command: parses, calls the API, prints
-    ("api",),  # the Python API (facemind/__init__.py loads it on first use)
+    ("api", "studyfile"),  # the Python API (loaded on first use); a study file's stages
     ("demo",),  # the demo study
     ("reporting",),  # the HTML report
     ("evaluation",),  # the sweep: config, criteria, metrics, runner, summary

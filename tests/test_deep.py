@@ -309,6 +309,7 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
     meta = json.loads((tmp_path / "clip" / "model.json").read_text())
     assert meta["model"] == "clip-cnn" and meta["input"] == {
         "type": "crops", "k": 7, "size": 32, "min_face_frames": 10,
+        "extraction": None,  # a synthetic extraction: no MediaPipe settings to repeat
     }  # fmt: skip
     assert meta["estimator"]["params"]["__dict__"]["width"] == 8
     loaded = Predictor.load(tmp_path / "clip")

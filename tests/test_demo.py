@@ -34,7 +34,7 @@ def demo_report(tmp_path_factory, assets_dir, face_model):
     """The full demo on a small synthetic cohort, with the real sample videos extracted."""
     out = tmp_path_factory.mktemp("demo")
     assert main(["demo", "--out", str(out), "--participants", "100", "--videos", str(assets_dir),
-                 "--model", str(face_model), "--jobs", "2"]) == 0  # fmt: skip
+                 "--face-model", str(face_model), "--jobs", "2"]) == 0  # fmt: skip
     return out / "report.html"
 
 

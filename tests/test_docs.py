@@ -74,7 +74,7 @@ def test_help_is_readable_and_follows_the_contract(words, capsys):
 def test_cli_reference_has_no_machine_specific_defaults():
     text = (ROOT / "docs" / "cli.md").read_text()
     jobs_rows = [ln for ln in text.splitlines() if ln.startswith("| `--jobs`")]
-    assert len(jobs_rows) == 5  # extract, synth, features, sweep, demo
+    assert len(jobs_rows) == 6  # extract, predict, synth, features, sweep, demo
     assert all("| one per core |" in ln for ln in jobs_rows)
     assert "| `--min-confidence` | `0.7` |" in text
 

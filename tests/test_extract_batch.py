@@ -17,7 +17,7 @@ import pytest
 
 import facemind
 from facemind.cli import main
-from facemind.errors import InputError
+from facemind.errors import FacemindError, InputError
 from facemind.face.batch import collect_inputs, run_batch
 from facemind.face.extract import ExtractSettings
 from facemind.face.schema import MANIFEST_COLUMNS, read_frame_table
@@ -95,7 +95,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp
 
     part = tmp_path / "part"
     cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "--out", str(part),
-           "--model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
+           "--face-model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (part / "records" / "v1.json").exists() and time.time() < deadline:
@@ -214,10 +214,10 @@ def test_a_dead_worker_fails_the_videos_of_its_broken_pool_and_a_rerun_redoes_th
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=mp.get_context("forkserver"), initializer=_cpu_limited_worker
     )
-    with pool:
-        s = run_batch(videos, out, face_model, executor=pool)
+    with pool, pytest.raises(FacemindError, match=r"every video to do \(2\) failed in its worker"):
+        run_batch(videos, out, face_model, executor=pool)  # every video lost: no summary
     m = pd.read_parquet(out / "manifest.parquet").set_index("video_id")
-    assert list(m["status"]) == ["failed", "failed"] and s.failed == 2
+    assert list(m["status"]) == ["failed", "failed"]
     assert all(e.startswith("worker failed: BrokenProcessPool: ") for e in m["error"])
     assert not _frames(out)
     again = run_batch(videos, out, face_model)  # the next run redoes them
@@ -257,21 +257,21 @@ def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
 
 def test_cli_extract_errors_are_one_line(tmp_path, capsys, face_model):
     assert main(["extract", str(tmp_path / "nothing.mp4"), "--out", str(tmp_path / "o"),
-                 "--model", str(face_model)]) == 2  # fmt: skip
+                 "--face-model", str(face_model)]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nothing.mp4" in err and "input not found" in err
     bad_model = tmp_path / "bad.task"
     bad_model.write_bytes(b"x")
     (tmp_path / "v.mp4").write_bytes(b"")
     assert main(["extract", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "o"),
-                 "--model", str(bad_model)]) == 2  # fmt: skip
+                 "--face-model", str(bad_model)]) == 2  # fmt: skip
     assert "sha256" in capsys.readouterr().err
 
 
 def test_cli_extract_with_crops(assets_dir, face_model, tmp_path, capsys):
     out = tmp_path / "o"
     rc = main(["extract", str(assets_dir / "single_face.mp4"), "--out", str(out),
-               "--model", str(face_model), "--save-crops", "3", "--no-progress"])  # fmt: skip
+               "--face-model", str(face_model), "--save-crops", "3", "--no-progress"])  # fmt: skip
     assert rc == 0
     assert "1 processed" in capsys.readouterr().out
     assert sorted(p.name for p in (out / "crops" / "single_face").iterdir()) == [

@@ -39,7 +39,15 @@ def batch(assets_dir, face_model, tmp_path_factory):
     (videos / "c_cut.mp4").write_bytes(data[:CUT_BYTES])
     (videos / "d_empty.mp4").write_bytes(b"")
     out = root / "out"
-    cmd = ["extract", str(videos), "--out", str(out), "--model", str(face_model), "--no-progress"]
+    cmd = [
+        "extract",
+        str(videos),
+        "--out",
+        str(out),
+        "--face-model",
+        str(face_model),
+        "--no-progress",
+    ]
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         rc = main(cmd)
@@ -114,7 +122,7 @@ def test_rerun_counts_earlier_results_and_retry_failed_redoes_only_failures(batc
 def test_more_than_ten_failures_are_listed_with_a_count(tmp_path, face_model, capsys):
     for i in range(12):
         (tmp_path / f"v{i:02d}.mp4").write_bytes(b"not a video")
-    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--face-model",
                        str(face_model), "--no-progress"], capsys)  # fmt: skip
     assert rc == 1
     assert "12 video(s) failed" in err and "v09" in err and "v10" not in err
@@ -123,7 +131,7 @@ def test_more_than_ten_failures_are_listed_with_a_count(tmp_path, face_model, ca
 
 def test_no_videos_found_names_inputs_and_extensions(tmp_path, face_model, capsys):
     (tmp_path / "notes.txt").write_text("x")
-    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--face-model",
                        str(face_model)], capsys)  # fmt: skip
     assert rc == 2 and err.count("\n") == 1
     assert f"no videos found in {tmp_path}" in err and ".mp4" in err and ".mov" in err

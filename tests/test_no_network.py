@@ -60,7 +60,7 @@ def test_extraction_makes_no_network_calls(assets_dir, face_model, tmp_path):
     trace = tmp_path / "trace.txt"
     proc = _traced(
         [sys.executable, "-m", "facemind", "extract", str(assets_dir / "single_face.mp4"),
-         "--out", str(tmp_path / "out"), "--model", str(face_model), "--no-progress"],
+         "--out", str(tmp_path / "out"), "--face-model", str(face_model), "--no-progress"],
         trace,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]

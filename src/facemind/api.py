@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 Table = pd.DataFrame | str | os.PathLike[str]
 
 
-def _table(data: Table, id_column: str = "participant_id") -> tuple[pd.DataFrame, str]:
+def _table(
+    data: Table, id_column: str = "participant_id", encoding: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """``data`` as a DataFrame (files read with ids as text) and the name errors give it."""
     from .study import study_table
 
-    return study_table(data, id_column)
+    return study_table(data, id_column, encoding)
 
 
 def load_instrument(name_or_path: str | os.PathLike[str] | Instrument) -> Instrument:
@@ -180,6 +182,7 @@ def extract(
     executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    prune: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Extract frame tables from facial videos with MediaPipe, on this machine only.
@@ -214,6 +217,9 @@ def extract(
         left open) or on the Dask scheduler at this address, instead of local processes.
     retry_failed
         Extract again the videos that failed last time.
+    prune
+        Delete what ``out`` holds of videos not among ``videos``, so that the manifest and
+        everything read from it count only these (a rerun updates their participant ids).
     progress
         Called with (videos done, videos in all).
 
@@ -223,8 +229,9 @@ def extract(
         The manifest: one row per video with its ``status`` (``ok``, ``partial``, ``no_face``,
         ``failed``), frame counts and errors. ``.attrs["run"]`` counts what this call did:
         ``total``, ``skipped`` (done earlier), ``processed``, each status, ``frames``,
-        ``seconds``, ``failures`` (``[video_id, path, error]`` of each failed video) and
-        ``other_faces`` (``[video_id, faces_max, other_face_frames]``: other faces in view).
+        ``seconds``, ``failures`` (``[video_id, path, error]`` of each failed video),
+        ``other_faces`` (``[video_id, faces_max, other_face_frames]``: other faces in view),
+        ``relabelled`` (new participant ids), ``not_given`` and ``pruned`` (other videos).
 
     Examples
     --------
@@ -234,8 +241,6 @@ def extract(
     >>> manifest = fm.extract(["interviews/"], "extraction")  # doctest: +SKIP
     >>> manifest["status"].value_counts()  # doctest: +SKIP
     """
-    from dataclasses import asdict
-
     from .errors import ParameterError
     from .face.batch import run_batch
     from .face.extract import ExtractSettings
@@ -246,11 +251,10 @@ def extract(
                                sample_fps=sample_fps, au_calibration=au_calibration)  # fmt: skip
     summary = run_batch(
         videos, out, face_model, settings=settings, jobs=jobs, executor=executor,
-        scheduler=scheduler, retry_failed=retry_failed, progress=progress,
+        scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=progress,
     )  # fmt: skip
     manifest = summary.manifest.copy()
-    run = {k: v for k, v in asdict(summary).items() if k != "manifest"}
-    manifest.attrs["run"] = {**run, "failures": [list(f) for f in summary.failures]}
+    manifest.attrs["run"] = summary.counts()
     return manifest
 
 
@@ -313,7 +317,8 @@ def features(
     """
     from .errors import InputError
     from .functionals import extract_features
-    from .io import check_table_path, write_table
+    from .io import check_table_path
+    from .provenance import write_with_provenance
 
     if out is not None:
         check_table_path(out)
@@ -324,11 +329,9 @@ def features(
     )  # fmt: skip
     if result.table.empty:
         raise InputError(f"no video has features ({result.summary()})", file=str(frames))
-    table = result.table
-    table.attrs["excluded"] = result.excluded.to_dict("records")  # JSON-safe: kept by to_parquet
-    table.attrs["summary"] = result.summary()
-    if out is not None:
-        write_table(table, out)
+    table = result.annotated()
+    if out is not None:  # with its provenance, so that a model trained on it extracts alike
+        write_with_provenance(table, out, table.attrs["provenance"])
     return table
 
 
@@ -343,6 +346,7 @@ def sweep(
     executor: Any = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Cross-validated models under removal of discrepant (or otherwise flagged) respondents.
@@ -368,6 +372,8 @@ def sweep(
         As in :func:`extract`; default: ``jobs`` (a setting) local processes.
     progress
         Called with (steps done, steps in all).
+    encoding
+        The text encoding of CSV tables (detected when ``None``).
     **settings
         Fields of :class:`facemind.evaluation.SweepConfig`: ``subscales``, ``task``,
         ``positive_band``, ``models``, ``fractions``, ``protocols``, ``criteria``, ``folds``,
@@ -396,15 +402,10 @@ def sweep(
     >>> {"f1_mean", "f1_ci_low", "f1_ci_high"} <= set(result.summary.columns)
     True
     """
-    import shutil
-    from contextlib import nullcontext
-
     from .errors import ParameterError
     from .evaluation import SweepConfig, run_sweep
-    from .evaluation.runner import checkpoint_path
     from .instruments import load_instrument as _load
     from .io import check_table_path
-    from .parallel import open_executor
 
     config = SweepConfig(**settings)
     inst = _load(instrument)
@@ -415,30 +416,17 @@ def sweep(
         check_table_path(out, "out")
     if (features is None) == (config.frames is None):
         raise ParameterError("give `features` (feature models) or `frames` (deep models)")
-    notes = []
     if config.frames is not None:
-        from .models import get_model
-        from .models.inputs import input_table
-
-        inputs = input_table(
-            config.frames, crops=any(get_model(m).input == "crops" for m in plan.models)
-        )
-        feats, features_name = inputs.table, config.frames
-        notes.append(inputs.summary())
+        feats, features_name, notes = plan.deep_inputs()
     else:
-        feats, features_name = _table(features, config.id_column)
-    resp, responses_name = _table(responses, config.id_column)
-    remote = executor is not None or scheduler is not None
-    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
-        result = run_sweep(
-            feats, resp, inst, plan, progress=progress, features_name=features_name,
-            responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
-            checkpoint=checkpoint_path(out) if out is not None else None, executor=pool,
-        )  # fmt: skip
+        (feats, features_name), notes = _table(features, config.id_column, encoding), []
+    resp, responses_name = _table(responses, config.id_column, encoding)
+    result = run_sweep(
+        feats, resp, inst, plan, progress=progress, features_name=features_name,
+        responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
+        executor=executor, scheduler=scheduler, out=out,
+    )  # fmt: skip
     result.notes[:0] = notes
-    if out is not None:
-        result.save(out)
-        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
     return result
 
 
@@ -450,6 +438,8 @@ def train(
     subscale: str,
     model: str,
     frames: str | os.PathLike[str] | None = None,
+    validate: int = 0,
+    encoding: str | None = None,
     **options: Any,
 ) -> Predictor:
     """Fit one model on every participant with complete answers.
@@ -470,6 +460,11 @@ def train(
         ``frames-cnn``, ``clip-cnn`` (on ``frames``).
     frames
         Extraction directory for the deep models.
+    validate
+        When 2 or more, the folds of a cross-validated estimate (:func:`sweep` without
+        removal) kept in ``.meta["validation"]``.
+    encoding
+        As in :func:`sweep`.
     **options
         ``task``, ``positive_band``, ``balance``, ``grid_search``, ``seed``, ``id_column``,
         ``min_face_frames``, ``params`` (deep model settings) of
@@ -479,7 +474,7 @@ def train(
     -------
     Predictor
         ``.predict(features table or videos)``, ``.save(directory)``, ``.meta``; notes on the
-        data left out are in ``.meta["training"]["notes"]``.
+        data left out are in ``.meta["training"]["notes"]``; one that learned nothing warns.
 
     Examples
     --------
@@ -497,12 +492,13 @@ def train(
     >>> model.predict(table)["video_id"].equals(table["video_id"])
     True
     """
+    from .evaluation.validation import cross_validate
     from .predict import train_model
 
-    resp, responses_name = _table(responses, options.get("id_column", "participant_id"))
+    resp, responses_name = _table(responses, options.get("id_column", "participant_id"), encoding)
     feats, features_name = None, str(frames)
     if features is not None:
-        feats, features_name = _table(features)
+        feats, features_name = _table(features, encoding=encoding)
     trained, _ = train_model(
         resp,
         instrument,
@@ -514,6 +510,19 @@ def train(
         responses_name=responses_name,
         **options,
     )
+    if validate:
+        trained.meta["validation"] = cross_validate(
+            feats,
+            resp,
+            instrument,
+            subscale,
+            model,
+            folds=validate,
+            frames=frames,
+            features_name=features_name,
+            responses_name=responses_name,
+            **options,
+        )
     return trained
 
 
@@ -525,6 +534,7 @@ def explain(
     subscale: str,
     model: str = "logreg",
     out: str | os.PathLike[str] | None = None,
+    encoding: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> ImportanceResult:
@@ -548,6 +558,8 @@ def explain(
         A feature model (``logreg``, ``svm``, ``rf``, ``gbt``, ``ridge``).
     out
         When given, the importance table is written there (CSV or Parquet by extension).
+    encoding
+        As in :func:`sweep`.
     progress
         Called with (folds done, folds in all).
     **options
@@ -584,8 +596,8 @@ def explain(
     if out is not None:
         check_table_path(out, "out")
     id_column = options.get("id_column", "participant_id")
-    feats, features_name = _table(features, id_column)
-    resp, responses_name = _table(responses, id_column)
+    feats, features_name = _table(features, id_column, encoding)
+    resp, responses_name = _table(responses, id_column, encoding)
     result = permutation_importance(
         feats,
         resp,
@@ -647,6 +659,7 @@ def report(
     features: Table | None = None,
     importance: Table | None = None,
     id_column: str = "participant_id",
+    encoding: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report of a study.
 
@@ -668,8 +681,8 @@ def report(
         The features table (a DataFrame or a file), for the coverage and cluster sections.
     importance
         A channel importance table (``facemind explain``), for its section.
-    id_column
-        The respondents' id column.
+    id_column, encoding
+        The respondents' id column; the text encoding of CSV tables (detected when ``None``).
 
     Returns
     -------
@@ -691,6 +704,6 @@ def report(
 
     data = load_report_data(
         responses, instrument, results=results, extraction=extraction, features=features,
-        importance=importance, id_column=id_column,
+        importance=importance, id_column=id_column, encoding=encoding,
     )  # fmt: skip
     return write_report(data, out)

@@ -50,6 +50,10 @@ class InputError(FacemindError, ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ModelWarning(UserWarning):
+    """A fitted model that should not be trusted as it is (one that learned nothing)."""
+
+
 def check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
     """Refuse ``value`` of the parameter ``name`` unless it is one of ``allowed`` (one line)."""
     if value not in allowed:

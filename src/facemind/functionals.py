@@ -28,6 +28,7 @@ tables are left out and listed in :attr:`FeatureResult.excluded` with the reason
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -304,6 +305,24 @@ class FeatureResult:
     dropped_columns: list[str] = field(default_factory=list)
     #: Videos used although their decoding stopped early (manifest status ``partial``).
     partial: int = 0
+    #: The MediaPipe extraction settings of the videos used (as in the manifest, with the face
+    #: model's sha256), ``{"mixed": n}`` when they differ, ``None`` for imported frames.
+    extraction: dict | None = None
+    #: The settings the features were computed with (groups, per, thresholds).
+    settings: dict = field(default_factory=dict)
+
+    def annotated(self) -> pd.DataFrame:
+        """The table with ``attrs``: ``excluded`` (one dict per video left out), ``summary`` and
+        ``provenance`` (the extraction settings of its videos and the features' settings, for a
+        model trained on it to make the features of new videos alike)."""
+        from . import __version__
+
+        self.table.attrs["excluded"] = self.excluded.to_dict("records")  # JSON-safe
+        self.table.attrs["summary"] = self.summary()
+        self.table.attrs["provenance"] = {"format": 1, "command": "features",
+                                          "facemind": __version__, "extraction": self.extraction,
+                                          "settings": self.settings}  # fmt: skip
+        return self.table
 
     def summary(self) -> str:
         """One line: rows written, partial videos used and videos left out, by reason."""
@@ -509,8 +528,28 @@ def extract_features(
     result = _assemble(rows, ids, names, excluded, per)
     used = {v for v, _ in ids}
     result.partial = sum(v in used for v in manifest["video_id"][manifest["status"] == "partial"])
+    result.extraction = extraction_settings(manifest, used)
+    result.settings = {"groups": groups, "per": per, "min_face_frames": min_face_frames,
+                       "activation_threshold": activation_threshold,
+                       "blink_threshold": blink_threshold}  # fmt: skip
     _label_synthetic(result.table, manifest)
     return result
+
+
+def extraction_settings(manifest: pd.DataFrame, video_ids: Iterable[str]) -> dict | None:
+    """The MediaPipe extraction settings shared by ``video_ids`` (see ``FeatureResult``)."""
+    if not {"settings", "backend"} <= set(manifest.columns):
+        return None
+    rows = manifest[
+        manifest["video_id"].isin(set(video_ids)) & (manifest["backend"] == "mediapipe")
+    ]
+    texts = sorted(set(rows["settings"].dropna().astype(str)))
+    if len(texts) > 1:
+        return {"mixed": len(texts)}
+    try:
+        return json.loads(texts[0]) if texts else None
+    except ValueError:
+        return None
 
 
 def _label_synthetic(table: pd.DataFrame, manifest: pd.DataFrame) -> None:

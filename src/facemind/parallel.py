@@ -8,11 +8,13 @@ depend on where the work ran: every task carries its own seed.
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from .errors import FacemindError, ParameterError
@@ -76,16 +78,50 @@ def _start_fork_server() -> None:
         os.environ["MALLOC_TRIM_THRESHOLD_"] = dask_value
 
 
+def _is_main_guard(node: ast.stmt) -> bool:
+    """Whether ``node`` is ``if __name__ == "__main__":`` (either way round)."""
+    test = node.test if isinstance(node, ast.If) else None
+    if not isinstance(test, ast.Compare) or [type(op) for op in test.ops] != [ast.Eq]:
+        return False
+    sides = [test.left, *test.comparators]
+    names = {s.id for s in sides if isinstance(s, ast.Name)}
+    texts = {s.value for s in sides if isinstance(s, ast.Constant)}
+    return names == {"__name__"} and texts == {"__main__"}
+
+
+def unguarded_main() -> str | None:
+    """The main script's path when worker processes would run its code again: a script (not
+    an interactive session, ``python -c`` or a package's ``__main__``) that has no
+    ``if __name__ == "__main__":`` at its top level; else ``None``."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    spec = getattr(main, "__spec__", None)
+    if path is None or (spec is not None and spec.name.endswith("__main__")):
+        return None  # never run again in a worker
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return None if any(_is_main_guard(n) for n in tree.body) else str(path)
+
+
 def process_pool(jobs: int) -> ProcessPoolExecutor:
     """``jobs`` worker processes forked from a clean server process (spawned where there is
     no fork server), their native thread pools limited to an equal share of the cores.
 
     Not forks of this process: a fork inherits the state of OpenMP runtimes (XGBoost, PyTorch)
     already used here, which can hang the child. As with any such pool, a script that starts
-    one must guard its entry point with ``if __name__ == "__main__":``.
+    one must guard its entry point with ``if __name__ == "__main__":``; a script that does not
+    is refused (:func:`unguarded_main`) before any work starts.
     """
     import multiprocessing as mp
 
+    script = unguarded_main()
+    if script is not None:  # each worker would run the script again, and fail
+        raise ParameterError(
+            f"`jobs` above 1 starts worker processes, which run {script} again: put the "
+            'script\'s code under `if __name__ == "__main__":`, or use `jobs=1`'
+        )
     if "forkserver" in mp.get_all_start_methods():
         context = mp.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)

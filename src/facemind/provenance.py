@@ -128,6 +128,16 @@ def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise FacemindError(f"{p}: cannot read the results' provenance: {exc}") from None
 
 
+def read_features_record(table: pd.DataFrame, name: str | os.PathLike[str]) -> dict | None:
+    """The provenance of a features table (``FeatureResult.annotated``): kept in its ``attrs``
+    (a table from ``fm.features``) or attached to the file ``name``; ``None`` when it has none."""
+    record = table.attrs.get("provenance")
+    if record is None and Path(name).suffix.lower() in (".csv", ".parquet", ".pq"):
+        if Path(name).is_file():  # the formats facemind writes with provenance
+            record = read_provenance(name)
+    return record if isinstance(record, dict) and record.get("command") == "features" else None
+
+
 def check_results(
     record: Mapping[str, Any],
     *,

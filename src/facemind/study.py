@@ -18,7 +18,9 @@ ID_LIKE_COLUMNS: tuple[str, ...] = ("participant_id", "video_id")
 
 
 def read_study_table(
-    path: str | os.PathLike[str], id_columns: Sequence[str] = ID_LIKE_COLUMNS
+    path: str | os.PathLike[str],
+    id_columns: Sequence[str] = ID_LIKE_COLUMNS,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a responses or features table with its id columns as text.
 
@@ -27,17 +29,19 @@ def read_study_table(
     """
     from .io import read_table
 
-    return read_table(path, id_columns=tuple(id_columns))
+    return read_table(path, id_columns=tuple(id_columns), encoding=encoding)
 
 
 def study_table(
-    data: pd.DataFrame | str | os.PathLike[str], id_column: str = "participant_id"
+    data: pd.DataFrame | str | os.PathLike[str],
+    id_column: str = "participant_id",
+    encoding: str | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """``data`` as a DataFrame (a file read by :func:`read_study_table`) and the name its
-    errors give it."""
+    """``data`` as a DataFrame (a file read by :func:`read_study_table`, CSV text in
+    ``encoding`` or detected) and the name its errors give it."""
     if isinstance(data, pd.DataFrame):
         return data, "the table"
-    return read_study_table(data, (id_column, "video_id")), str(data)
+    return read_study_table(data, (id_column, "video_id"), encoding), str(data)
 
 
 # Ways two id spellings of one participant can differ, as (name, canonical form).

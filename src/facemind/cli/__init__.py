@@ -54,8 +54,26 @@ def fail(message: str) -> None:
     raise FacemindError(message)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"facemind {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Facial videos and questionnaires into validated models of depression, anxiety and
+    stress, with the Symptom Discrepancy Index (SDI)."""
+
+
 def _register() -> None:
-    from . import demo, explain, face, model, questionnaire, report, study  # noqa: F401
+    from . import demo, explain, face, model, questionnaire, report, run, study  # noqa: F401
     from .help import readable_help
 
     readable_help(app)
@@ -75,21 +93,29 @@ def _click_exception() -> type[Exception]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into a one-line message and exit 2."""
+    from .help import deprecation_notes
+
     click_exception = _click_exception()
+    for note in deprecation_notes(sys.argv[1:] if argv is None else list(argv)):
+        print(note, file=sys.stderr)
     try:
-        app(args=argv, prog_name="facemind", standalone_mode=False)
+        code = app(args=argv, prog_name="facemind", standalone_mode=False)
+        if code == 130:  # typer's answer to Ctrl-C: KeyboardInterrupt turned into exit 130
+            raise KeyboardInterrupt
     except FacemindError as exc:
         print(f"facemind: error: {as_flags(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("facemind: interrupted", file=sys.stderr)
+        from .progress import interrupted_message
+
+        print(interrupted_message(sys.argv[1:] if argv is None else list(argv)), file=sys.stderr)
         return 130
     except click_exception as exc:  # usage errors: unknown command or option, bad value
         exc.show()
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def console() -> None:

@@ -26,7 +26,9 @@ def demo_cmd(
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="Face model file (default: resolved as extract does)."),
+        typer.Option(
+            "--face-model", "--model", help="Face model file (default: resolved as extract does)."
+        ),
     ] = None,
     jobs: JobsOpt = None,
     questionnaire_only: Annotated[

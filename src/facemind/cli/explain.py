@@ -9,14 +9,22 @@ from typing import Annotated
 import typer
 
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt
+from .options import (
+    BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
+    JoinIdOpt,
+    PositiveBandOpt,
+    SeedOpt,
+    TaskOpt,
+)
 
 
 @app.command("explain")
 def explain_cmd(
     features: Annotated[Path, typer.Option("--features", help="Features table (.parquet/.csv).")],
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     subscale: Annotated[str, typer.Option("--subscale", help="The subscale to predict.")],
     model: Annotated[str, typer.Option("--model", help="A feature model (e.g. logreg, rf).")],
     output: Annotated[Path, typer.Option("--out", "-o", help="Importance table (.csv/.parquet).")],
@@ -30,12 +38,15 @@ def explain_cmd(
     metric: Annotated[
         str | None,
         typer.Option(
-            "--metric", help="Metric whose drop is reported [default: roc_auc; mae for regression]."
+            "--metric",
+            help="Metric whose drop is reported.",
+            show_default="roc_auc (binary), balanced_accuracy (other classes), mae (regression)",
         ),
     ] = None,
     seed: SeedOpt = 0,
     balance: BalanceOpt = "downsample",
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
 ) -> None:
     """Permutation importance per channel group and channel, on held-out folds."""
     from ..api import explain
@@ -50,6 +61,7 @@ def explain_cmd(
             subscale=subscale,
             model=model,
             out=output,
+            encoding=encoding,
             progress=progress,
             task=task,
             positive_band=positive_band,

@@ -35,7 +35,7 @@ def extract(
     out: Path = out_option("Output folder.", default=...),
     jobs: int | None = jobs_option("--workers", default=None),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a Dask scheduler."),
-    model: Path = typer.Option(None, "--model", help="Face model file (.task)."),
+    model: Path = typer.Option(None, "--face-model", "--model", help="Face model file (.task)."),
     save_crops: int = typer.Option(
         0, "--save-crops", help="Save K aligned 112x112 face crops per video (off: 0)."
     ),
@@ -57,6 +57,9 @@ def extract(
         help="AU levels relative to each video's neutral reference (video) or absolute (none).",
     ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo failed videos."),
+    prune: bool = typer.Option(
+        False, "--prune", help="Drop what OUT holds of videos not among these inputs."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Extract per-frame face signals into OUT/frames/ and OUT/manifest.parquet.
@@ -73,9 +76,17 @@ def extract(
         manifest = extract(
             inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
             sample_fps=sample_fps, au_calibration=au_calibration, jobs=jobs,
-            scheduler=scheduler, retry_failed=retry_failed, progress=bar,
+            scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=bar,
         )  # fmt: skip
     summary = SimpleNamespace(**manifest.attrs["run"])
+    if summary.relabelled:
+        typer.echo(f"{summary.relabelled} video(s) done earlier got a new participant id "
+                   "from these inputs (frames kept)")  # fmt: skip
+    if summary.pruned:
+        typer.echo(f"{summary.pruned} video(s) not among these inputs dropped from {out}")
+    if summary.not_given:
+        typer.echo(f"{summary.not_given} video(s) extracted earlier are not among these inputs "
+                   "and stay in the manifest (--prune drops them)")  # fmt: skip
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "

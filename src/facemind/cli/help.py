@@ -18,14 +18,30 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 #: report. Commands not listed here follow in the order they were registered.
 WORKFLOW = (
     "instruments", "score", "sdi", "models", "extract", "import-openface", "synth", "features",
-    "sweep", "explain", "train", "predict", "report", "demo",
+    "sweep", "explain", "train", "predict", "report", "run", "demo",
 )  # fmt: skip
 
 #: Option names kept working for earlier command lines but not shown in help: ``--output``
 #: and ``models fetch --dest`` (now ``-o/--out``), ``extract --workers`` (now ``-j/--jobs``).
 LEGACY_NAMES = frozenset({"--output", "--workers", "--dest"})
 
+#: Option names of one command replaced by the name every command uses: still accepted, not
+#: shown, and a note says the new name when one is used (:func:`deprecation_notes`).
+RENAMED: dict[str, dict[str, str]] = {
+    "extract": {"--model": "--face-model"},
+    "demo": {"--model": "--face-model"},
+}
+
 _TYPE_NAMES = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT"}
+
+
+def deprecation_notes(argv: list[str]) -> list[str]:
+    """A note for each renamed option (:data:`RENAMED`) used on the command line ``argv``."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    renamed = RENAMED.get(command or "", {})
+    used = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    return [f"note: {command} {old} is now {new} (the old name still works)"
+            for old, new in renamed.items() if old in used]  # fmt: skip
 
 
 def type_name(param: Any) -> str | None:
@@ -79,12 +95,12 @@ class ReadableArgument(TyperArgument):
         return name if self.required else f"[{name}]"
 
 
-def _readable(param: Any) -> Any:
+def _readable(param: Any, renamed: dict[str, str] | None = None) -> Any:
     if type(param) is TyperOption:
         param.__class__ = ReadableOption
-        legacy = [o for o in param.opts if o in LEGACY_NAMES]
+        legacy = [o for o in param.opts if o in LEGACY_NAMES or o in (renamed or {})]
         if legacy:
-            param.opts = [o for o in param.opts if o not in LEGACY_NAMES]
+            param.opts = [o for o in param.opts if o not in legacy]
             param.legacy_opts = legacy
     elif type(param) is TyperArgument:
         param.__class__ = ReadableArgument
@@ -97,7 +113,7 @@ class FacemindCommand(TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for param in self.params:
-            _readable(param)
+            _readable(param, RENAMED.get(self.name or ""))
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
@@ -109,6 +125,8 @@ class FacemindGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for param in self.params:
+            _readable(param)
         rank = {name: i for i, name in enumerate(WORKFLOW)}
         names = sorted(self.commands, key=lambda n: rank.get(n, len(rank)))
         self.commands = {n: self.commands[n] for n in names}

@@ -12,7 +12,19 @@ import typer
 
 from ..errors import FacemindError
 from . import app, err, out
-from .options import BalanceOpt, JoinIdOpt, PositiveBandOpt, SeedOpt, TaskOpt, out_option
+from .options import (
+    BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
+    JobsOpt,
+    JoinIdOpt,
+    PositiveBandOpt,
+    SeedOpt,
+    TaskOpt,
+    face_model_option,
+    out_option,
+    resolve_jobs,
+)
 
 
 def _params(text: str | None) -> dict | None:
@@ -30,7 +42,7 @@ def _params(text: str | None) -> dict | None:
 @app.command("train")
 def train_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     subscale: Annotated[str, typer.Option("--subscale", help="Subscale to model.")],
     model: Annotated[
         str,
@@ -57,11 +69,19 @@ def train_cmd(
         bool, typer.Option("--grid-search", help="Inner grid search (classical models).")
     ] = False,
     seed: SeedOpt = 0,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate", help="Also store a cross-validated estimate (see --folds)."),
+    ] = False,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, help="Folds of the --validate estimate.")
+    ] = 5,
     params: Annotated[
         str | None,
         typer.Option("--params", help="Deep model settings as JSON, e.g. '{\"epochs\": 20}'."),
     ] = None,
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
@@ -90,9 +110,15 @@ def train_cmd(
             seed=seed,
             id_column=id_column,
             params=_params(params),
+            validate=folds if validate else 0,
+            encoding=encoding,
         )
     for note in trained.meta["training"]["notes"]:
         err.print(f"note: {note}")
+    if "validation" in trained.meta:
+        from ..evaluation.validation import describe
+
+        out.print(describe(trained.meta["validation"]))
     trained.save(output)
     t = trained.meta["training"]
     out.print(
@@ -114,11 +140,15 @@ def predict_cmd(
     features: Annotated[
         Path | None, typer.Option("--features", help="Score a features table instead of videos.")
     ] = None,
-    face_model: Annotated[
-        Path | None, typer.Option("--face-model", help="Face model file (.task).")
-    ] = None,
+    face_model: Annotated[Path | None, face_model_option()] = None,
+    jobs: JobsOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
-    """Score videos with a saved model: extraction (in memory), features, model; one row per video."""
+    """Score videos with a saved model: extraction (in memory), features, model; one row per video.
+
+    Exits 1 when any video could not be read (after all of them; the others are scored), as
+    extract does.
+    """
     from ..api import load_model
     from ..io import TABLE_SUFFIXES, write_table
     from ..study import read_study_table
@@ -130,19 +160,29 @@ def predict_cmd(
     start = time.perf_counter()
     trained = load_model(model)
     if features is not None:
-        result = trained.predict_features(read_study_table(features), source=str(features))
+        result = trained.predict_features(
+            read_study_table(features, encoding=encoding), source=str(features)
+        )
     else:
         result = trained.predict_videos(
-            videos, face_model=face_model, on_video=lambda v: err.print(f"scoring {v}")
-        )
+            videos, face_model=face_model, jobs=resolve_jobs(jobs),
+            on_video=lambda v, status: err.print(f"extracted {v} ({status})"),
+        )  # fmt: skip
     write_table(result, output)
-    bad = result[result["status"] != "ok"]
-    for _, row in bad.iterrows():
+    scored = result["status"].isin(["ok", "partial"])
+    for vid, error in result.attrs.get("partial", {}).items():
+        err.print(f"note: {vid}: partial, scored on the frames decoded ({error})")
+    for _, row in result[~scored].iterrows():
         err.print(f"note: {row['video_id']}: no prediction ({row['status']})")
     out.print(
-        f"{len(result) - len(bad)} of {len(result)} video(s) scored with {trained.meta['model']} "
+        f"{int(scored.sum())} of {len(result)} video(s) scored with {trained.meta['model']} "
         f"({trained.meta['task']}, {trained.meta['subscale']}); written to {output} in "
         f"{time.perf_counter() - start:.1f} s"
     )
     if len(result):
         out.print(f"target: {result['target'].iloc[0]}")
+    failed = result["status"].astype(str).str.startswith("extraction_failed")
+    if failed.any():
+        err.print(f"facemind: {int(failed.sum())} video(s) could not be read; the others' "
+                  f"predictions are in {output}")  # fmt: skip
+        raise SystemExit(1)

@@ -1,7 +1,8 @@
 """Options that several commands share, declared once so their names, defaults and help agree.
 
 The command-line contract: a command's main output is ``-o/--out``, its local worker
-processes ``-j/--jobs`` (default: one per core). Names used before (``--output``,
+processes ``-j/--jobs`` (default: one per core), its instrument ``-i/--instrument``, the text
+encoding of the tables it reads ``--encoding``, the face model ``--face-model``. Names used before (``--output``,
 ``extract --workers``, ``models fetch --dest``) are still accepted; help shows only the
 current ones (see :mod:`facemind.cli.help`).
 """
@@ -66,3 +67,22 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JoinIdOpt = Annotated[
     str, typer.Option("--id-column", help="Participant id column in both tables.")
 ]
+
+
+InstrumentOpt = Annotated[
+    str,
+    typer.Option(
+        "--instrument", "-i", help="Built-in id (see `facemind instruments`) or a spec file."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="Text encoding of CSV tables (default: UTF-8, else Windows-1252)."
+    ),
+]
+
+
+def face_model_option(help: str = "Face model file (.task).", *legacy: str) -> Any:
+    """``--face-model``: the MediaPipe face model file (``legacy`` names stay accepted)."""
+    return typer.Option("--face-model", *legacy, help=help)

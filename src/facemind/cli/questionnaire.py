@@ -12,21 +12,11 @@ from .. import sdi as sdi_mod
 from ..errors import FacemindError
 from ..instruments import builtin_ids, load_instrument
 from ..io import write_json, write_table
-from . import app, err, out
+from . import app, as_flags, err, out
 from .notices import table_notes
-from .options import out_option
+from .options import EncodingOpt, InstrumentOpt, out_option
 
-InstrumentOpt = Annotated[
-    str,
-    typer.Option(
-        "--instrument", "-i", help="Built-in id (see `facemind instruments`) or a spec file."
-    ),
-]
 IdOpt = Annotated[str, typer.Option("--id-column", help="Column holding participant ids.")]
-EncodingOpt = Annotated[
-    str | None,
-    typer.Option("--encoding", help="Text encoding of a CSV (default: UTF-8, else Windows-1252)."),
-]
 OutOpt = Annotated[Path, out_option("Output table (.csv or .parquet).", "--output")]
 
 
@@ -159,15 +149,14 @@ def sdi_cmd(
     if plot is not None:
         from ..reporting.sdi_plot import plot_sdi
 
-        plot_sdi(results, plot)
+        scales = {n: s.multiplier for n, s in load_instrument(instrument).subscales.items()}
+        plot_sdi(results, plot, multipliers=scales)  # the scored scale, as in the report
     print_sdi_table(results, fractions, summary=summ)
+    from ..reporting.html import small_group_warnings
+
+    for warning in small_group_warnings(results):
+        err.print(f"[yellow]{as_flags(warning)}[/]", markup=True, highlight=False)
     for name, res in results.items():
-        small, groups = res.small_groups(5)
-        if 2 * small > groups:
-            err.print(
-                f"[yellow]{name}: {small} of {groups} score groups have fewer than 5 members, "
-                "so their SDs and the SDI mean little (use more respondents or --group-by band)[/]"
-            )
         if res.left_out:
             err.print(
                 f"[yellow]{name}: {res.left_out} of {len(res.ids)} respondents left out "

@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 
 from . import app, err
-from .options import out_option
+from .options import EncodingOpt, InstrumentOpt, out_option
 
 
 @app.command("report")
 def report_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[
-        str, typer.Option("--instrument", "-i", help="Built-in id or spec file.")
-    ],
+    instrument: InstrumentOpt,
     output: Annotated[Path, out_option("The HTML file to write.", "--output")],
     results: Annotated[
         Path | None,
@@ -44,6 +42,7 @@ def report_cmd(
         Path | None,
         typer.Option("--importance", help="Channel importance table from facemind explain."),
     ] = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Write a self-contained HTML report: cohort, scores, SDI, models, calibration, subgroups,
     channel importance, clusters, extraction and a reporting checklist."""
@@ -51,6 +50,6 @@ def report_cmd(
 
     path = report(
         results, responses, instrument, output, extraction=extraction, features=features,
-        importance=importance, id_column=id_column,
+        importance=importance, id_column=id_column, encoding=encoding,
     )  # fmt: skip
     err.print(f"report written to {path.resolve()}")

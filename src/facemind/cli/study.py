@@ -12,6 +12,8 @@ from ..errors import FacemindError
 from . import app, err, out
 from .options import (
     BalanceOpt,
+    EncodingOpt,
+    InstrumentOpt,
     JobsOpt,
     JoinIdOpt,
     PositiveBandOpt,
@@ -159,7 +161,7 @@ def _bins(text: str) -> int | dict[str, list[float]]:
 @app.command("sweep")
 def sweep_cmd(
     responses: Annotated[Path, typer.Option("--responses", help="Item responses (.csv/.parquet).")],
-    instrument: Annotated[str, typer.Option("--instrument", help="Built-in id or spec file.")],
+    instrument: InstrumentOpt,
     output: Annotated[
         Path,
         out_option(
@@ -229,6 +231,15 @@ def sweep_cmd(
         ),
     ] = False,
     id_column: JoinIdOpt = "participant_id",
+    encoding: EncodingOpt = None,
+    group_by: Annotated[
+        str,
+        typer.Option(
+            "--group-by",
+            help="Compare and remove respondents within groups of the same raw total or "
+            "severity band (as sdi --group-by; the report follows).",
+        ),
+    ] = "total",
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Print every library warning as it was raised.")
     ] = False,
@@ -281,13 +292,14 @@ def sweep_cmd(
         id_column=id_column,
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
+        group_by=group_by,
     )
     start = time.perf_counter()
     with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
         result = sweep(
             features, responses, instrument, out=output, progress=progress, scheduler=scheduler,
             subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
-            subgroup_bins=_bins(subgroup_bins), **settings,
+            subgroup_bins=_bins(subgroup_bins), encoding=encoding, **settings,
         )  # fmt: skip
         caught.extend(result.warnings)
     for note in result.notes:

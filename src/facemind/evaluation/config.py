@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import FacemindError, ParameterError
 from ..instruments import Instrument
-from ..models import BALANCE_METHODS, check_model, get_model
+from ..models import BALANCE_METHODS, canonical_model, check_model, get_model
 
 Task = Literal["binary", "3class", "bands", "regression"]
 Protocol = Literal["paper", "train-only"]
@@ -64,12 +64,17 @@ class SweepConfig:
     #: Extraction directory the deep models (``sequence``, ``frames-cnn``) load their inputs
     #: from; their feature table is then :func:`facemind.models.deep.input_table`.
     frames: str | None = None
+    #: Groups within which respondents are compared and removed: ``total`` (same raw total,
+    #: the paper's) or ``band`` (same severity band, for small cohorts), as in the SDI.
+    group_by: str = "total"
 
     def __post_init__(self) -> None:
         for name in ("subscales", "models", "fractions", "protocols", "criteria", "run_folds"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str | tuple):
                 object.__setattr__(self, name, tuple(value))
+        if self.models is not None and not isinstance(self.models, str):
+            object.__setattr__(self, "models", tuple(canonical_model(m) for m in self.models))
 
     def resolved_models(self) -> list[str]:
         """The models to fit: ``models``, or the task's defaults."""
@@ -84,7 +89,7 @@ class SweepConfig:
             raise FacemindError(
                 f"unknown task {self.task!r}; choose one of {', '.join(SWEEP_TASKS)}"
             )
-        subs = list(self.subscales) if self.subscales is not None else list(inst.subscales)
+        subs = [inst.subscale_name(s) for s in self.resolved_subscales(inst)]
         if not subs:
             raise FacemindError("no subscales chosen")
         for s in subs:
@@ -123,6 +128,10 @@ class SweepConfig:
         for f in self.fractions:
             if not 0.0 <= float(f) < 1.0:
                 raise FacemindError(f"removal fraction must be in [0, 1), got {f}")
+        if self.group_by not in GROUP_BY:
+            raise ParameterError(
+                f"`group_by` must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}"
+            )
         if self.folds < 2:
             raise ParameterError(f"`folds` must be at least 2, got {self.folds}")
         if self.repeats < 1:
@@ -169,6 +178,10 @@ def _check_model_inputs(models: Sequence[str], frames: str | None) -> None:
         )
 
 
+#: Ways to group respondents for the SDI criterion and removal within groups.
+GROUP_BY = ("total", "band")
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """A :class:`SweepConfig` validated against its instrument, with every default resolved:
@@ -187,6 +200,16 @@ class SweepPlan:
     def n_fits(self) -> int:
         """Number of model fits the sweep will make (see :func:`plan_size`)."""
         return plan_size(self.config, self.instrument)
+
+    def deep_inputs(self) -> tuple[Any, str, list[str]]:
+        """The deep models' input table read from ``config.frames`` (crops too when a model
+        takes them), its name, and the note on the videos left out."""
+        from ..models import get_model
+        from ..models.inputs import input_table
+
+        crops = any(get_model(m).input == "crops" for m in self.models)
+        inputs = input_table(self.config.frames, crops=crops)
+        return inputs.table, str(self.config.frames), [inputs.summary()]
 
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:

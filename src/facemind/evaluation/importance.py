@@ -34,7 +34,7 @@ from .metrics import (
     regression_metrics,
     scores_of,
 )
-from .summary import corrected_t_interval
+from .summary import METRIC_BOUNDS, corrected_t_interval
 
 #: Derived channels of :mod:`facemind.functionals` and the group each belongs to.
 DERIVED_CHANNELS: dict[str, str] = {
@@ -53,6 +53,19 @@ MAX_CELLS = 4_000_000
 SCORE_METRICS = frozenset({"roc_auc", "brier", "ece"})
 #: Metrics where lower is better: their drop is the increase.
 LOWER_IS_BETTER = frozenset({"mae", "rmse", "brier", "ece"})
+#: The score of a model that guesses, for the metrics that have one.
+CHANCE = {"roc_auc": 0.5}
+
+
+def drop_bounds(metric: str, baseline: float) -> tuple[float, float]:
+    """The range a drop from ``baseline`` can take within the metric's own range (an AUC of
+    0.6 can drop by 0.6 at most, and rise by 0.4)."""
+    lo, hi = METRIC_BOUNDS.get(metric, (-np.inf, np.inf))
+    if metric in LOWER_IS_BETTER:
+        return lo - baseline, hi - baseline
+    return baseline - hi, baseline - lo
+
+
 IMPORTANCE_COLUMNS: tuple[str, ...] = (
     "level", "group", "channel", "n_features", "metric", "baseline",
     "drop_mean", "drop_ci_low", "drop_ci_high", "n_folds", "permutations",
@@ -177,10 +190,12 @@ def permutation_importance(
     from sklearn.model_selection import StratifiedGroupKFold
 
     inst = load_instrument(instrument)
+    subscale = inst.subscale_name(subscale)
     if subscale not in inst.subscales:
         raise FacemindError(
             f"unknown subscale {subscale!r} for {inst.id}; choose from {', '.join(inst.subscales)}"
         )
+    model = check_model(model, task).name
     if check_model(model, task).input != "features":
         raise FacemindError(f"model {model!r} takes frames, not features; explain a feature model")
     if folds < 2 or repeats < 1 or permutations < 1:
@@ -259,7 +274,9 @@ def permutation_importance(
         g = per_fold[(per_fold["level"] == level) & (per_fold["group"] == group)
                      & (per_fold["channel"] == channel)]  # fmt: skip
         ratio = float((g["n_test"] / g["n_train"]).mean())
-        mean, lo, hi = corrected_t_interval(g["drop"].to_numpy(), ratio)
+        mean, lo, hi = corrected_t_interval(
+            g["drop"].to_numpy(), ratio, bounds=drop_bounds(metric, float(g["baseline"].mean()))
+        )
         rows.append({"level": level, "group": group, "channel": channel, "n_features": len(cols),
                      "metric": metric, "baseline": float(g["baseline"].mean()),
                      "drop_mean": mean, "drop_ci_low": lo, "drop_ci_high": hi,

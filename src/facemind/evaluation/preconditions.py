@@ -38,14 +38,20 @@ def _advice(kind: str, plan: SweepPlan, fraction: float) -> str:
 
 def check_sweep_data(
     study: Study, plan: SweepPlan, splits: Splits, contexts: dict[str, SubscaleContext]
-) -> None:
+) -> str | None:
     """Raise :class:`FacemindError` (one line) unless every fit of the plan has at least two
-    classes (a varying target for regression) after removal and balancing, enough
-    participants per class for the inner grid search, and a test set left to score."""
+    classes (a varying target for regression) after removal and balancing and enough
+    participants per class for the inner grid search.
+
+    A setting whose removal leaves no test participant (paper protocol) cannot be scored: it
+    is recorded with empty metrics, and the returned note says so once (``None`` when every
+    setting has a test set).
+    """
     cfg = plan.config
     fractions = plan.fractions
     settings = [("train-only", "none", 0.0)] if 0.0 in fractions else []
     settings += [(p, c, f) for f in fractions if f > 0 for p in cfg.protocols for c in cfg.criteria]
+    empty: list[str] = []
     for s in plan.subscales:
         ctx = contexts[s]
         for r in range(cfg.repeats):
@@ -66,9 +72,8 @@ def check_sweep_data(
                     if fraction > 0:
                         where += f", {protocol} removal of {fraction:g} by {criterion}"
                     if len(te) == 0:
-                        raise FacemindError(
-                            f"{where}: no test participant left; {_advice('no_test', plan, 1)}"
-                        )
+                        empty.append(where)
+                        continue
                     problem = fit_data_problem(
                         ctx.y_rows[tr], ctx.row_person[tr], task=cfg.task,
                         grid_search=cfg.grid_search, inner_folds=cfg.inner_folds,
@@ -78,3 +83,10 @@ def check_sweep_data(
                         raise FacemindError(
                             f"{where}: the training set has {what}; {_advice(kind, plan, fraction)}"
                         )
+    if not empty:
+        return None
+    more = f" and {len(empty) - 1} more" if len(empty) > 1 else ""
+    return (
+        f"{len(empty)} fold setting(s) not estimable, recorded with empty metrics: no test "
+        f"participant left ({empty[0]}{more}); {_advice('no_test', plan, 1)}"
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -160,13 +162,17 @@ def _contexts(
     cfg, inst = plan.config, plan.instrument
     contexts: dict[str, SubscaleContext] = {}
     for s in plan.subscales:
+        groups = study.raw[s]  # respondents with the same raw total, or the same band
+        if cfg.group_by == "band":
+            sub = inst.subscales[s]
+            groups = sub.band_index(np.asarray(study.raw[s], dtype=float) * sub.multiplier)
         paper_keep: dict[tuple[int, str, float], np.ndarray] = {}
         if "paper" in cfg.protocols:
             for r in range(cfg.repeats):
                 for criterion in cfg.criteria:
                     for fraction in (f for f in plan.fractions if f > 0):
                         paper_keep[(r, criterion, fraction)] = removal_keep(
-                            criterion, study.items[s], study.raw[s], fraction, inst,
+                            criterion, study.items[s], groups, fraction, inst,
                             seed=stable_seed(cfg.seed, s, r, "paper", criterion),
                         )  # fmt: skip
                         if recorder is not None:
@@ -178,7 +184,7 @@ def _contexts(
         contexts[s] = SubscaleContext(
             row_person=study.row_person,
             items=study.items[s],
-            raw=study.raw[s],
+            raw=groups,
             y_rows=targets[s][study.row_person],
             task=cfg.task,
             subscale=s,
@@ -372,9 +378,14 @@ def run_sweep(
     subgroups: Sequence[str] | None = None,
     subgroup_bins: int | dict[str, Sequence[float]] = DEFAULT_BINS,
     executor: Executor | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
 ) -> SweepResult:
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
+
+    With ``out`` (a table path), finished units are kept beside it (:func:`checkpoint_path`)
+    until the results are saved there; ``scheduler`` runs on that Dask cluster.
 
     ``config`` is validated against the instrument here, unless it is already a
     :class:`SweepPlan` (from :meth:`SweepConfig.validate`); ``subgroups`` are columns of
@@ -400,13 +411,20 @@ def run_sweep(
             responses, subgroups, study.person_ids, id_column=plan.config.id_column,
             bins=subgroup_bins, source=responses_name,
         )  # fmt: skip
-    result = sweep_study(
-        study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-        subgroups=levels, executor=executor,
-    )  # fmt: skip
+    if out is not None and checkpoint is None:
+        checkpoint = checkpoint_path(out)
+    remote = executor is not None or scheduler is not None
+    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
+        result = sweep_study(
+            study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
+            subgroups=levels, executor=pool,
+        )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
     )
+    if out is not None:
+        result.save(out)
+        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
     return result
 
 
@@ -461,7 +479,7 @@ def sweep_study(
     targets = _targets(study, plan)
     splits = _fold_splits(study, plan, targets)
     contexts = _contexts(study, plan, targets, recorder)
-    check_sweep_data(study, plan, splits, contexts)
+    not_estimable = check_sweep_data(study, plan, splits, contexts)
     if subgroups is not None:
         contexts = {s: replace(c, subgroups=subgroups) for s, c in contexts.items()}
     keys = [
@@ -523,7 +541,7 @@ def sweep_study(
     return SweepResult(
         folds=folds,
         summary=summarize(folds),
-        notes=study.notes,
+        notes=[*study.notes, *([not_estimable] if not_estimable else [])],
         n_participants=study.n_people,
         n_rows=len(study.X),
         components=[shared[job.key].inputs.shape[1] for job in pre_jobs],

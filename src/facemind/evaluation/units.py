@@ -35,6 +35,7 @@ class SubscaleContext:
 
     row_person: np.ndarray
     items: np.ndarray
+    #: Each respondent's group: the raw total, or the band index with ``group_by='band'``.
     raw: np.ndarray
     y_rows: np.ndarray
     task: str
@@ -242,6 +243,10 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         return FitSetting(key.model, protocol, criterion, fraction, key.repeat, key.fold)
 
     def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray) -> tuple[dict[str, Any], list]:
+        if len(te) == 0:  # nobody left to score: not estimable, the metrics stay empty
+            return {"n_train": len(tr), "n_test": 0, "n_fit": 0,
+                    "n_removed_train": len(unit.train_rows) - len(tr),
+                    "n_removed_test": len(unit.test_rows)}, []  # fmt: skip
         log = FitLog() if ctx.record else None
         metrics, n_fit, by_level = _fit_predict(unit, tr, te, rs, log)
         if log is not None:

@@ -5,7 +5,9 @@
 - Each video is processed by :func:`process_video`, which writes its frame table, crops (only
   when asked) and its record; the manifest is rebuilt from the records.
 - A rerun skips videos whose record has the same input fingerprint (size, modification time)
-  and settings; corrupt or face-less videos are recorded with their status, never fatal.
+  and settings; corrupt or face-less videos are recorded with their status, never fatal. A
+  skipped video's participant id, which does not change its frames, is updated from the
+  inputs; records of videos no longer among the inputs are kept, or dropped with ``prune``.
 - Videos run through :mod:`facemind.parallel`: ``jobs=1`` in this process, ``jobs=N`` in N
   local worker processes, ``scheduler=ADDRESS`` on an existing Dask cluster, or on an
   ``executor`` given by the caller (the output folder must be on a file system the workers
@@ -135,7 +137,7 @@ def is_done(out: ExtractionDir, task: VideoTask, settings: str, retry_failed: bo
 _MODEL_CACHE: dict[str, bytes] = {}
 
 
-def _model_bytes(model_path: str) -> bytes:
+def model_bytes(model_path: str) -> bytes:
     """The model file, read and verified once per process (each worker loads it once)."""
     if model_path not in _MODEL_CACHE:
         verify_model(model_path)
@@ -149,7 +151,7 @@ def process_video(
 ) -> dict[str, Any]:  # fmt: skip
     """Extract one video, write its frame table, crops and record; return the record."""
     layout = ExtractionDir(out)
-    model = _model_bytes(model_path)
+    model = model_bytes(model_path)
     t0 = time.perf_counter()
     try:
         res = extract_video(task.path, lambda: settings.landmarker(model), settings)
@@ -224,6 +226,18 @@ class BatchSummary:
     ok: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     other_faces: list[list] = field(default_factory=list)
+    #: Videos done earlier whose participant id this run changed (no re-extraction).
+    relabelled: int = 0
+    #: Records of videos not among these inputs: kept in the manifest, or ``pruned``.
+    not_given: int = 0
+    pruned: int = 0
+
+    def counts(self) -> dict[str, Any]:
+        """Every field but the manifest, JSON-safe (failures as lists)."""
+        from dataclasses import asdict
+
+        out = {k: v for k, v in asdict(self).items() if k != "manifest"}
+        return {**out, "failures": [list(f) for f in self.failures]}
 
 
 def no_videos_message(inputs: Sequence[str | os.PathLike[str]]) -> str:
@@ -246,6 +260,7 @@ def run_batch(
     executor: Any = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    prune: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> BatchSummary:
@@ -258,9 +273,11 @@ def run_batch(
     left open). A call that raises in a worker, or whose worker died, fails its video only:
     it is recorded ``failed`` with ``worker failed: <error>``. A local process pool that loses
     a worker is broken, so the videos it had not finished are recorded so too. Such records
-    keep no resume state: the next run redoes them, with or without ``retry_failed``.
+    keep no resume state: the next run redoes them, with or without ``retry_failed``. When
+    every video to do failed so, :class:`FacemindError` is raised instead of a summary.
     ``progress`` is called with (videos done, videos in all), already extracted ones counted
-    as done, before the first video and after each.
+    as done, before the first video and after each. ``prune`` deletes the records, frame
+    tables and crops of videos not among ``inputs``, so that the manifest lists only these.
     """
     jobs = resolve_jobs(jobs)
     layout = ExtractionDir(out)
@@ -284,8 +301,19 @@ def run_batch(
         if status == "failed":
             failures.append((rec["video_id"], str(rec.get("path")), str(rec.get("error"))))
 
+    relabelled = 0
     for t in earlier:
-        count(layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"})
+        rec = layout.read_record(t.video_id) or {"video_id": t.video_id, "status": "ok"}
+        if "participant_id" in rec and rec["participant_id"] != t.participant_id:
+            rec["participant_id"] = t.participant_id
+            layout.write_record(rec, resume=rec.get("resume"))
+            relabelled += 1
+        count(rec)
+    given = {t.video_id for t in tasks}
+    stale = [v for v in layout.record_ids() if v not in given]
+    if prune:
+        for vid in stale:
+            layout.remove_video(vid)
 
     finished = len(earlier)
     if progress is not None:
@@ -305,8 +333,11 @@ def run_batch(
     # Largest first, so that a long video does not start last and leave the others idle.
     ordered = sorted(todo, key=lambda t: -t.size)
 
+    lost: list[str] = []
+
     def worker_failed(i: int, exc: Exception) -> dict[str, Any]:
         t = ordered[i]
+        lost.append(f"{type(exc).__name__}: {exc}")
         rec = {"video_id": t.video_id, "participant_id": t.participant_id, "path": t.path,
                "size": t.size, "status": "failed",
                "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
@@ -327,9 +358,16 @@ def run_batch(
         for v, m, n in zip(others["video_id"], others["faces_max"], others["other_face_frames"],
                            strict=True)
     ]  # fmt: skip
+    if ordered and len(lost) == len(ordered):
+        raise FacemindError(
+            f"every video to do ({len(ordered)}) failed in its worker process, none was "
+            f"extracted ({lost[0]}); they are redone on the next run"
+        )
     return BatchSummary(
         total=len(tasks), skipped=len(earlier), processed=len(todo),
         failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
         seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
         ok=counts["ok"], failures=sorted(failures), other_faces=other_faces,
+        relabelled=relabelled, not_given=0 if prune else len(stale),
+        pruned=len(stale) if prune else 0,
     )  # fmt: skip

@@ -160,8 +160,22 @@ class ExtractionDir:
         except (OSError, ValueError):
             return None
 
+    def record_ids(self) -> list[str]:
+        """The video ids that have a record, sorted."""
+        folder = self.root / "records"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    def remove_video(self, video_id: str) -> None:
+        """Delete a video's record, frame table and crops (a video no longer among the inputs)."""
+        import shutil
+
+        self.record_path(video_id).unlink(missing_ok=True)
+        self.frames_path(video_id).unlink(missing_ok=True)
+        shutil.rmtree(self.crop_dir(video_id), ignore_errors=True)
+
     def build_manifest(self) -> pd.DataFrame:
-        """Collect every record under ``records/`` and write ``manifest.parquet``."""
+        """Collect every record under ``records/`` and write ``manifest.parquet`` (unless it
+        already holds them), so that what is newer than the manifest is known."""
         folder = self.root / "records"
         rows = []
         for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
@@ -170,6 +184,12 @@ class ExtractionDir:
             except (OSError, ValueError):
                 continue  # a record being replaced; its video is redone on the next run
         df = manifest_frame(rows)
+        if self.manifest_path.is_file():  # unchanged: left as it is, its time says when it was
+            try:
+                if read_table(self.manifest_path).equals(df):
+                    return df
+            except InputError:
+                pass  # unreadable: written again
         write_table(df, self.manifest_path)
         return df
 

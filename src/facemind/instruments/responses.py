@@ -133,16 +133,19 @@ def _first_bad(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _coerce_item(
-    col: pd.Series, name: str, inst: Instrument, at: Callable[[int], Any], source: str
-):
-    """Numeric values of one item column, or the first (row index, error) found in it."""
+#: Bad cells listed in the error beside the first one; the others are counted.
+SHOWN_CELLS = 20
+
+
+def _bad_cells(col: pd.Series, inst: Instrument) -> tuple[np.ndarray, list[tuple[int, str, Any]]]:
+    """Numeric values of one item column and its bad cells: ``(row index, reason, value)``."""
     if pd.api.types.is_bool_dtype(col):
-        return None, (0, InputError("boolean item values are not allowed", file=source, **at(1), column=name, value=bool(col.iloc[0])))  # fmt: skip
+        return np.full(len(col), np.nan), [(0, "boolean item values are not allowed", bool(col.iloc[0]))]  # fmt: skip
+    bad: list[tuple[int, str, Any]] = []
     if pd.api.types.is_integer_dtype(col) and not col.hasnans:
         ints = col.to_numpy()
         if ints.min() >= inst.response_min and ints.max() <= inst.response_max:
-            return ints.astype(float), None
+            return ints.astype(float), []
         values = ints.astype(float)
     elif pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=float, na_value=np.nan)
@@ -150,27 +153,45 @@ def _coerce_item(
         text = col.astype("string").str.strip()
         text = text.mask(text == "")
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = _first_bad(text.notna().to_numpy() & np.isnan(values))
-        if bad is not None:
-            return values, (bad, InputError(
-                "non-numeric item value", file=source, **at(bad + 1), column=name,
-                value=str(text.iloc[bad]),
-            ))  # fmt: skip
+        bad += [(int(i), "non-numeric item value", str(text.iloc[i]))
+                for i in np.flatnonzero(text.notna().to_numpy() & np.isnan(values))]  # fmt: skip
     finite = ~np.isnan(values)
-    bad = _first_bad(finite & ~np.isfinite(values))
-    if bad is None:
-        bad = _first_bad(finite & np.isfinite(values) & (np.mod(values, 1) != 0))
-        if bad is not None:
-            return values, (bad, InputError("item values must be integers", file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad])))  # fmt: skip
-    else:
-        return values, (bad, InputError("item values must be finite", file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad])))  # fmt: skip
-    bad = _first_bad(finite & ((values < inst.response_min) | (values > inst.response_max)))
-    if bad is not None:
-        return values, (bad, InputError(
-            f"item value out of range {inst.response_min}-{inst.response_max}",
-            file=source, **at(bad + 1), column=name, value=_show(col.iloc[bad]),
-        ))  # fmt: skip
-    return values, None
+    checks = [
+        (finite & ~np.isfinite(values), "item values must be finite"),
+        (finite & np.isfinite(values) & (np.mod(values, 1) != 0), "item values must be integers"),
+        (finite & np.isfinite(values) & (np.mod(values, 1) == 0)
+         & ((values < inst.response_min) | (values > inst.response_max)),
+         f"item value out of range {inst.response_min}-{inst.response_max}"),
+    ]  # fmt: skip
+    for mask, reason in checks:
+        bad += [(int(i), reason, _show(col.iloc[i])) for i in np.flatnonzero(mask)]
+    return values, sorted(bad, key=lambda b: b[0])
+
+
+def _shifted_hint(values: list[np.ndarray], inst: Instrument) -> str:
+    """A hint when every answer lies one above the instrument's range (coded from 1, not 0)."""
+    answered = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.empty(0)
+    lo, hi = inst.response_min, inst.response_max
+    if answered.size and answered.min() >= lo + 1 and answered.max() == hi + 1:
+        return (f"; every answer lies in {lo + 1}-{hi + 1}, one above the instrument's {lo}-{hi}: "
+                f"if the file codes answers from {lo + 1}, subtract 1 from every item")  # fmt: skip
+    return ""
+
+
+def _cells_error(
+    cells: list[tuple[int, int, str, str, Any]], at: Callable[[int], Any], source: str, hint: str
+) -> InputError:
+    """One error for every bad cell ``(row index, column order, column, reason, value)``:
+    located at the first, listing the next ones up to :data:`SHOWN_CELLS`, counting the rest."""
+    cells = sorted(cells, key=lambda c: (c[0], c[1]))
+    row, _, column, reason, value = cells[0]
+    message = reason
+    if len(cells) > 1:
+        shown = [f"row {r + 1} column {c!r} value {v!r} ({why})"
+                 for r, _, c, why, v in cells[1:SHOWN_CELLS]]  # fmt: skip
+        more = f" and {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
+        message += f"; {len(cells)} bad item values in all, also {'; '.join(shown)}{more}"
+    return InputError(message + hint, file=source, **at(row + 1), column=column, value=value)
 
 
 def _show(value: object) -> object:
@@ -221,15 +242,12 @@ def validate_responses(
         )  # fmt: skip
     mapping = resolve_item_columns([str(c) for c in df.columns], inst, source, other=(id_column,))
     values: dict[str, np.ndarray] = {}
-    errors: list[tuple[int, int, InputError]] = []
+    cells: list[tuple[int, int, str, str, Any]] = []
     for order, (item, column) in enumerate(mapping.items()):
-        vals, err = _coerce_item(df[column], column, inst, at, source)
-        if err is not None:
-            errors.append((err[0], order, err[1]))
-        else:
-            values[item] = vals
-    if errors:
-        raise min(errors, key=lambda e: (e[0], e[1]))[2]
+        values[item], bad = _bad_cells(df[column], inst)
+        cells += [(r, order, column, reason, value) for r, reason, value in bad]
+    if cells:
+        raise _cells_error(cells, at, source, _shifted_hint(list(values.values()), inst))
     block = np.empty((len(df), len(mapping)), order="F")  # pandas keeps it without a copy
     for j, item in enumerate(mapping):
         block[:, j] = values[item]

@@ -71,6 +71,12 @@ class Instrument:
     reference: str = ""
     source: str = ""
 
+    def subscale_name(self, name: str) -> str:
+        """The subscale called ``name`` in any letter case (``Depression`` -> ``depression``);
+        an unknown name is returned as given, for the caller to refuse."""
+        key = str(name).strip().casefold()
+        return next((s for s in self.subscales if s.casefold() == key), str(name))
+
     @property
     def items(self) -> tuple[str, ...]:
         """Every item used by any subscale, in first-use order."""

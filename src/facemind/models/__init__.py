@@ -69,10 +69,28 @@ def available_models() -> list[str]:
     return list(_REGISTRY)
 
 
+#: Other names people give the registered models (looked up case-insensitively).
+MODEL_ALIASES: dict[str, str] = {
+    "xgboost": "gbt", "xgb": "gbt", "logistic": "logreg", "logistic_regression": "logreg",
+    "random_forest": "rf", "randomforest": "rf", "svc": "svm",
+}  # fmt: skip
+
+
+def canonical_model(name: str) -> str:
+    """The registered name of a model given in any letter case or by an alias (``XGBoost`` ->
+    ``gbt``); an unknown name is returned as given, for :func:`get_model` to refuse."""
+    key = str(name).strip().lower().replace("-", "_")
+    for registered in _REGISTRY:
+        if registered.lower().replace("-", "_") == key:
+            return registered
+    return MODEL_ALIASES.get(key, str(name))
+
+
 def get_model(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` registered as ``name``, or a one-line error listing the names."""
+    """The :class:`ModelSpec` registered as ``name`` (any case, or an alias of
+    :data:`MODEL_ALIASES`), or a one-line error listing the names."""
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[canonical_model(name)]
     except KeyError:
         raise FacemindError(
             f"unknown model {name!r}; choose from {', '.join(available_models())}"

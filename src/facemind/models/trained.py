@@ -12,8 +12,9 @@ channels) are refused with a one-line error. Output, one row per video: ``partic
 it (``p_<subscale>_<class>``: ``p_depression_mild_or_above`` for a binary task, one per class
 otherwise; ``score_<subscale>_<class>`` for a binary model without probabilities;
 ``score_<subscale>`` for regression), ``label`` (the class at the model's own decision rule)
-and ``threshold`` (binary: the probability or score above which ``label`` is positive), then
-``status`` (``ok`` or why there is no prediction).
+and ``threshold`` (binary: the probability or score above which ``label`` is positive; a score
+within :data:`UNCERTAIN_MARGIN` of it is labelled ``uncertain``), then ``status`` (``ok`` or
+why there is no prediction).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ import pandas as pd
 from ..errors import FacemindError, InputError
 from . import CLASSIFICATION
 from .wrappers import Balanced, GroupedSearch
+
+#: A binary score this close to the threshold gets the label ``uncertain``: the model cannot
+#: tell (a model that learned nothing predicts the threshold itself, give or take rounding).
+UNCERTAIN_MARGIN = 1e-6
 
 
 def unwrap(est: Any) -> Any:
@@ -133,6 +138,8 @@ class TrainedModel:
             out["label"] = [self._class_name(c) for c in pred]
         if self.task == "binary":
             out["threshold"] = 0.5 if self._has_proba() else 0.0
+            near = (out[cols[0]] - out["threshold"]).abs() <= UNCERTAIN_MARGIN
+            out.loc[near, "label"] = "uncertain"
         out["status"] = "ok"
         return out
 

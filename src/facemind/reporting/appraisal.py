@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..evaluation.importance import reliability_note
+from ..evaluation.importance import CHANCE, reliability_note
 from . import figures
 from .names import model_name
 
@@ -254,8 +254,16 @@ def importance_section(data: ReportData) -> str:
     rows = [{"group": r.group, "features": r.n_features,
              "drop": _ci(r.drop_mean, r.drop_ci_low, r.drop_ci_high)} for r in groups.itertuples()]  # fmt: skip
     metric = _esc(t["metric"].iloc[0])
+    chance = CHANCE.get(str(t["metric"].iloc[0]))
+    baseline = float(t["baseline"].mean())
+    flag = ""
+    if chance is not None and baseline <= chance:
+        flag = (f"<p class='warn'>The model's {metric} on the test folds, {baseline:.3f}, is not "
+                f"above chance ({chance:g}): it predicts no better than guessing, so these drops "
+                "say little about which channels carry the signal.</p>")  # fmt: skip
     return (
         "<h2>Which channels matter</h2>"
+        + flag
         + _img(
             importance_figure(t),
             "channel importance",

@@ -45,6 +45,12 @@ class ReportData:
     subgroups: pd.DataFrame | None = None
     importance: pd.DataFrame | None = None
 
+    @property
+    def group_by(self) -> str:
+        """How the SDI groups respondents: as the sweep did (``band`` or ``total``)."""
+        settings = (self.provenance or {}).get("settings") or {}
+        return str(settings.get("group_by") or "total")
+
 
 def _take_provenance(data: ReportData, record: dict[str, Any] | None) -> None:
     if record:
@@ -92,8 +98,10 @@ def load_report_data(
     features: Table | None = None,
     importance: Table | None = None,
     id_column: str = "participant_id",
+    encoding: str | None = None,
 ) -> ReportData:
-    """Gather a report's parts: tables as given, files read with their ids as text.
+    """Gather a report's parts: tables as given, files read with their ids as text (CSV text
+    in ``encoding``, or detected).
 
     ``results`` is a sweep result or the path of its per-fold table (its summary and subgroup
     tables are read from beside it); ``extraction`` is an extraction folder, whose manifest
@@ -101,7 +109,7 @@ def load_report_data(
     """
     from ..evaluation import SweepResult
 
-    resp, source = study_table(responses, id_column)
+    resp, source = study_table(responses, id_column, encoding)
     data = ReportData(responses=resp, instrument=load_instrument(instrument),
                       id_column=id_column, source=source)  # fmt: skip
     if isinstance(results, SweepResult):
@@ -114,7 +122,7 @@ def load_report_data(
     if importance is not None:
         from ..evaluation.importance import check_importance_table
 
-        table, name = study_table(importance, id_column)
+        table, name = study_table(importance, id_column, encoding)
         data.importance = check_importance_table(table, name)
     if extraction is not None:
         manifest = Path(extraction) / "manifest.parquet"
@@ -122,5 +130,5 @@ def load_report_data(
             raise InputError("no manifest.parquet in the extraction folder", file=str(extraction))
         data.manifest = read_table(manifest)
     if features is not None:
-        data.features = study_table(features, id_column)[0]
+        data.features = study_table(features, id_column, encoding)[0]
     return data

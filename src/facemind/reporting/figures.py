@@ -34,22 +34,20 @@ def to_png(fig: plt.Figure, dpi: int = 90) -> bytes:
 
 def score_histograms(scores: pd.DataFrame, subscales: dict[str, Subscale]) -> bytes:
     """Histogram of each subscale's scored total with its band cut-offs."""
-    fig, axes = plt.subplots(1, len(subscales), figsize=(4.2 * len(subscales), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(subscales), figsize=(4.2 * len(subscales), 3.6), squeeze=False)
     for ax, (name, sub) in zip(axes[0], subscales.items(), strict=True):
         values = pd.to_numeric(scores[name], errors="coerce").dropna()
         top = int(values.max()) if len(values) else 1
         ax.hist(values, bins=np.arange(-0.5, top + 1.5, max(1, sub.multiplier)), color=PALETTE[0])
-        for band in sub.bands[1:]:
-            ax.axvline(band.min - 0.5, color="k", lw=0.8, ls=":")
-            ax.text(
-                band.min - 0.3,
-                ax.get_ylim()[1] * 0.92,
-                band.label,
-                fontsize=7,
-                rotation=90,
-                va="top",
-            )
-        ax.set_title(name, fontsize=10)
+        cuts = [band.min - 0.5 for band in sub.bands[1:]]
+        for cut in cuts:
+            ax.axvline(cut, color="k", lw=0.8, ls=":")
+        # The band names go on a top axis, above the bars, never over them.
+        ax.set_xlim(ax.get_xlim()[0], max(ax.get_xlim()[1], (cuts[-1] + 1) if cuts else 0))
+        names = ax.secondary_xaxis("top")
+        names.set_xticks(cuts, [band.label for band in sub.bands[1:]], fontsize=7, rotation=90)
+        names.tick_params(length=0, pad=2)
+        ax.set_title(name, fontsize=10, pad=4)
         ax.set_xlabel(
             f"scored total (raw sum x {sub.multiplier})" if sub.multiplier != 1 else "scored total"
         )
@@ -127,6 +125,7 @@ def confusion_grid(
     n_rows, n_cols = len(grid), len(column_titles)
     k = len(class_names)
     cell = 1.0 + 0.55 * k
+    slanted = k > 2 or max(len(str(n)) for n in class_names) > 8
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(2.6 + cell * n_cols + 1.0, 0.6 + cell * n_rows),
         squeeze=False, layout="constrained",
@@ -144,8 +143,11 @@ def confusion_grid(
             for (i, j), v in np.ndenumerate(m):
                 ax.text(j, i, f"{share[i, j]:.0%}\n(n={int(v)})", ha="center", va="center",
                         fontsize=9, color="white" if share[i, j] > 0.5 else "black")  # fmt: skip
-            ax.set_xticks(range(k), class_names if r == n_rows - 1 else [""] * k, fontsize=8,
-                          rotation=20 if k > 2 else 0)  # fmt: skip
+            ax.set_xticks(range(k), class_names if r == n_rows - 1 else [""] * k, fontsize=8)
+            if slanted:  # long or many names: slanted, each ending under its column
+                ax.tick_params(axis="x", labelrotation=30)
+                for label in ax.get_xticklabels():
+                    label.set(ha="right", rotation_mode="anchor")
             ax.set_yticks(range(k), class_names if c == 0 else [""] * k, fontsize=8)
             if r == 0:
                 ax.set_title(column_titles[c].replace(", ", "\n", 1), fontsize=9)

@@ -244,8 +244,8 @@ def findings_section(
         )
     out = ["<h2>Findings</h2>"]
     if head is None or crit is None:
-        out.append("<p class='note'>The sweep ran no removal (only 0% or only random removal): "
-                   "the findings list the metric at 0% only.</p>")  # fmt: skip
+        out.append(f"<p class='note'>{_why_no_removal(fractions, crit)}: the findings "
+                   "list the metric at 0% only.</p>")  # fmt: skip
     out.append(
         f"<p>Metric: {mname} on held-out folds"
         + (" (higher is better)" if better > 0 else " (lower is better)")
@@ -389,6 +389,19 @@ def _model_item(
     else:
         text.append(" <i>Reading: intervals not informative (too few test cases per fold).</i>")
     return "<li>" + "".join(text) + "</li>"
+
+
+def _why_no_removal(fractions: list[float], crit: str | None) -> str:
+    """Why the findings have no removal to quote, as what the sweep did."""
+    swept = [f for f in fractions if f > 0]
+    if not swept:
+        return "The sweep ran no removal (only 0%)"
+    shares = ", ".join(f"{f:.0%}" for f in swept)
+    if crit is None:
+        return (f"The sweep removed {shares} by random choice only, with no criterion to "
+                "compare it with")  # fmt: skip
+    return (f"Removal of {shares} ran but removed nobody (too few participants for any "
+            "of these shares)")  # fmt: skip
 
 
 def _removing(removed: pd.DataFrame, sub: str, fractions: list[float]) -> list[float]:

@@ -131,7 +131,10 @@ def cohort_section(ctx: ReportContext) -> str:
         )
     missing = [c for c in ("gender", "age", "grade") if c not in df.columns]
     if missing:
-        parts.append(f'<p class="note">Not in the responses: {", ".join(missing)}.</p>')
+        parts.append(
+            f'<p class="note">The responses have no {" or ".join(missing)} column, so this '
+            "table leaves out their distribution (a column of that name would add it).</p>"
+        )
     return "<h2>Cohort</h2>" + ctx.origin("responses") + "".join(parts)
 
 
@@ -163,6 +166,7 @@ def sdi_section(ctx: ReportContext) -> str:
         rows.append({"subscale": name, "n": res.n, "groups": len(res.groups),
                      **{f"SDI -{f:.0%}": v for f, v in zip(curve["fraction"], curve["sdi"], strict=True)}})  # fmt: skip
     out.append(_table(pd.DataFrame(rows)))
+    out.extend(f"<p class='warn'>{html.escape(w)}</p>" for w in small_group_warnings(results))
     out.append('<p class="note">SDI after removing X%: the most discrepant X% of every total-score group '
                "removed, group table recomputed on the rest (discrepancies not renormalized).</p>")  # fmt: skip
     multipliers = {n: s.multiplier for n, s in ctx.data.instrument.subscales.items()}
@@ -171,6 +175,25 @@ def sdi_section(ctx: ReportContext) -> str:
                     "total, on the scored scale of the Scores section; dashed line the SDI. Right: how "
                     "discrepant respondents are (0 = typical profile for their score)."))  # fmt: skip
     return "".join(out)
+
+
+#: Score groups smaller than this have SDs, and so an SDI, that mean little.
+SMALL_GROUP = 5
+
+
+def small_group_warnings(results: dict) -> list[str]:
+    """A warning per subscale most of whose score groups have fewer than :data:`SMALL_GROUP`
+    members (the ``sdi`` command prints the same)."""
+    out = []
+    for name, res in results.items():
+        small, groups = res.small_groups(SMALL_GROUP)
+        if 2 * small > groups:
+            out.append(
+                f"{name}: {small} of {groups} score groups have fewer than {SMALL_GROUP} "
+                "members, so their SDs and the SDI mean little (use more respondents, or group "
+                "by severity band: `group_by='band'`)"
+            )
+    return out
 
 
 def findings(ctx: ReportContext) -> str:
@@ -276,9 +299,11 @@ def cluster_section(ctx: ReportContext) -> str:
     out.append(_table(table))
     binaries = {}
     for name, sub in data.instrument.subscales.items():
-        if name in cols and len(sub.bands) > 1:
-            binaries[f"{name}>=" + sub.bands[1].label] = labels.binary_target(
-                complete[name].to_numpy(dtype=float), sub, sub.bands[1].label
+        if name in cols and len(sub.bands) > 1:  # at the sweep's positive band, when known
+            band = data.positive_band if data.positive_band in sub.band_labels[1:] else None
+            band = band or sub.bands[1].label
+            binaries[f"{name}>={band}"] = labels.binary_target(
+                complete[name].to_numpy(dtype=float), sub, band
             ).astype(bool)
     if binaries:
         jt = labels.jaccard_table(binaries, {f"k{k}": v for k, v in clustering.labels.items()})
@@ -390,7 +415,7 @@ def build_report(data: ReportData, sections: Sequence[Section] | None = None) ->
     ctx = ReportContext(
         data=data,
         scores=scores,
-        sdi=sdi.compute(responses, missing="drop"),
+        sdi=sdi.compute(responses, missing="drop", group_by=data.group_by),
         origins={
             "responses": _synthetic(data.responses),
             "features": _synthetic(data.features),
