@@ -54,6 +54,7 @@ from .config import (
 )
 from .criteria import criterion_scores, removal_keep
 from .importance import ImportanceResult, permutation_importance
+from .learning import CAPACITY_ORDER, capacity_gain, data_gain, learning_curve
 from .metrics import (
     CALIBRATION_COLUMN,
     CLASSIFICATION_METRICS,
@@ -68,12 +69,14 @@ from .metrics import (
     regression_metrics,
     result_columns,
 )
+from .predictions import prediction_columns, predictions_path
 from .recording import FitRecord, FitRecorder
 from .runner import SweepResult, run_sweep, sweep_study
 from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
 from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
 
 __all__ = [
+    "CAPACITY_ORDER",
     "CALIBRATION_COLUMN",
     "CLASSIFICATION_METRICS",
     "CONFIDENCE",
@@ -99,13 +102,18 @@ __all__ = [
     "SweepPlan",
     "SweepResult",
     "calibration_metrics",
+    "capacity_gain",
     "classification_metrics",
     "confusion_json",
     "corrected_t_interval",
     "criterion_scores",
+    "data_gain",
+    "learning_curve",
     "metric_names",
     "permutation_importance",
     "plan_size",
+    "prediction_columns",
+    "predictions_path",
     "prepare_study",
     "regression_metrics",
     "removal_keep",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -17,14 +16,16 @@ import pandas as pd
 from .. import labels
 from ..errors import FacemindError
 from ..instruments import Instrument, load_instrument
-from ..io import check_table_path, write_table
+from ..io import check_table_path
 from ..models import get_model
 from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
+from .checkpoint import Checkpoint, fingerprint
 from .config import SweepConfig, SweepPlan, stable_seed
 from .criteria import removal_keep
 from .metrics import result_columns
 from .preconditions import check_sweep_data
+from .predictions import prediction_columns, unit_predictions
 from .recording import FitRecord, FitRecorder
 from .subgroups import (
     DEFAULT_BINS,
@@ -246,52 +247,6 @@ def _work_unit(
 
 
 # --------------------------------------------------------------------------------------------
-# Checkpoints
-# --------------------------------------------------------------------------------------------
-
-
-def _fingerprint(cfg: SweepConfig, study: Study) -> str:
-    """Digest of the data and of every setting that changes results (not jobs or run_folds)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    settings = {k: v for k, v in cfg.__dict__.items() if k not in ("jobs", "run_folds")}
-    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
-    h.update("\x1f".join(map(str, study.person_ids)).encode())
-    h.update("\x1f".join(study.feature_names).encode())
-    h.update(np.ascontiguousarray(study.row_person).tobytes())
-    h.update(np.ascontiguousarray(study.X).tobytes())
-    for name in sorted(study.items):
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(study.items[name]).tobytes())
-        h.update(np.ascontiguousarray(study.scored[name]).tobytes())
-    return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class _Checkpoint:
-    """A folder of finished units' rows, named by the fingerprint of data and settings."""
-
-    folder: Path
-    tag: str
-    task: str
-
-    def load(self, keys: Sequence[UnitKey]) -> dict[UnitKey, list[dict[str, Any]]]:
-        """The rows of every unit of ``keys`` already in the folder."""
-        finished = {}
-        for key in keys:
-            path = self.folder / key.part_name(self.tag)
-            if path.exists():
-                finished[key] = pd.read_parquet(path).to_dict("records")
-        return finished
-
-    def save(self, key: UnitKey, rows: list[dict[str, Any]]) -> None:
-        """Write one finished unit's rows."""
-        frame = pd.DataFrame(rows, columns=result_columns(self.task))
-        write_table(frame, self.folder / key.part_name(self.tag))
-
-
-# --------------------------------------------------------------------------------------------
 # The sweep
 # --------------------------------------------------------------------------------------------
 
@@ -319,12 +274,16 @@ class SweepResult:
     #: (:func:`.subgroups.subgroup_columns`), and their summary.
     subgroups: pd.DataFrame | None = None
     subgroup_summary: pd.DataFrame | None = None
+    #: With ``save_predictions``: every fit's out-of-fold predictions (:mod:`.predictions`).
+    predictions: pd.DataFrame | None = None
 
     def save(self, path: str | Path) -> list[Path]:
         """Write the per-fold table to ``path`` (CSV or Parquet by extension), the summary
-        beside it (``<stem>_summary<ext>``) and the subgroup tables when there are any, each
-        with its provenance; return the paths written."""
+        beside it (``<stem>_summary<ext>``), the subgroup tables and the predictions
+        (``<stem>_predictions<ext>``) when there are any, each with its provenance; return
+        the paths written."""
         from ..provenance import write_with_provenance
+        from .predictions import predictions_path
         from .subgroups import subgroup_path
         from .summary import summary_path
 
@@ -333,13 +292,9 @@ class SweepResult:
         if self.subgroups is not None:
             tables += [(self.subgroups, subgroup_path(path)),
                        (self.subgroup_summary, summary_path(subgroup_path(path)))]  # fmt: skip
+        if self.predictions is not None:
+            tables.append((self.predictions, predictions_path(path)))
         return [write_with_provenance(t, p, self.provenance) for t, p in tables]
-
-
-def checkpoint_path(results: str | Path) -> Path:
-    """The folder that keeps a sweep's finished units until ``results`` is written."""
-    p = Path(results)
-    return p.with_name(f".{p.name}.parts")
 
 
 class _Progress:
@@ -471,8 +426,12 @@ def sweep_study(
     ]  # fmt: skip
     store = None
     if checkpoint is not None and recorder is None and subgroups is None:
-        store = _Checkpoint(Path(checkpoint), _fingerprint(cfg, study), cfg.task)
+        store = Checkpoint(Path(checkpoint), fingerprint(cfg, study), cfg.task)
     finished = store.load(keys) if store is not None else {}
+    predicted: dict[UnitKey, pd.DataFrame] = {}
+    if cfg.save_predictions and store is not None:
+        predicted = store.load_predictions(list(finished))
+        finished = {k: v for k, v in finished.items() if k in predicted}
     todo = [key for key in keys if key not in finished]
     pre_jobs = _preprocess_jobs(study, plan, splits, todo, recorder is not None)
     bar = _Progress(progress, len(finished), len(pre_jobs) + len(keys))
@@ -507,6 +466,10 @@ def sweep_study(
             cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
             rows.extend(result.rows)
             level_rows.extend(result.subgroup_rows)
+            if cfg.save_predictions:
+                predicted[key] = _unit_predictions(key, result, study, contexts, cfg)
+                if store is not None:
+                    store.save_predictions(key, predicted[key])
             if store is not None:
                 store.save(key, result.rows)
             if recorder is not None:
@@ -514,7 +477,19 @@ def sweep_study(
                     r.resolve(key.subscale, study.person_ids) for r in result.records
                 )
             bar.step()
-    folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
+    folds = _in_plan_order(
+        pd.DataFrame(rows, columns=result_columns(cfg.task)), plan, ["train_size"]
+    )
+    predictions = None
+    if cfg.save_predictions:
+        parts = [predicted[key] for key in keys if key in predicted]
+        predictions = _in_plan_order(
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=prediction_columns(cfg.id_column)),
+            plan,
+            ["train_size"],
+        )
     by_level = None
     if subgroups is not None:
         by_level = _in_plan_order(
@@ -532,7 +507,24 @@ def sweep_study(
         warnings=caught,
         subgroups=by_level,
         subgroup_summary=summarize_subgroups(by_level) if by_level is not None else None,
+        predictions=predictions,
     )
+
+
+def _unit_predictions(
+    key: UnitKey, result: Any, study: Study, contexts: dict[str, SubscaleContext],
+    cfg: SweepConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """One unit's predictions as a table, with each participant's cohort discrepancy."""
+    from ..sdi import subscale_discrepancy
+
+    ctx = contexts[key.subscale]
+    return unit_predictions(
+        key, cfg.task, result.predictions, person_ids=study.person_ids,
+        row_person=study.row_person, y_rows=ctx.y_rows,
+        discrepancy=subscale_discrepancy(study.items[key.subscale], study.raw[key.subscale]),
+        score_group=study.raw[key.subscale], id_column=cfg.id_column,
+    )  # fmt: skip
 
 
 def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan, then: Sequence[str] = ()) -> pd.DataFrame:

@@ -1,0 +1,164 @@
+"""Heterogeneity or capacity (paper claim 2): out-of-fold predictions, errors by discrepancy
+quintile, learning curves, and folds grouped by site.
+
+Cohorts are SYNTHETIC (:func:`facemind.synth.make_responses` with features made here from the
+true latent states, as in tests/test_evaluation.py), so the truth is known: faces carry the
+true state, and planted discrepant respondents' answers (hence labels) do not match it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from facemind import evaluation as ev
+from facemind.errors import ParameterError
+from facemind.evaluation.learning import nested_subsamples
+from facemind.evaluation.predictions import KEYS, prediction_columns
+from test_evaluation import INST, cohort, small
+
+# ---------------------------------------------------------------------------- predictions
+
+
+def _recomputed(g: pd.DataFrame, task: str) -> dict[str, float]:
+    """The fold's metrics from its predictions alone, with scikit-learn and numpy."""
+    y, p, s = g["y_true"].to_numpy(), g["y_pred"].to_numpy(), g["y_score"].to_numpy()
+    if task == "regression":
+        err = p - y
+        return {"mae": np.mean(np.abs(err)), "rmse": np.sqrt(np.mean(err**2)),
+                "pearson_r": np.corrcoef(y, p)[0, 1]}  # fmt: skip
+    out = {
+        "f1": skm.f1_score(y, p), "precision": skm.precision_score(y, p, zero_division=0),
+        "recall": skm.recall_score(y, p), "accuracy": skm.accuracy_score(y, p),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, p), "roc_auc": skm.roc_auc_score(y, s),
+    }  # fmt: skip
+    if np.all((s >= 0) & (s <= 1)):
+        out["brier"] = np.mean((s - y) ** 2)
+    return out
+
+
+@pytest.mark.parametrize(
+    "task, models", [("binary", ["logreg", "svm"]), ("regression", ["ridge", "rf"])]
+)
+def test_predictions_recompute_every_fold_metric(task, models):
+    features, resp = cohort(n=240, seed=3)
+    cfg = small(task=task, models=models, fractions=[0.0, 0.2], criteria=["sdi", "random"],
+                save_predictions=True, train_sizes=[0.5])  # fmt: skip
+    res = ev.run_sweep(features, resp, INST, cfg)
+    pred = res.predictions
+    assert list(pred.columns) == prediction_columns()
+    keys = [k for k in KEYS]
+    joined = 0
+    for key, g in pred.groupby(keys, sort=False):
+        row = res.folds.set_index(keys).loc[key]
+        assert row["n_test"] == len(g)
+        for metric, value in _recomputed(g, task).items():
+            assert abs(row[metric] - value) < 1e-9, (key, metric, row[metric], value)
+        joined += 1
+    assert joined == len(res.folds)  # every fold row has its predictions, and no more
+    # Every test participant of a fit appears once; discrepancy is the cohort's, in [0, 1].
+    assert not pred.duplicated(["participant_id", *keys]).any()
+    assert pred["discrepancy"].between(0, 1).all()
+    per_person = pred.groupby("participant_id")["discrepancy"].nunique()
+    assert (per_person == 1).all()
+
+
+def test_default_sweep_keeps_no_predictions():
+    features, resp = cohort(n=150, seed=5)
+    res = ev.run_sweep(features, resp, INST, small(fractions=[0.0]))
+    assert res.predictions is None
+    assert (res.folds["train_size"] == 1.0).all()
+
+
+def test_a_resumed_sweep_gives_the_same_predictions(tmp_path):
+    features, resp = cohort(n=200, seed=6)
+    cfg = small(models=["logreg", "svm"], fractions=[0.0, 0.2], save_predictions=True)
+    full = ev.run_sweep(features, resp, INST, cfg)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two_units(done, total):
+        if done == 3 + 2:  # 3 shared preprocessing fits, then 2 of the 6 model units
+            raise Stop
+
+    with pytest.raises(Stop):
+        ev.run_sweep(features, resp, INST, cfg, checkpoint=tmp_path, progress=stop_after_two_units)
+    assert len(list(tmp_path.glob("p-*.parquet"))) == 2
+    calls = []
+    resumed = ev.run_sweep(features, resp, INST, cfg, checkpoint=tmp_path,
+                           progress=lambda d, t: calls.append(d))  # fmt: skip
+    assert calls[0] == 2
+    pd.testing.assert_frame_equal(resumed.predictions, full.predictions)
+    pd.testing.assert_frame_equal(resumed.folds, full.folds)
+
+
+def test_predictions_do_not_depend_on_where_work_ran():
+    features, resp = cohort(n=200, seed=7)
+    cfg = dict(models=["logreg", "gbt"], save_predictions=True, train_sizes=[0.5])
+    a = ev.run_sweep(features, resp, INST, small(**cfg, jobs=1))
+    b = ev.run_sweep(features, resp, INST, small(**cfg, jobs=2))
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)
+    pd.testing.assert_frame_equal(a.folds, b.folds)
+
+
+# ---------------------------------------------------------------------------- learning curves
+
+
+@given(
+    strata=st.lists(st.integers(0, 3), min_size=1, max_size=120),
+    sizes=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=4, unique=True),
+    seed=st.integers(0, 2**16),
+)
+def test_subsamples_are_nested_stratified_and_seeded(strata, sizes, seed):
+    strata = np.asarray(strata)
+    people = np.arange(100, 100 + len(strata)) * 3
+    drawn = nested_subsamples(people, strata, sizes, seed)
+    assert drawn.keys() == {float(s) for s in sizes}
+    ordered = sorted(drawn)
+    for small_size, large_size in zip(ordered, ordered[1:], strict=False):
+        assert set(drawn[small_size]) <= set(drawn[large_size])
+    for size, chosen in drawn.items():
+        assert set(chosen) <= set(people)
+        for c in np.unique(strata):
+            n_c = int((strata == c).sum())
+            got = np.isin(chosen, people[strata == c]).sum()
+            assert got == max(1, round(size * n_c))
+    again = nested_subsamples(people, strata, sizes, seed)
+    assert all(np.array_equal(again[s], drawn[s]) for s in drawn)
+
+
+def test_learning_curve_rises_on_a_pure_signal():
+    # No discrepant respondents; a weak signal spread over many noisy channels, so that a
+    # tenth of the training fold is not enough to learn it.
+    features, resp = cohort(n=600, seed=11, share=0.0, n_features=40, noise=3.0)
+    cfg = small(models=["logreg"], fractions=[0.0], criteria=["sdi"], protocols=["train-only"],
+                folds=5, train_sizes=[0.1, 0.25, 0.5, 1])  # fmt: skip
+    res = ev.run_sweep(features, resp, INST, cfg)
+    assert sorted(res.folds["train_size"].unique()) == [0.1, 0.25, 0.5, 1.0]
+    curve = ev.learning_curve(res.folds).set_index("train_size")
+    assert curve["n_train"].is_monotonic_increasing
+    auc = curve["roc_auc_mean"]
+    assert auc[1.0] > auc[0.1] + 0.05, auc
+    assert auc[0.5] > auc[0.1], auc
+    # The test folds are the same at every size.
+    n_test = res.folds.groupby("fold")["n_test"].nunique()
+    assert (n_test == 1).all()
+    gain = ev.data_gain(res.folds, "roc_auc")
+    assert gain["from_size"].iloc[0] == 0.5 and gain["to_size"].iloc[0] == 1.0
+    assert gain["per_doubling_mean"].iloc[0] > 0
+
+
+def test_train_sizes_are_checked_and_counted():
+    with pytest.raises(ParameterError, match="`train_sizes` must be shares"):
+        small(train_sizes=[0.0, 0.5]).validate(INST)
+    with pytest.raises(ParameterError, match="add 0 to `fractions`"):
+        small(train_sizes=[0.5], fractions=[0.1]).validate(INST)
+    plan = small(train_sizes=[0.5, 0.25], fractions=[0.0, 0.3]).validate(INST)
+    assert plan.train_sizes == (0.25, 0.5, 1.0)
+    # Per fold: 3 sizes at fraction 0, then 2 protocols x 1 criterion at 0.3.
+    assert plan.n_fits == 3 * (3 + 2)
