@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from facemind import evaluation as ev
-from facemind.errors import ParameterError
+from facemind.errors import InputError, ParameterError
 from facemind.evaluation.learning import nested_subsamples
 from facemind.evaluation.predictions import KEYS, prediction_columns
 from test_evaluation import INST, cohort, small
@@ -162,3 +162,85 @@ def test_train_sizes_are_checked_and_counted():
     assert plan.train_sizes == (0.25, 0.5, 1.0)
     # Per fold: 3 sizes at fraction 0, then 2 protocols x 1 criterion at 0.3.
     assert plan.n_fits == 3 * (3 + 2)
+
+
+# ---------------------------------------------------------------------------- grouped folds
+
+
+@given(
+    groups=st.lists(st.integers(0, 11), min_size=10, max_size=150),
+    classes=st.lists(st.integers(0, 2), min_size=150, max_size=150),
+    folds=st.integers(2, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_grouped_folds_never_split_a_group(groups, classes, folds, seed):
+    from facemind.evaluation.runner import _splits
+
+    groups = np.asarray(groups)
+    strata = np.asarray(classes[: len(groups)])
+    if len(np.unique(groups)) < folds:
+        return  # refused before splitting (test below)
+    splits = _splits(strata, groups, folds, seed)
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested) == list(range(len(groups)))  # every row tested exactly once
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+        assert len(np.intersect1d(train, test)) == 0
+
+
+def test_sweep_grouped_by_school_keeps_each_school_on_one_side():
+    features, resp = cohort(n=300, seed=8)
+    assert resp["school"].nunique() == 6
+    cfg = small(cv_groups="school", save_predictions=True, fractions=[0.0, 0.2], repeats=2)
+    res = ev.run_sweep(features, resp, INST, cfg, subgroups=["school"])
+    school = resp.set_index("participant_id")["school"]
+    pred = res.predictions.assign(school=lambda d: d["participant_id"].map(school))
+    tested = pred[pred["fraction"] == 0.0].groupby(["repeat", "school"])["fold"].nunique()
+    assert (tested == 1).all()  # each school is tested in one fold only, in every repeat
+    assert res.provenance["settings"]["cv_groups"] == "school"
+    assert set(res.subgroups["level"]) == set(school)
+    ungrouped = ev.run_sweep(features, resp, INST, small(save_predictions=True, fractions=[0.0]))
+    spread = ungrouped.predictions.groupby(ungrouped.predictions["participant_id"].map(school))[
+        "fold"
+    ].nunique()
+    assert (spread > 1).all()  # without grouping, schools straddle the folds
+
+
+def test_cv_groups_errors_are_one_line():
+    features, resp = cohort(n=150, seed=9)
+    with pytest.raises(ParameterError, match="`cv_groups` column 'gender' has 2 groups.*"
+                       "fewer than `folds` 3"):  # fmt: skip
+        ev.run_sweep(features, resp, INST, small(cv_groups="gender"))
+    with pytest.raises(InputError, match="column .site.: no such column for `cv_groups`"):
+        ev.run_sweep(features, resp, INST, small(cv_groups="site"))
+    holes = resp.assign(school=resp["school"].where(resp.index != 4))
+    with pytest.raises(InputError, match="row 5.*school"):
+        ev.run_sweep(features, holes, INST, small(cv_groups="school"))
+
+
+def test_sweep_cli_writes_predictions_learning_rows_and_groups(tmp_path, capsys):
+    from facemind.cli import main
+
+    features, resp = cohort(n=200, seed=10)
+    features.to_parquet(tmp_path / "f.parquet")
+    resp.to_csv(tmp_path / "r.csv", index=False)
+    out = tmp_path / "res.csv"
+    args = ["sweep", "--features", tmp_path / "f.parquet", "--responses", tmp_path / "r.csv",
+            "--instrument", "dass21", "-o", out, "--models", "logreg", "--folds", "3",
+            "--subscales", "depression", "--fractions", "0,0.2", "--criteria", "sdi",
+            "--save-predictions", "--train-sizes", "0.5,1", "--cv-groups", "school"]  # fmt: skip
+    assert main([str(a) for a in args]) == 0
+    stdout = capsys.readouterr().out
+    pred = pd.read_csv(tmp_path / "res_predictions.csv", dtype={"participant_id": "string"})
+    assert "out-of-fold predictions in" in stdout and "res_predictions.csv" in stdout
+    folds = pd.read_csv(out)
+    assert sorted(folds["train_size"].unique()) == [0.5, 1.0]
+    assert len(pred) == folds["n_test"].sum()
+    from facemind.provenance import read_provenance
+
+    assert read_provenance(tmp_path / "res_predictions.csv")["settings"]["cv_groups"] == "school"
+    assert main([str(a) for a in [*args[:-1], "gender"]]) == 2
+    err = capsys.readouterr().err
+    assert "--cv-groups column 'gender' has 2 groups" in err and err.count("\n") == 1
+    assert main([str(a) for a in [*args[:-4], "--train-sizes", "0,1"]]) == 2
+    assert "--train-sizes must be shares in (0, 1]" in capsys.readouterr().err

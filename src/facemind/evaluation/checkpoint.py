@@ -19,8 +19,9 @@ from .metrics import result_columns
 from .units import UnitKey
 
 
-def fingerprint(cfg: SweepConfig, study: Study) -> str:
-    """Digest of the data and of every setting that changes results (not jobs or run_folds)."""
+def fingerprint(cfg: SweepConfig, study: Study, groups: np.ndarray | None = None) -> str:
+    """Digest of the data (the ``cv_groups`` codes included) and of every setting that changes
+    results (not jobs or run_folds)."""
     import hashlib
 
     h = hashlib.sha256()
@@ -30,6 +31,8 @@ def fingerprint(cfg: SweepConfig, study: Study) -> str:
     h.update("\x1f".join(study.feature_names).encode())
     h.update(np.ascontiguousarray(study.row_person).tobytes())
     h.update(np.ascontiguousarray(study.X).tobytes())
+    if groups is not None:
+        h.update(np.ascontiguousarray(groups).tobytes())
     for name in sorted(study.items):
         h.update(name.encode())
         h.update(np.ascontiguousarray(study.items[name]).tobytes())

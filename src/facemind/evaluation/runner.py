@@ -30,6 +30,7 @@ from .recording import FitRecord, FitRecorder
 from .subgroups import (
     DEFAULT_BINS,
     Subgroups,
+    cv_group_codes,
     subgroup_columns,
     subgroup_levels,
     summarize_subgroups,
@@ -93,7 +94,8 @@ def _strata(targets: list[np.ndarray], task: str) -> np.ndarray:
 def _splits(
     strata: np.ndarray, row_person: np.ndarray, folds: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k-fold grouped by participant (one participant's rows stay together)."""
+    """Stratified k-fold grouped by participant (one participant's rows stay together), or by
+    whatever ``row_person`` holds (the ``cv_groups`` of each row's participant)."""
     import warnings
 
     from sklearn.model_selection import StratifiedGroupKFold
@@ -139,15 +141,27 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
 
 
 def _fold_splits(
-    study: Study, plan: SweepPlan, targets: dict[str, np.ndarray]
+    study: Study,
+    plan: SweepPlan,
+    targets: dict[str, np.ndarray],
+    groups: np.ndarray | None = None,
 ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
-    """(train rows, test rows) of every fold of every repeat, shared by all subscales."""
+    """(train rows, test rows) of every fold of every repeat, shared by all subscales; with
+    ``groups`` (a code per participant) no group is on both sides of a split."""
     cfg = plan.config
     strata = _strata([targets[s][study.row_person] for s in plan.subscales], cfg.task)
-    return {
-        r: _splits(strata, study.row_person, cfg.folds, stable_seed(cfg.seed, "split", r))
+    by = study.row_person if groups is None else groups[study.row_person]
+    splits = {
+        r: _splits(strata, by, cfg.folds, stable_seed(cfg.seed, "split", r))
         for r in range(cfg.repeats)
     }
+    for r, folds in splits.items():
+        if any(len(test) == 0 for _, test in folds):
+            raise FacemindError(
+                f"`cv_groups` {cfg.cv_groups!r}: a test fold of repeat {r + 1} is empty (one "
+                "group holds most participants); lower `folds`"
+            )
+    return splits
 
 
 def _contexts(
@@ -349,6 +363,12 @@ def run_sweep(
         id_column=plan.config.id_column, features_name=features_name,
         responses_name=responses_name,
     )  # fmt: skip
+    groups = None
+    if plan.config.cv_groups is not None:
+        groups = cv_group_codes(
+            responses, plan.config.cv_groups, study.person_ids, folds=plan.config.folds,
+            id_column=plan.config.id_column, source=responses_name,
+        )  # fmt: skip
     levels = None
     if subgroups:
         levels = subgroup_levels(
@@ -357,7 +377,7 @@ def run_sweep(
         )  # fmt: skip
     result = sweep_study(
         study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-        subgroups=levels, executor=executor,
+        subgroups=levels, executor=executor, groups=groups,
     )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
@@ -389,6 +409,7 @@ def sweep_study(
     checkpoint: str | Path | None = None,
     subgroups: Subgroups | None = None,
     executor: Executor | None = None,
+    groups: np.ndarray | None = None,
 ) -> SweepResult:
     """Run the sweep on a prepared study; the same rows for a seed wherever it runs.
 
@@ -407,14 +428,15 @@ def sweep_study(
     ``progress(done, total)`` is called as preprocessing and (subscale, repeat, fold, model)
     units finish. With ``subgroups`` (levels in the order of ``study.person_ids``), every
     fit's metrics are also computed within each level of its test part (no checkpoint is
-    then kept: its units would lack them).
+    then kept: its units would lack them). With ``groups`` (the ``cv_groups`` code of each
+    participant, in the order of ``study.person_ids``) folds split whole groups.
     """
     cfg = plan.config
     missing = [s for s in plan.subscales if s not in study.items]
     if study.instrument.id != plan.instrument.id or missing:
         raise ValueError("the study was not prepared for this plan's instrument and subscales")
     targets = _targets(study, plan)
-    splits = _fold_splits(study, plan, targets)
+    splits = _fold_splits(study, plan, targets, groups)
     contexts = _contexts(study, plan, targets, recorder)
     check_sweep_data(study, plan, splits, contexts)
     if subgroups is not None:
@@ -426,7 +448,7 @@ def sweep_study(
     ]  # fmt: skip
     store = None
     if checkpoint is not None and recorder is None and subgroups is None:
-        store = Checkpoint(Path(checkpoint), fingerprint(cfg, study), cfg.task)
+        store = Checkpoint(Path(checkpoint), fingerprint(cfg, study, groups), cfg.task)
     finished = store.load(keys) if store is not None else {}
     predicted: dict[UnitKey, pd.DataFrame] = {}
     if cfg.save_predictions and store is not None:
