@@ -13,10 +13,16 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn import metrics as skm
 
 from facemind import evaluation as ev
 from facemind.errors import InputError, ParameterError
+from facemind.evaluation.heterogeneity import (
+    discrepancy_contrast,
+    discrepancy_quintiles,
+    errors_by_discrepancy,
+)
 from facemind.evaluation.learning import nested_subsamples
 from facemind.evaluation.predictions import KEYS, prediction_columns
 from test_evaluation import INST, cohort, small
@@ -244,3 +250,70 @@ def test_sweep_cli_writes_predictions_learning_rows_and_groups(tmp_path, capsys)
     assert "--cv-groups column 'gender' has 2 groups" in err and err.count("\n") == 1
     assert main([str(a) for a in [*args[:-4], "--train-sizes", "0,1"]]) == 2
     assert "--train-sizes must be shares in (0, 1]" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- where the errors are
+
+
+def test_quintiles_plain_and_matched_by_hand():
+    people = pd.DataFrame({
+        "discrepancy": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.3, 0.3],
+        "score_group": [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 7, 8],
+    })  # fmt: skip
+    q = discrepancy_quintiles(people)
+    # Plain: quintile floor(5 (rank - 0.5) / 12) + 1; the three 0.3s share ranks 4-6 (5).
+    assert q["plain"].tolist() == [1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 2, 2]
+    # Matched: within each group of five, one per quintile; groups of one sit in the middle.
+    assert q["matched"].tolist() == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 3, 3]
+
+
+def test_fold_errors_and_contrast_by_hand():
+    # Two folds of ten; in each, the two most discrepant are wrong, the rest right; the
+    # least discrepant pair is right in fold 0 and half wrong in fold 1.
+    rows = []
+    for fold in (0, 1):
+        for i in range(10):
+            wrong = i >= 8 or (fold == 1 and i == 0)
+            rows.append({"participant_id": f"p{fold}{i}", "subscale": "stress", "task": "binary",
+                         "model": "logreg", "protocol": "paper", "criterion": "sdi",
+                         "fraction": 0.0, "repeat": 0, "fold": fold, "train_size": 1.0,
+                         "y_true": 1, "y_pred": 0 if wrong else 1, "y_score": 0.5,
+                         "discrepancy": i / 10 + fold / 100, "score_group": 3})  # fmt: skip
+    pred = pd.DataFrame(rows)
+    errors = errors_by_discrepancy(pred)
+    plain = errors[errors["ranking"] == "plain"].set_index("quintile")
+    assert plain.loc[5, "error_mean"] == 1.0 and plain.loc[5, "n_test"] == 2
+    assert plain.loc[1, "error_mean"] == pytest.approx(0.25)  # 0 and 0.5
+    contrast = discrepancy_contrast(pred).set_index("ranking")
+    assert contrast.loc["plain", "contrast_mean"] == pytest.approx(0.75)  # (1 + 0.5) / 2
+    # Interval by hand: differences 1.0 and 0.5, ratio n_test / n_train = 10 / 10.
+    sd = np.std([1.0, 0.5], ddof=1)
+    half = stats.t.ppf(0.975, 1) * np.sqrt((1 / 2 + 1.0) * sd**2)
+    assert contrast.loc["plain", "contrast_ci_low"] == pytest.approx(max(-1.0, 0.75 - half))
+    assert contrast.loc["plain", "contrast_ci_high"] == pytest.approx(min(1.0, 0.75 + half))
+    # Fits with removal and learning-curve fits are not counted.
+    extra = pred.assign(fraction=0.2, y_pred=1)
+    smaller = pred.assign(train_size=0.5, y_pred=1)
+    again = errors_by_discrepancy(pd.concat([pred, extra, smaller], ignore_index=True))
+    pd.testing.assert_frame_equal(again, errors)
+
+
+def test_errors_concentrate_where_labels_are_noise_to_the_face():
+    # A quarter answer from a state unrelated to their face (their labels are noise to the
+    # features), with atypical profiles: errors pile up in the most discrepant fifth, also
+    # among respondents with the same score.
+    cfg = small(models=["logreg"], fractions=[0.0], protocols=["train-only"], folds=5,
+                save_predictions=True)  # fmt: skip
+    features, resp = cohort(n=800, seed=12, share=0.25, noise=0.5)
+    noisy = discrepancy_contrast(ev.run_sweep(features, resp, INST, cfg).predictions)
+    noisy = noisy.set_index("ranking")
+    assert noisy.loc["matched", "contrast_ci_low"] > 0, noisy
+    assert noisy.loc["plain", "contrast_ci_low"] > 0, noisy
+    # The same cohort without them: part of the plain contrast stays (low discrepancy goes
+    # with the extreme totals, easy cases), the matched one does not show.
+    features, resp = cohort(n=800, seed=12, share=0.0, noise=0.5)
+    pure = discrepancy_contrast(ev.run_sweep(features, resp, INST, cfg).predictions)
+    pure = pure.set_index("ranking")
+    assert pure.loc["matched", "contrast_ci_low"] < 0 < pure.loc["matched", "contrast_ci_high"]
+    assert pure.loc["plain", "contrast_mean"] > pure.loc["matched", "contrast_mean"] + 0.05, pure
+    assert noisy.loc["matched", "contrast_mean"] > pure.loc["matched", "contrast_mean"] + 0.2

@@ -32,6 +32,13 @@ reliability counts behind it (:mod:`.metrics`); ``subgroups=`` adds metrics with
 response columns such as gender and age (:mod:`.subgroups`); :func:`permutation_importance`
 measures which facial channels the model uses on held-out folds (:mod:`.importance`).
 
+Heterogeneity or capacity (the paper's second claim): ``save_predictions`` keeps every fit's
+out-of-fold predictions (:mod:`.predictions`), whose errors :func:`errors_by_discrepancy`
+and :func:`discrepancy_contrast` split by discrepancy quintile, plain and within score
+groups (:mod:`.heterogeneity`); ``train_sizes`` refits every training fold on nested
+stratified subsamples for :func:`learning_curve`, :func:`data_gain` and, across models ordered
+by capacity, :func:`capacity_gain` (:mod:`.learning`); ``cv_groups`` splits folds by site.
+
 A :class:`FitRecorder` passed to
 :func:`run_sweep` receives the participant ids seen by every fitted step and every criterion
 computation, with the test ids of each fold, so this can be checked.
@@ -53,6 +60,7 @@ from .config import (
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
+from .heterogeneity import discrepancy_contrast, errors_by_discrepancy
 from .importance import ImportanceResult, permutation_importance
 from .learning import CAPACITY_ORDER, capacity_gain, data_gain, learning_curve
 from .metrics import (
@@ -108,6 +116,8 @@ __all__ = [
     "corrected_t_interval",
     "criterion_scores",
     "data_gain",
+    "discrepancy_contrast",
+    "errors_by_discrepancy",
     "learning_curve",
     "metric_names",
     "permutation_importance",
