@@ -317,3 +317,100 @@ def test_errors_concentrate_where_labels_are_noise_to_the_face():
     assert pure.loc["matched", "contrast_ci_low"] < 0 < pure.loc["matched", "contrast_ci_high"]
     assert pure.loc["plain", "contrast_mean"] > pure.loc["matched", "contrast_mean"] + 0.05, pure
     assert noisy.loc["matched", "contrast_mean"] > pure.loc["matched", "contrast_mean"] + 0.2
+
+
+# ---------------------------------------------------------------------------- the report's answer
+
+
+def _iv(mean, low, high):
+    from facemind.reporting.findings import Interval
+
+    return Interval(mean, low, high)
+
+
+def test_report_reading_follows_the_intervals():
+    from facemind.reporting import capacity
+
+    both = _iv(0.2, 0.05, 0.35)
+    none_ = _iv(0.2, -0.05, 0.45)
+    text, shown = capacity.heterogeneity_sentence(plain=both, matched=both)
+    assert shown and "with the same score: +0.20 (95% CI +0.05 to +0.35)" in text
+    text, shown = capacity.heterogeneity_sentence(plain=both, matched=none_)
+    assert not shown and "but not among respondents with the same score" in text
+    text, shown = capacity.heterogeneity_sentence(plain=none_, matched=none_)
+    assert not shown and text.startswith("Errors do not concentrate")
+    # Lower is better for regression: a falling MAE is a gain.
+    assert capacity.data_sentence(_iv(-0.3, -0.5, -0.1), -1, "MAE")[1]
+    assert not capacity.data_sentence(_iv(0.01, -0.01, 0.03), 1, "F1")[1]
+    assert "adds +0.01 (95% CI -0.01 to +0.03) F1: no gain shown" in capacity.data_sentence(
+        _iv(0.01, -0.01, 0.03), 1, "F1"
+    )[0]  # fmt: skip
+    assert capacity.reading(True, False, False, True).startswith("Heterogeneity, not model")
+    assert capacity.reading(False, True, False, True).startswith("Capacity or data")
+    assert capacity.reading(True, False, True, True).startswith("Both")
+    assert capacity.reading(False, False, False, True).startswith("The data do not show")
+    assert capacity.reading(True, True, True, False) == "Too few results for a reading."
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    import facemind as fm
+
+    folder = tmp_path_factory.mktemp("claim2")
+    features, resp = cohort(n=800, seed=12, share=0.25, noise=0.5)
+    fm.sweep(features, resp, "dass21", out=folder / "results.parquet", subscales=["depression"],
+             models=["logreg", "gbt"], fractions=[0.0, 0.1], criteria=["sdi", "random"],
+             folds=5, save_predictions=True, train_sizes=[0.25, 0.5], cv_groups="school")  # fmt: skip
+    return folder, features, resp
+
+
+def test_report_section_reads_the_saved_tables(swept):
+    import facemind as fm
+
+    folder, features, resp = swept
+    assert (folder / "results_predictions.parquet").exists()
+    path = fm.report(folder / "results.parquet", resp, "dass21", folder / "report.html",
+                     features=features)  # fmt: skip
+    text = path.read_text()
+    section = text.split("<h2>Heterogeneity or capacity?</h2>")[1].split("<h2>")[0]
+    assert "Synthetic data" in section
+    assert "folds grouped by school" in section
+    assert 'alt="error by discrepancy quintile"' in section
+    assert 'alt="metric by training size and model"' in section
+    assert (
+        "Errors concentrate in the most discrepant fifth of respondents with the same score"
+        in section
+    )
+    assert "Doubling the training data adds" in section and "over Logistic regression" in section
+    assert "grouped by school" in text.split("<h2>Reporting checklist")[1]
+    # The learning-curve rows stay out of the other sections: the Models figure and Findings
+    # see the full training folds only.
+    findings = text.split("<h2>Findings</h2>")[1].split("<h2>")[0]
+    assert "25%" not in findings.replace("0.25", "")
+
+
+def test_report_without_the_new_options_says_what_to_run(tmp_path):
+    import facemind as fm
+
+    features, resp = cohort(n=150, seed=13)
+    result = fm.sweep(features, resp, "dass21", subscales=["depression"], models=["logreg"],
+                      fractions=[0.0], criteria=["sdi"], folds=3)  # fmt: skip
+    text = fm.report(result, resp, "dass21", tmp_path / "r.html").read_text()
+    section = text.split("<h2>Heterogeneity or capacity?</h2>")[1].split("<h2>")[0]
+    assert "--save-predictions" in section and "--train-sizes" in section
+    assert "<img" not in section
+    assert "folds grouped by participant" in section
+
+
+def test_report_section_renders_in_chromium(swept):
+    import facemind as fm
+    from report_browser import open_report
+
+    folder, features, resp = swept
+    path = fm.report(folder / "results.parquet", resp, "dass21", folder / "shown.html")
+    seen = open_report(path, "heterogeneity_or_capacity")
+    assert not seen["errors"]
+    figs = {alt: (ok, w, h) for alt, ok, w, h in seen["images"]}
+    for alt in ("error by discrepancy quintile", "metric by training size and model"):
+        ok, width, height = figs[alt]
+        assert ok and width > 300 and height > 200

@@ -145,9 +145,9 @@ def criterion_contrast(
     paired = other.merge(ref, on=on, suffixes=("", "_ref"))
     name = f"{primary}_vs_{reference}"
     out = []
-    for key, g in paired[paired.get("train_size", 1.0) == 1.0].groupby(
-        list(GROUP_COLUMNS), sort=False
-    ):
+    if "train_size" in paired.columns:
+        paired = paired[paired["train_size"] == 1.0]
+    for key, g in paired.groupby(list(GROUP_COLUMNS), sort=False):
         ratio = float((g["n_test"] / g["n_train"].clip(lower=1)).mean())
         mean, lo, hi = corrected_t_interval(
             (g[primary] - g[f"{primary}_ref"]).to_numpy(),
