@@ -108,9 +108,12 @@ def errors_by_discrepancy(
         row.update(n_folds=len(g), n_test=float(g["n"].mean()), error_mean=mean,
                    error_ci_low=lo, error_ci_high=hi)  # fmt: skip
         out.append(row)
-    return (
-        pd.DataFrame(out)
-        .sort_values(keys[:-1] + ["quintile"], kind="stable")
+    table = pd.DataFrame(out)
+    order = {sub: k for k, sub in enumerate(dict.fromkeys(folds["subscale"]))}
+    return (  # subscales as swept, then model, ranking and quintile
+        table.assign(_s=table["subscale"].map(order))
+        .sort_values(["_s", "model", "ranking", "quintile"], kind="stable")
+        .drop(columns="_s")
         .reset_index(drop=True)
     )
 

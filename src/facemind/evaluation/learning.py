@@ -73,7 +73,7 @@ def learning_curve(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.Da
             )
             row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, lo, hi
         out.append(row)
-    return pd.DataFrame(out).sort_values(["subscale", "model", "train_size"], kind="stable")
+    return pd.DataFrame(out)  # in the sweep's order: subscale, model, ascending size
 
 
 def _paired(g: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str, scale: float,
