@@ -342,9 +342,15 @@ def test_report_reading_follows_the_intervals():
     # Lower is better for regression: a falling MAE is a gain.
     assert capacity.data_sentence(_iv(-0.3, -0.5, -0.1), -1, "MAE")[1]
     assert not capacity.data_sentence(_iv(0.01, -0.01, 0.03), 1, "F1")[1]
-    assert "adds +0.01 (95% CI -0.01 to +0.03) F1: no gain shown" in capacity.data_sentence(
+    assert "adds +0.01 (95% CI -0.01 to +0.03) (F1): no gain shown" in capacity.data_sentence(
         _iv(0.01, -0.01, 0.03), 1, "F1"
     )[0]  # fmt: skip
+    gains = pd.DataFrame({"model": ["rf"], "baseline": ["ridge"], "gain_mean": [0.9],
+                          "gain_ci_low": [0.1], "gain_ci_high": [1.8]})  # fmt: skip
+    text, shown = capacity.capacity_sentence(gains, -1, "MAE, lower is better")
+    assert not shown and text.startswith("Larger models do worse than Ridge regression")
+    text, shown = capacity.capacity_sentence(gains, 1, "F1")
+    assert shown and "over Ridge regression: Random forest +0.90 (95% CI +0.10 to +1.80)" in text
     assert capacity.reading(True, False, False, True).startswith("Heterogeneity, not model")
     assert capacity.reading(False, True, False, True).startswith("Capacity or data")
     assert capacity.reading(True, False, True, True).startswith("Both")

@@ -61,7 +61,7 @@ def data_sentence(gain: Interval, better: int, label: str) -> tuple[str, bool]:
     """What the learning curve's end says, and whether more data would still help."""
     if not np.isfinite(gain.mean):
         return "No learning curve (run the sweep with --train-sizes, e.g. 0.25,0.5,1).", False
-    text = f"Doubling the training data adds {gain.text(signed=True)} {label}"
+    text = f"Doubling the training data adds {gain.text(signed=True)} ({label})"
     if gain.above(better):
         return text + ": more data still helps.", True
     if gain.below(better):
@@ -79,7 +79,9 @@ def capacity_sentence(gains: pd.DataFrame, better: int, label: str) -> tuple[str
     listed = "; ".join(f"{m} {iv.text(signed=True)}" for m, iv in ivs.items())
     if helping:
         return f"Larger models add {label} over {base}: {listed}.", True
-    return f"Larger models add nothing shown over {base} ({listed}).", False
+    if all(iv.below(better) for iv in ivs.values()):
+        return f"Larger models do worse than {base} ({label}: {listed}).", False
+    return f"Larger models add nothing shown over {base} ({label}: {listed}).", False
 
 
 def reading(heterogeneity: bool, more_data: bool, capacity: bool, informative: bool) -> str:
@@ -113,7 +115,8 @@ def heterogeneity_section(data: ReportData) -> str:
     task = str(folds["task"].iloc[0])
     metric = metric_names(task)[0]
     better = -1 if task == "regression" else 1
-    label = metric_name(metric)
+    name = metric_name(metric)
+    label = name + (", lower is better" if better < 0 else "")
     preds = data.predictions
     contrast = discrepancy_contrast(preds, id_column=data.id_column) if preds is not None else None
     errors = errors_by_discrepancy(preds, id_column=data.id_column) if preds is not None else None
@@ -134,9 +137,9 @@ def heterogeneity_section(data: ReportData) -> str:
                         "each score group (respondents with the same total), dashed = over "
                         "everyone."))  # fmt: skip
     if not curve.empty and curve["train_size"].nunique() > 1:
-        out.append(_img(figures.learning_curves(_by_capacity(curve), metric, label),
+        out.append(_img(figures.learning_curves(_by_capacity(curve), metric, name),
                         "metric by training size and model",
-                        f"{label} (mean over folds, 95% bands) against the training participants "
+                        f"{name} (mean over folds, 95% bands) against the training participants "
                         "per fold: nested stratified subsamples of every training fold, each "
                         "tested on the whole test fold; models in order of capacity."))  # fmt: skip
     rows, readings = [], []
@@ -164,7 +167,7 @@ def heterogeneity_section(data: ReportData) -> str:
         rows.append({"subscale": sub, "best model": model_name(best),
                      "top - bottom fifth, same score": matched.cell(),
                      "top - bottom fifth, everyone": plain.cell(),
-                     f"{label} per doubling of data": gain.cell()})  # fmt: skip
+                     f"{name} per doubling of data": gain.cell()})  # fmt: skip
     out.extend(readings)
     if rows:
         out.append(_table(pd.DataFrame(rows)))
