@@ -7,7 +7,11 @@ responses, 60 s videos at 5 fps, per-video features of every channel group) is m
 not part of the timed figure.
 
     python benchmarks/bench_sweep.py [--participants 11427] [--jobs 2] [--quick]
-        [--subscales depression] [--memory]
+        [--subscales depression] [--memory] [--train-sizes 0.1,0.25,0.5,1] [--save-predictions]
+
+--train-sizes adds the learning-curve fits (each training fold refitted on nested subsamples
+at fraction 0) and --save-predictions keeps every fit's out-of-fold predictions; without
+them the sweep is the default one.
 
 --quick runs one subscale (depression) on one of the five folds and extrapolates linearly: five
 times the shared preprocessing (one fit per fold) plus fifteen times the model work (the other
@@ -119,19 +123,24 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one subscale, extrapolated to three")
     ap.add_argument("--subscales", default=None, help="comma-separated (default: all three)")
     ap.add_argument("--memory", action="store_true", help="sample the workers' RSS")
+    ap.add_argument("--train-sizes", default=None, help="learning-curve shares, e.g. 0.25,0.5,1")
+    ap.add_argument("--save-predictions", action="store_true", help="keep the predictions")
     args = ap.parse_args()
+    extra = {"save_predictions": args.save_predictions}
+    if args.train_sizes:
+        extra["train_sizes"] = [float(v) for v in args.train_sizes.split(",")]
     folder = args.cohort or REPO / ".cache" / "bench" / f"cohort-{args.participants}"
     features_path, responses_path = ensure_cohort(folder, args.participants, args.jobs)
     features = pd.read_parquet(features_path)
     responses = pd.read_csv(responses_path)
     inst = load_instrument("dass21")
-    full = SweepConfig(jobs=args.jobs)
     subscales = args.subscales.split(",") if args.subscales else None
     cfg = (
-        SweepConfig(jobs=args.jobs, subscales=["depression"], run_folds=[0])
+        SweepConfig(jobs=args.jobs, subscales=["depression"], run_folds=[0], **extra)
         if args.quick
-        else SweepConfig(jobs=args.jobs, subscales=subscales)
+        else SweepConfig(jobs=args.jobs, subscales=subscales, **extra)
     )
+    full = SweepConfig(jobs=args.jobs, **extra)
     marks: list[tuple[int, float]] = []
     sampler = MemorySampler() if args.memory else None
     start = time.perf_counter()
@@ -153,6 +162,8 @@ def main() -> None:
         f"measured: {len(result.folds)} fold rows in {seconds / 60:.1f} min (setup "
         f"{t_setup / 60:.2f}, shared preprocessing {t_pre / 60:.2f}, models {t_units / 60:.2f})"
     )
+    if result.predictions is not None:
+        print(f"predictions: {len(result.predictions)} rows")
     cpu = result.cpu_seconds
     print(
         f"CPU: preprocessing {cpu['preprocessing'] / 60:.2f} min, models "
@@ -164,17 +175,19 @@ def main() -> None:
         wall = t_setup + 5 * t_pre + 15 * t_units
         balanced = t_setup + (5 * cpu["preprocessing"] + 15 * cpu["models"]) / args.jobs
         print(
-            f"EXTRAPOLATED full default sweep ({plan_size(full, inst)} fits, 3 subscales x 5 "
+            f"EXTRAPOLATED full sweep ({plan_size(full, inst)} fits, 3 subscales x 5 "
             f"folds), measured on 1 subscale x 1 fold: {balanced / 60:.1f} min on {args.jobs} "
             f"cores from the CPU time (the full sweep's 60 units keep every core busy); "
             f"{wall / 60:.1f} min scaling this run's wall time (4 units on {args.jobs} cores, "
             f"unevenly loaded)"
         )
     elif subscales is None:
-        print(f"full default sweep ({plan_size(full, inst)} fits): {seconds / 60:.1f} min")
+        what = "default" if not (args.train_sizes or args.save_predictions) else "full"
+        print(f"{what} sweep ({plan_size(full, inst)} fits): {seconds / 60:.1f} min")
     if sampler is not None:
         sampler.report(marks)
     s = result.summary
+    s = s[s["train_size"] == 1.0] if "train_size" in s.columns else s
     view = s[s["fraction"].isin([0.0, 0.1])][
         ["subscale", "model", "protocol", "criterion", "fraction", "n_train", "n_test", "f1_mean"]
     ]

@@ -48,7 +48,7 @@ def test_demo_report_labels_synthetic_and_real_sections(demo_report):
         labels[title] = origin.group(1) if origin else None
     assert list(labels)[0] == "Findings"
     for title in ("Findings", "Cohort", "Scores", "Symptom Discrepancy Index", "Models (binary)",
-                  "Data-driven clusters", "Feature coverage"):  # fmt: skip
+                  "Heterogeneity or capacity?", "Data-driven clusters", "Feature coverage"):  # fmt: skip
         assert labels[title] == "synthetic", title
     assert labels["Extraction quality"] == "real"
     assert "real sample videos" in text and "The Extraction quality section is real" in text
@@ -58,7 +58,18 @@ def test_demo_report_renders_in_chromium(demo_report):
     page = open_report(demo_report, "demo-report")
     assert page["errors"] == []
     assert len(page["images"]) >= 6
+    shown = {alt for alt, complete, width, _ in page["images"] if complete and width > 0}
+    assert {"error by discrepancy quintile", "metric by training size and model"} <= shown
     for alt, complete, width, height in page["images"]:
         assert complete and width > 100 and height > 100, (alt, width, height)
     assert re.search(r"F1 with everyone \d\.\d\d \(95% CI \d\.\d\d to \d\.\d\d\)", page["findings"])
     assert "Reading" in page["findings"]
+
+
+def test_demo_sweep_is_grouped_by_school_with_predictions(demo_report):
+    text = demo_report.read_text(encoding="utf-8")
+    assert "folds grouped by school" in text
+    predictions = pd.read_csv(demo_report.parent / "results_predictions.csv")
+    assert {"y_true", "y_pred", "y_score", "discrepancy", "score_group"} <= set(predictions)
+    folds = pd.read_csv(demo_report.parent / "results.csv")
+    assert sorted(folds["train_size"].unique()) == [0.25, 0.5, 1.0]

@@ -25,7 +25,8 @@ def _items(sub):
 
 def test_responses_columns_ranges_and_labels():
     r = synth.make_responses(500, seed=3, discrepant_share=0.2)
-    assert list(r.columns[:4]) == ["participant_id", "age", "gender", "grade"]
+    assert list(r.columns[:5]) == ["participant_id", "age", "gender", "grade", "school"]
+    assert set(r["school"]) == {f"S{k}" for k in range(1, synth.SCHOOLS + 1)}
     assert list(synth.ITEM_COLUMNS) == [c for c in r.columns if c.startswith("dass_")]
     assert r["participant_id"].is_unique
     items = r[list(synth.ITEM_COLUMNS)].to_numpy()

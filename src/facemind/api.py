@@ -362,8 +362,9 @@ def sweep(
         A built-in id, a spec file or an :class:`Instrument`.
     out
         When given, the per-fold table is written there (CSV or Parquet by extension) with the
-        summary beside it (``<stem>_summary<ext>``), each with its provenance; finished work
-        is kept in a hidden folder beside it until then, so an interrupted call resumes.
+        summary (``<stem>_summary<ext>``) and predictions (``<stem>_predictions<ext>``) beside
+        it, each with its provenance; finished work is kept in a hidden folder beside it until
+        then, so an interrupted call resumes.
     subgroups, subgroup_bins
         Response columns (e.g. ``gender``, ``age``) whose levels get metrics of their own in
         every test fold (``.subgroups``, ``.subgroup_summary``); numeric ones with many values
@@ -377,7 +378,9 @@ def sweep(
     **settings
         Fields of :class:`facemind.evaluation.SweepConfig`: ``subscales``, ``task``,
         ``positive_band``, ``models``, ``fractions``, ``protocols``, ``criteria``, ``folds``,
-        ``repeats``, ``seed``, ``jobs``, ``balance``, ``grid_search``, ``frames``, ...
+        ``repeats``, ``seed``, ``jobs``, ``balance``, ``grid_search``, ``frames``,
+        ``save_predictions`` (``.predictions``), ``train_sizes`` (learning curves), and
+        ``cv_groups`` (a responses column, e.g. ``school``, never split across folds), ...
 
     Returns
     -------
@@ -404,11 +407,10 @@ def sweep(
     """
     from .errors import ParameterError
     from .evaluation import SweepConfig, run_sweep
-    from .instruments import load_instrument as _load
     from .io import check_table_path
 
     config = SweepConfig(**settings)
-    inst = _load(instrument)
+    inst = load_instrument(instrument)
     plan = config.validate(inst)  # settings refused before any table is read
     if scheduler is not None and (executor is not None or config.jobs != 1):
         raise ParameterError("give `jobs` (local processes) or `scheduler` (a Dask cluster)")

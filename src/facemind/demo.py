@@ -1,8 +1,10 @@
 """The demo study: a synthetic cohort taken through every stage, then the report.
 
 Steps: synthesize a cohort (labeled synthetic), score it, compute its SDI, compute facial
-features, run a reduced sweep (both protocols, SDI and random removal, metrics by gender and
-age), measure which channels matter (permutation importance), and write the report.
+features, run a reduced sweep (both protocols, SDI and random removal, folds grouped by
+school, metrics by gender, age and school, out-of-fold predictions and learning curves for
+"Heterogeneity or capacity?"), measure which channels matter (permutation importance), and
+write the report.
 When a face model and a folder of real videos are given, those videos are extracted too and
 their extraction quality goes into the report.
 """
@@ -102,16 +104,20 @@ def run_demo(
     result.files["features"] = write_features(feats, result.out / "features.parquet")
     step(
         "running a reduced sweep (3 subscales x logreg, gbt x 2 protocols x sdi, random x 3 "
-        "fractions x 5 folds), with metrics by gender and age"
+        "fractions x 5 folds grouped by school, training shares 0.25, 0.5, 1), with metrics "
+        "by gender, age and school and the out-of-fold predictions"
     )
     responses = read_table(result.files["responses"], dtype={"participant_id": "string"})
     config = SweepConfig(
         models=("logreg", "gbt"), fractions=(0.0, 0.1, 0.2), criteria=("sdi", "random"),
-        folds=5, seed=seed, jobs=jobs,
+        folds=5, seed=seed, jobs=jobs, save_predictions=True, train_sizes=(0.25, 0.5, 1.0),
+        cv_groups="school",
     )  # fmt: skip
-    sweep = run_sweep(feats.table, responses, "dass21", config, subgroups=("gender", "age"))
-    written = sweep.save(result.out / "results.csv")  # folds, summary, subgroups, their summary
+    sweep = run_sweep(feats.table, responses, "dass21", config,
+                      subgroups=("gender", "age", "school"))  # fmt: skip
+    written = sweep.save(result.out / "results.csv")  # folds, summary, subgroups, predictions
     result.files["results"], result.files["subgroups"] = written[0], written[2]
+    result.files["predictions"] = written[4]
     step("permutation importance of the channels for depression (logreg, 5 held-out folds)")
     importance = permutation_importance(
         feats.table, responses, "dass21", subscale="depression", model="logreg", folds=5,
@@ -135,7 +141,8 @@ def run_demo(
                       features=feats.table, source=str(result.files["responses"]),
                       positive_band=config.positive_band, extraction_note=note,
                       provenance=sweep.provenance,
-                      subgroups=sweep.subgroups, importance=importance.table)  # fmt: skip
+                      subgroups=sweep.subgroups, importance=importance.table,
+                      predictions=sweep.predictions)  # fmt: skip
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")
     return result

@@ -3,7 +3,8 @@
 Generative model (also in docs/synthetic.md)
 
 1. Demographics: age uniform on 10-18 (whole years), gender female/male with equal odds,
-   grade = age - 5 plus a 0/+-1 offset, clipped to 1-12.
+   grade = age - 5 plus a 0/+-1 offset, clipped to 1-12; school one of :data:`SCHOOLS`
+   (``S1``...) with equal odds, from a stream of its own, with no effect on states or faces.
 2. Latent states: theta = (depression, anxiety, stress) ~ N(mu, R) with correlations
    D-A 0.60, D-S 0.65, A-S 0.70; mu adds +0.2 to D and A for girls and +0.05 per year of age
    above 10 to D. These are the true states, kept as ``latent_depression`` etc.
@@ -73,6 +74,8 @@ DASS21_ITEMS: dict[str, tuple[int, ...]] = {
 }
 SUBSCALES: tuple[str, ...] = ("depression", "anxiety", "stress")
 ITEM_COLUMNS: tuple[str, ...] = tuple(f"dass_{i}" for i in range(1, 22))
+#: Schools of the synthetic cohort (``school`` column: S1, S2, ...).
+SCHOOLS = 6
 LATENT_CORRELATION = np.array([[1.0, 0.60, 0.65], [0.60, 1.0, 0.70], [0.65, 0.70, 1.0]])
 SYNTH_METADATA = {"facemind.synthetic": "true", "facemind.backend": "synthetic"}
 
@@ -162,7 +165,8 @@ def _pour(
 def make_responses(
     participants: int, *, seed: int = 0, discrepant_share: float = 0.1
 ) -> pd.DataFrame:
-    """Synthetic responses: ``participant_id``, demographics, ``dass_1..dass_21``, truth columns.
+    """Synthetic responses: ``participant_id``, demographics (``age``, ``gender``, ``grade``,
+    ``school``), ``dass_1..dass_21``, truth columns.
 
     Truth: ``latent_depression/anxiety/stress`` (the true states that drive the faces) and
     ``synthetic_discrepant``; ``synthetic`` is True on every row.
@@ -196,6 +200,7 @@ def make_responses(
     df["age"] = age
     df["gender"] = gender
     df["grade"] = grade
+    df["school"] = [f"S{k}" for k in np.random.default_rng([seed, 1]).integers(1, SCHOOLS + 1, n)]
     for j, col in enumerate(ITEM_COLUMNS):
         df[col] = items[:, j]
     for s, sub in enumerate(SUBSCALES):

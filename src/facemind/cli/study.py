@@ -142,6 +142,13 @@ def _csv_list(option: str, text: str) -> list[str]:
     return values
 
 
+def _numbers(option: str, text: str) -> list[float]:
+    try:
+        return [float(v) for v in _csv_list(option, text)]
+    except ValueError:
+        raise FacemindError(f"{option}: not a comma-separated list of numbers: {text!r}") from None
+
+
 def _bins(text: str) -> int | dict[str, list[float]]:
     """``--subgroup-bins``: a count of quantile bins, or ``COLUMN=CUT,CUT;...``."""
     if text.strip().isdigit():
@@ -259,22 +266,43 @@ def sweep_cmd(
             "or COLUMN=CUT,CUT;... inner cut points.",
         ),
     ] = "4",
+    save_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--save-predictions",
+            help="Also write every fit's out-of-fold predictions (y_true, y_pred, y_score, "
+            "discrepancy) to <stem>_predictions<ext>.",
+        ),
+    ] = False,
+    train_sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--train-sizes",
+            help="Learning curves: shares of every training fold (e.g. 0.1,0.25,0.5,1), nested "
+            "stratified subsamples tested on the whole test fold, without removal.",
+        ),
+    ] = None,
+    cv_groups: Annotated[
+        str | None,
+        typer.Option(
+            "--cv-groups",
+            help="A responses column (e.g. school): folds never put one of its values on both "
+            "sides of a split.",
+        ),
+    ] = None,
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
     from ..api import sweep
     from ..evaluation import SweepConfig, plan_size, summary_path
+    from ..evaluation.predictions import predictions_path
     from ..evaluation.subgroups import subgroup_path
     from ..instruments import load_instrument
     from .notices import quiet_warnings
 
     if scheduler is not None and jobs is not None:
         raise FacemindError("give --jobs (local processes) or --scheduler (a Dask cluster)")
-    try:
-        fraction_values = [float(v) for v in _csv_list("--fractions", fractions)]
-    except ValueError:
-        raise FacemindError(
-            f"--fractions: not a comma-separated list of numbers: {fractions!r}"
-        ) from None
+    fraction_values = _numbers("--fractions", fractions)
+    sizes = _numbers("--train-sizes", train_sizes) if train_sizes is not None else None
     settings = dict(
         subscales=_csv_list("--subscales", subscales) if subscales is not None else None,
         task=task,
@@ -293,6 +321,9 @@ def sweep_cmd(
         frames=str(frames) if frames is not None else None,
         refit_preprocessing=refit_preprocessing,
         group_by=group_by,
+        save_predictions=save_predictions,
+        train_sizes=sizes,
+        cv_groups=cv_groups,
     )
     start = time.perf_counter()
     with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
@@ -308,6 +339,9 @@ def sweep_cmd(
     if result.subgroups is not None:
         side = subgroup_path(output)
         out.print(f"subgroup metrics in {side} and {summary_path(side)}", soft_wrap=True)
+    if result.predictions is not None:
+        side = predictions_path(output)
+        out.print(f"{len(result.predictions)} out-of-fold predictions in {side}", soft_wrap=True)
     fits = plan_size(SweepConfig(**settings), load_instrument(instrument))
     out.print(
         f"{len(result.folds)} fold rows ({fits} fits) on {result.n_participants} participants "

@@ -32,6 +32,13 @@ reliability counts behind it (:mod:`.metrics`); ``subgroups=`` adds metrics with
 response columns such as gender and age (:mod:`.subgroups`); :func:`permutation_importance`
 measures which facial channels the model uses on held-out folds (:mod:`.importance`).
 
+Heterogeneity or capacity (the paper's second claim): ``save_predictions`` keeps every fit's
+out-of-fold predictions (:mod:`.predictions`), whose errors :func:`errors_by_discrepancy`
+and :func:`discrepancy_contrast` split by discrepancy quintile, plain and within score
+groups (:mod:`.heterogeneity`); ``train_sizes`` refits every training fold on nested
+stratified subsamples for :func:`learning_curve`, :func:`data_gain` and, across models ordered
+by capacity, :func:`capacity_gain` (:mod:`.learning`); ``cv_groups`` splits folds by site.
+
 A :class:`FitRecorder` passed to
 :func:`run_sweep` receives the participant ids seen by every fitted step and every criterion
 computation, with the test ids of each fold, so this can be checked.
@@ -53,7 +60,9 @@ from .config import (
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
+from .heterogeneity import discrepancy_contrast, errors_by_discrepancy
 from .importance import ImportanceResult, permutation_importance
+from .learning import CAPACITY_ORDER, capacity_gain, data_gain, learning_curve
 from .metrics import (
     CALIBRATION_COLUMN,
     CLASSIFICATION_METRICS,
@@ -68,12 +77,14 @@ from .metrics import (
     regression_metrics,
     result_columns,
 )
+from .predictions import prediction_columns, predictions_path
 from .recording import FitRecord, FitRecorder
 from .runner import SweepResult, run_sweep, sweep_study
 from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
 from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
 
 __all__ = [
+    "CAPACITY_ORDER",
     "CALIBRATION_COLUMN",
     "CLASSIFICATION_METRICS",
     "CONFIDENCE",
@@ -99,13 +110,20 @@ __all__ = [
     "SweepPlan",
     "SweepResult",
     "calibration_metrics",
+    "capacity_gain",
     "classification_metrics",
     "confusion_json",
     "corrected_t_interval",
     "criterion_scores",
+    "data_gain",
+    "discrepancy_contrast",
+    "errors_by_discrepancy",
+    "learning_curve",
     "metric_names",
     "permutation_importance",
     "plan_size",
+    "prediction_columns",
+    "predictions_path",
     "prepare_study",
     "regression_metrics",
     "removal_keep",

@@ -67,9 +67,18 @@ class SweepConfig:
     #: Groups within which respondents are compared and removed: ``total`` (same raw total,
     #: the paper's) or ``band`` (same severity band, for small cohorts), as in the SDI.
     group_by: str = "total"
+    #: Keep every fit's out-of-fold predictions (:attr:`SweepResult.predictions`).
+    save_predictions: bool = False
+    #: Learning curves: shares of every training fold (nested stratified subsamples, each
+    #: tested on the whole test fold) fitted besides the full fold, without removal.
+    train_sizes: Sequence[float] | None = None
+    #: A responses column (sites, schools) whose values never fall on both sides of a split.
+    cv_groups: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("subscales", "models", "fractions", "protocols", "criteria", "run_folds"):
+        names = ("subscales", "models", "fractions", "protocols", "criteria", "run_folds",
+                 "train_sizes")  # fmt: skip
+        for name in names:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str | tuple):
                 object.__setattr__(self, name, tuple(value))
@@ -150,6 +159,13 @@ class SweepConfig:
                 raise FacemindError(f"run_folds must be fold indices 0-{self.folds - 1}, got {bad}")
         if self.grid_search and self.inner_folds < 2:
             raise FacemindError("inner grid search needs at least 2 inner folds")
+        sizes = self.resolved_train_sizes()
+        if any(not 0.0 < s <= 1.0 for s in sizes):
+            raise ParameterError(f"`train_sizes` must be shares in (0, 1], got {list(sizes)}")
+        if len(sizes) > 1 and 0.0 not in {float(f) for f in self.fractions}:
+            raise ParameterError("`train_sizes` are fitted without removal: add 0 to `fractions`")
+        if self.cv_groups is not None and not str(self.cv_groups).strip():
+            raise ParameterError("`cv_groups` must name a responses column")
         fold_ids = sorted({int(k) for k in self.run_folds}) if self.run_folds else None
         return SweepPlan(
             config=self,
@@ -158,7 +174,12 @@ class SweepConfig:
             models=tuple(models),
             fractions=tuple(sorted({float(f) for f in self.fractions})),
             fold_ids=tuple(fold_ids if fold_ids is not None else range(self.folds)),
+            train_sizes=sizes,
         )
+
+    def resolved_train_sizes(self) -> tuple[float, ...]:
+        """Training shares fitted per fold, ascending; the full fold (1) is always fitted."""
+        return tuple(sorted({1.0, *(float(s) for s in self.train_sizes or ())}))
 
     def resolved_subscales(self, inst: Instrument) -> list[str]:
         """The subscales to sweep: ``subscales``, or every subscale of ``inst``."""
@@ -195,6 +216,8 @@ class SweepPlan:
     fractions: tuple[float, ...]
     #: Fold indices run in every repeat (``config.run_folds``, or all of them).
     fold_ids: tuple[int, ...]
+    #: Training shares of every fold, ascending, ending with 1 (the full training fold).
+    train_sizes: tuple[float, ...] = (1.0,)
 
     @property
     def n_fits(self) -> int:
@@ -213,10 +236,12 @@ class SweepPlan:
 
 
 def plan_size(config: SweepConfig, inst: Instrument) -> int:
-    """Number of model fits the sweep will make (fraction 0 once per model and fold)."""
+    """Number of model fits the sweep will make (fraction 0 once per model, fold and training
+    size)."""
     subs = len(config.resolved_subscales(inst))
     fractions = {float(f) for f in config.fractions}
-    per_fold = (1 if 0.0 in fractions else 0) + len(fractions - {0.0}) * len(
+    sizes = len(config.resolved_train_sizes())
+    per_fold = (sizes if 0.0 in fractions else 0) + len(fractions - {0.0}) * len(
         config.protocols
     ) * len(config.criteria)
     return subs * len(config.resolved_models()) * config.repeats * config.folds * per_fold

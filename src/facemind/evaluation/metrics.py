@@ -31,9 +31,10 @@ KEY_COLUMNS: tuple[str, ...] = (
     "n_train",
     "n_test",
 )
-#: Trailing columns: rows fitted after class balance, and rows the criterion removed from the
-#: training and the test part of the fold.
-EXTRA_COLUMNS: tuple[str, ...] = ("n_fit", "n_removed_train", "n_removed_test")
+#: Trailing columns: rows fitted after class balance, rows the criterion removed from the
+#: training and the test part of the fold, and the share of the training fold the model was
+#: fitted on (1 but on learning curves).
+EXTRA_COLUMNS: tuple[str, ...] = ("n_fit", "n_removed_train", "n_removed_test", "train_size")
 
 
 def metric_names(task: str) -> tuple[str, ...]:
@@ -237,6 +238,23 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "rmse": float(np.sqrt(np.mean(err**2))),
         "pearson_r": r,
     }
+
+
+def score_column(
+    scores: np.ndarray | None, pred: np.ndarray, classes: np.ndarray, probabilities: bool
+) -> np.ndarray:
+    """One score per case: binary, the positive class's probability (or decision value);
+    otherwise the predicted class's probability (or largest decision value); NaN without."""
+    if scores is None:
+        return np.full(len(pred), np.nan)
+    s = np.asarray(scores, dtype=float)
+    if s.ndim == 1:
+        return s
+    if len(classes) == 2:
+        return s[:, list(classes).index(1)] if 1 in classes else s[:, -1]
+    if probabilities:
+        return s[np.arange(len(pred)), np.searchsorted(classes, pred)]
+    return s.max(axis=1)
 
 
 def scores_of(est: Any, X: pd.DataFrame) -> np.ndarray | None:

@@ -12,7 +12,7 @@ from ..errors import FacemindError
 from ..study import Study, fit_data_problem
 from .config import SweepPlan
 from .recording import FitSetting
-from .units import SubscaleContext, UnitKey, WorkUnit, _kept_rows
+from .units import SubscaleContext, UnitKey, WorkUnit, _kept_rows, _subsamples
 
 Splits = dict[int, list[tuple[np.ndarray, np.ndarray]]]
 
@@ -62,7 +62,9 @@ def check_sweep_data(
                     test_rows=test_rows, inputs=study.X, preprocessed=False, pre_steps=(),
                 )  # fmt: skip
                 train_people = np.unique(ctx.row_person[train_rows])
-                for protocol, criterion, fraction in settings:
+                subsample = _subsamples(unit, train_people) if 0.0 in fractions else {}
+                sized = [(*settings[0], size) for size in subsample]
+                for protocol, criterion, fraction, *size in [*sized, *settings]:
                     at = FitSetting(plan.models[0], protocol, criterion, fraction, r, k)
                     tr, te = _kept_rows(unit, at, train_people, []) if fraction > 0 else (
                         train_rows, test_rows)  # fmt: skip
@@ -71,6 +73,9 @@ def check_sweep_data(
                         where += f" (repeat {r + 1})"
                     if fraction > 0:
                         where += f", {protocol} removal of {fraction:g} by {criterion}"
+                    if size:
+                        tr = subsample[size[0]]
+                        where += f", training share {size[0]:g} (`train_sizes`)"
                     if len(te) == 0:
                         empty.append(where)
                         continue

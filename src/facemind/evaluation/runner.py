@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -19,18 +18,21 @@ import pandas as pd
 from .. import labels
 from ..errors import FacemindError
 from ..instruments import Instrument, load_instrument
-from ..io import check_table_path, write_table
+from ..io import check_table_path
 from ..models import get_model
 from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
+from .checkpoint import Checkpoint, checkpoint_path, fingerprint
 from .config import SweepConfig, SweepPlan, stable_seed
 from .criteria import removal_keep
 from .metrics import result_columns
 from .preconditions import check_sweep_data
+from .predictions import prediction_columns, unit_predictions
 from .recording import FitRecord, FitRecorder
 from .subgroups import (
     DEFAULT_BINS,
     Subgroups,
+    cv_group_codes,
     subgroup_columns,
     subgroup_levels,
     summarize_subgroups,
@@ -94,7 +96,8 @@ def _strata(targets: list[np.ndarray], task: str) -> np.ndarray:
 def _splits(
     strata: np.ndarray, row_person: np.ndarray, folds: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k-fold grouped by participant (one participant's rows stay together)."""
+    """Stratified k-fold grouped by participant (one participant's rows stay together), or by
+    whatever ``row_person`` holds (the ``cv_groups`` of each row's participant)."""
     import warnings
 
     from sklearn.model_selection import StratifiedGroupKFold
@@ -140,15 +143,27 @@ def _targets(study: Study, plan: SweepPlan) -> dict[str, np.ndarray]:
 
 
 def _fold_splits(
-    study: Study, plan: SweepPlan, targets: dict[str, np.ndarray]
+    study: Study,
+    plan: SweepPlan,
+    targets: dict[str, np.ndarray],
+    groups: np.ndarray | None = None,
 ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
-    """(train rows, test rows) of every fold of every repeat, shared by all subscales."""
+    """(train rows, test rows) of every fold of every repeat, shared by all subscales; with
+    ``groups`` (a code per participant) no group is on both sides of a split."""
     cfg = plan.config
     strata = _strata([targets[s][study.row_person] for s in plan.subscales], cfg.task)
-    return {
-        r: _splits(strata, study.row_person, cfg.folds, stable_seed(cfg.seed, "split", r))
+    by = study.row_person if groups is None else groups[study.row_person]
+    splits = {
+        r: _splits(strata, by, cfg.folds, stable_seed(cfg.seed, "split", r))
         for r in range(cfg.repeats)
     }
+    for r, folds in splits.items():
+        if any(len(test) == 0 for _, test in folds):
+            raise FacemindError(
+                f"`cv_groups` {cfg.cv_groups!r}: a test fold of repeat {r + 1} is empty (one "
+                "group holds most participants); lower `folds`"
+            )
+    return splits
 
 
 def _contexts(
@@ -252,52 +267,6 @@ def _work_unit(
 
 
 # --------------------------------------------------------------------------------------------
-# Checkpoints
-# --------------------------------------------------------------------------------------------
-
-
-def _fingerprint(cfg: SweepConfig, study: Study) -> str:
-    """Digest of the data and of every setting that changes results (not jobs or run_folds)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    settings = {k: v for k, v in cfg.__dict__.items() if k not in ("jobs", "run_folds")}
-    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
-    h.update("\x1f".join(map(str, study.person_ids)).encode())
-    h.update("\x1f".join(study.feature_names).encode())
-    h.update(np.ascontiguousarray(study.row_person).tobytes())
-    h.update(np.ascontiguousarray(study.X).tobytes())
-    for name in sorted(study.items):
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(study.items[name]).tobytes())
-        h.update(np.ascontiguousarray(study.scored[name]).tobytes())
-    return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class _Checkpoint:
-    """A folder of finished units' rows, named by the fingerprint of data and settings."""
-
-    folder: Path
-    tag: str
-    task: str
-
-    def load(self, keys: Sequence[UnitKey]) -> dict[UnitKey, list[dict[str, Any]]]:
-        """The rows of every unit of ``keys`` already in the folder."""
-        finished = {}
-        for key in keys:
-            path = self.folder / key.part_name(self.tag)
-            if path.exists():
-                finished[key] = pd.read_parquet(path).to_dict("records")
-        return finished
-
-    def save(self, key: UnitKey, rows: list[dict[str, Any]]) -> None:
-        """Write one finished unit's rows."""
-        frame = pd.DataFrame(rows, columns=result_columns(self.task))
-        write_table(frame, self.folder / key.part_name(self.tag))
-
-
-# --------------------------------------------------------------------------------------------
 # The sweep
 # --------------------------------------------------------------------------------------------
 
@@ -325,12 +294,16 @@ class SweepResult:
     #: (:func:`.subgroups.subgroup_columns`), and their summary.
     subgroups: pd.DataFrame | None = None
     subgroup_summary: pd.DataFrame | None = None
+    #: With ``save_predictions``: every fit's out-of-fold predictions (:mod:`.predictions`).
+    predictions: pd.DataFrame | None = None
 
     def save(self, path: str | Path) -> list[Path]:
         """Write the per-fold table to ``path`` (CSV or Parquet by extension), the summary
-        beside it (``<stem>_summary<ext>``) and the subgroup tables when there are any, each
-        with its provenance; return the paths written."""
+        beside it (``<stem>_summary<ext>``), the subgroup tables and the predictions
+        (``<stem>_predictions<ext>``) when there are any, each with its provenance; return
+        the paths written."""
         from ..provenance import write_with_provenance
+        from .predictions import predictions_path
         from .subgroups import subgroup_path
         from .summary import summary_path
 
@@ -339,13 +312,9 @@ class SweepResult:
         if self.subgroups is not None:
             tables += [(self.subgroups, subgroup_path(path)),
                        (self.subgroup_summary, summary_path(subgroup_path(path)))]  # fmt: skip
+        if self.predictions is not None:
+            tables.append((self.predictions, predictions_path(path)))
         return [write_with_provenance(t, p, self.provenance) for t, p in tables]
-
-
-def checkpoint_path(results: str | Path) -> Path:
-    """The folder that keeps a sweep's finished units until ``results`` is written."""
-    p = Path(results)
-    return p.with_name(f".{p.name}.parts")
 
 
 class _Progress:
@@ -405,6 +374,12 @@ def run_sweep(
         id_column=plan.config.id_column, features_name=features_name,
         responses_name=responses_name,
     )  # fmt: skip
+    groups = None
+    if plan.config.cv_groups is not None:
+        groups = cv_group_codes(
+            responses, plan.config.cv_groups, study.person_ids, folds=plan.config.folds,
+            id_column=plan.config.id_column, source=responses_name,
+        )  # fmt: skip
     levels = None
     if subgroups:
         levels = subgroup_levels(
@@ -417,7 +392,7 @@ def run_sweep(
     with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
         result = sweep_study(
             study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-            subgroups=levels, executor=pool,
+            subgroups=levels, executor=pool, groups=groups,
         )  # fmt: skip
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
@@ -452,6 +427,7 @@ def sweep_study(
     checkpoint: str | Path | None = None,
     subgroups: Subgroups | None = None,
     executor: Executor | None = None,
+    groups: np.ndarray | None = None,
 ) -> SweepResult:
     """Run the sweep on a prepared study; the same rows for a seed wherever it runs.
 
@@ -470,14 +446,15 @@ def sweep_study(
     ``progress(done, total)`` is called as preprocessing and (subscale, repeat, fold, model)
     units finish. With ``subgroups`` (levels in the order of ``study.person_ids``), every
     fit's metrics are also computed within each level of its test part (no checkpoint is
-    then kept: its units would lack them).
+    then kept: its units would lack them). With ``groups`` (the ``cv_groups`` code of each
+    participant, in the order of ``study.person_ids``) folds split whole groups.
     """
     cfg = plan.config
     missing = [s for s in plan.subscales if s not in study.items]
     if study.instrument.id != plan.instrument.id or missing:
         raise ValueError("the study was not prepared for this plan's instrument and subscales")
     targets = _targets(study, plan)
-    splits = _fold_splits(study, plan, targets)
+    splits = _fold_splits(study, plan, targets, groups)
     contexts = _contexts(study, plan, targets, recorder)
     not_estimable = check_sweep_data(study, plan, splits, contexts)
     if subgroups is not None:
@@ -489,8 +466,12 @@ def sweep_study(
     ]  # fmt: skip
     store = None
     if checkpoint is not None and recorder is None and subgroups is None:
-        store = _Checkpoint(Path(checkpoint), _fingerprint(cfg, study), cfg.task)
+        store = Checkpoint(Path(checkpoint), fingerprint(cfg, study, groups), cfg.task)
     finished = store.load(keys) if store is not None else {}
+    predicted: dict[UnitKey, pd.DataFrame] = {}
+    if cfg.save_predictions and store is not None:
+        predicted = store.load_predictions(list(finished))
+        finished = {k: v for k, v in finished.items() if k in predicted}
     todo = [key for key in keys if key not in finished]
     pre_jobs = _preprocess_jobs(study, plan, splits, todo, recorder is not None)
     bar = _Progress(progress, len(finished), len(pre_jobs) + len(keys))
@@ -525,6 +506,10 @@ def sweep_study(
             cpu[f"model:{key.model}"] = cpu.get(f"model:{key.model}", 0.0) + seconds
             rows.extend(result.rows)
             level_rows.extend(result.subgroup_rows)
+            if cfg.save_predictions:
+                predicted[key] = _unit_predictions(key, result, study, contexts, cfg)
+                if store is not None:
+                    store.save_predictions(key, predicted[key])
             if store is not None:
                 store.save(key, result.rows)
             if recorder is not None:
@@ -532,7 +517,19 @@ def sweep_study(
                     r.resolve(key.subscale, study.person_ids) for r in result.records
                 )
             bar.step()
-    folds = _in_plan_order(pd.DataFrame(rows, columns=result_columns(cfg.task)), plan)
+    folds = _in_plan_order(
+        pd.DataFrame(rows, columns=result_columns(cfg.task)), plan, ["train_size"]
+    )
+    predictions = None
+    if cfg.save_predictions:
+        parts = [predicted[key] for key in keys if key in predicted]
+        predictions = _in_plan_order(
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=prediction_columns(cfg.id_column)),
+            plan,
+            ["train_size"],
+        )
     by_level = None
     if subgroups is not None:
         by_level = _in_plan_order(
@@ -550,7 +547,24 @@ def sweep_study(
         warnings=caught,
         subgroups=by_level,
         subgroup_summary=summarize_subgroups(by_level) if by_level is not None else None,
+        predictions=predictions,
     )
+
+
+def _unit_predictions(
+    key: UnitKey, result: Any, study: Study, contexts: dict[str, SubscaleContext],
+    cfg: SweepConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """One unit's predictions as a table, with each participant's cohort discrepancy."""
+    from ..sdi import subscale_discrepancy
+
+    ctx = contexts[key.subscale]
+    return unit_predictions(
+        key, cfg.task, result.predictions, person_ids=study.person_ids,
+        row_person=study.row_person, y_rows=ctx.y_rows,
+        discrepancy=subscale_discrepancy(study.items[key.subscale], study.raw[key.subscale]),
+        score_group=study.raw[key.subscale], id_column=cfg.id_column,
+    )  # fmt: skip
 
 
 def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan, then: Sequence[str] = ()) -> pd.DataFrame:

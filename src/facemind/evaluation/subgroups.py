@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from .metrics import metric_names
 from .summary import (
     CONFIDENCE,
@@ -140,6 +140,36 @@ def subgroup_levels(
         binning=tuple(binning),
         min_cases=min_cases,
     )
+
+
+def cv_group_codes(
+    responses: pd.DataFrame,
+    column: str,
+    person_ids: Sequence[Any],
+    *,
+    folds: int,
+    id_column: str = "participant_id",
+    source: str = "responses",
+) -> np.ndarray:
+    """Each participant's code of the ``cv_groups`` column (a site, a school), in the order of
+    ``person_ids``: folds split whole groups. A missing value, or fewer groups than
+    ``folds``, is a one-line error."""
+    if column not in responses.columns:
+        raise InputError("no such column for `cv_groups`", file=source, column=column)
+    ids = responses[id_column].astype("string").str.strip()
+    values = pd.Series(responses[column].astype("string").str.strip().to_numpy(), index=ids)
+    values = values[~values.index.duplicated()].reindex([str(p).strip() for p in person_ids])
+    if values.isna().any() or (values == "").any():
+        who = values.index[(values.isna() | (values == "")).to_numpy()][0]
+        row = int(np.flatnonzero(ids.to_numpy() == who)[0]) + 1
+        raise InputError("no `cv_groups` value", file=source, row=row, column=column)
+    codes, uniques = pd.factorize(values, sort=True)
+    if len(uniques) < folds:
+        raise ParameterError(
+            f"`cv_groups` column {column!r} has {len(uniques)} groups among the participants, "
+            f"fewer than `folds` {folds}; lower `folds` or group by a finer column"
+        )
+    return codes.astype(np.int64)
 
 
 def _level_key(label: str) -> tuple[float, str]:

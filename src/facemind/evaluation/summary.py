@@ -90,14 +90,17 @@ def summarize(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
     (95% corrected resampled t-interval over the folds of all repeats, see
     :func:`corrected_t_interval`, truncated to the metric's range, :data:`METRIC_BOUNDS`),
     plus the paired change of the first metric (F1, or MAE for regression) from fraction 0 on
-    the same folds, ``<m>_gain_*``."""
+    the same folds, ``<m>_gain_*``. With learning curves the rows are also per
+    ``train_size``."""
     if folds.empty:
         return pd.DataFrame()
     task = str(folds["task"].iloc[0])
     metrics = [m for m in metric_names(task) if m in folds.columns]  # older results lack some
     primary = metrics[0]
-    keys = list(GROUP_COLUMNS)
-    base = folds[folds["fraction"] == 0.0].set_index(list(FOLD_COLUMNS))[primary]
+    sized = ["train_size"] if "train_size" in folds.columns else []
+    keys = [*GROUP_COLUMNS, *sized]
+    fold_keys = [*FOLD_COLUMNS, *sized]
+    base = folds[folds["fraction"] == 0.0].set_index(fold_keys)[primary]
     out = []
     for key, g in folds.groupby(keys, sort=False):
         ratio = float((g["n_test"] / g["n_train"].clip(lower=1)).mean())
@@ -110,7 +113,7 @@ def summarize(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
                 g[m].to_numpy(), ratio, confidence, METRIC_BOUNDS.get(m)
             )
             row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, lo, hi
-        idx = pd.MultiIndex.from_frame(g[list(FOLD_COLUMNS)])
+        idx = pd.MultiIndex.from_frame(g[fold_keys])
         ref = base.reindex(idx).to_numpy()
         mean, lo, hi = corrected_t_interval(
             g[primary].to_numpy() - ref, ratio, confidence, difference_bounds(primary)
@@ -136,11 +139,14 @@ def criterion_contrast(
         return pd.DataFrame()
     primary = metric_names(str(folds["task"].iloc[0]))[0]
     on = [c for c in FOLD_COLUMNS if c != "criterion"] + ["fraction"]
+    on += ["train_size"] if "train_size" in folds.columns else []
     ref = folds[folds["criterion"] == reference][[*on, primary]]
     other = folds[folds["criterion"] != reference]
     paired = other.merge(ref, on=on, suffixes=("", "_ref"))
     name = f"{primary}_vs_{reference}"
     out = []
+    if "train_size" in paired.columns:
+        paired = paired[paired["train_size"] == 1.0]
     for key, g in paired.groupby(list(GROUP_COLUMNS), sort=False):
         ratio = float((g["n_test"] / g["n_train"].clip(lower=1)).mean())
         mean, lo, hi = corrected_t_interval(

@@ -12,6 +12,7 @@ from ..instruments import Instrument
 from ..models import FitLog, make_estimator, make_preprocessing
 from .config import SweepConfig, stable_seed
 from .criteria import removal_keep
+from .learning import nested_subsamples, regression_strata
 from .metrics import (
     CALIBRATION_COLUMN,
     CONFUSION_COLUMN,
@@ -19,6 +20,7 @@ from .metrics import (
     classification_metrics,
     confusion_json,
     regression_metrics,
+    score_column,
     scores_of,
 )
 from .recording import CodedRecord, FitSetting, StepCodes
@@ -108,6 +110,18 @@ class WorkUnit:
 
 
 @dataclass(frozen=True, eq=False)
+class Predicted:
+    """One fit's out-of-fold predictions: its test rows, predicted values and scores
+    (:func:`.metrics.score_column`)."""
+
+    setting: FitSetting
+    train_size: float
+    rows: np.ndarray
+    y_pred: np.ndarray
+    y_score: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class UnitResult:
     """The result rows of one :class:`WorkUnit` and the ids its fits saw (when recording)."""
 
@@ -115,6 +129,8 @@ class UnitResult:
     records: tuple[CodedRecord, ...]
     #: Per fit, its metrics within every subgroup level (see :mod:`.subgroups`).
     subgroup_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: Per fit, its predictions (``save_predictions`` only).
+    predictions: list[Predicted] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,9 +160,9 @@ def _fit_predict(
     test_rows: np.ndarray,
     random_state: int,
     log: FitLog | None,
-) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
-    """Fit the unit's model on ``train_rows``; metrics on ``test_rows``, rows fitted, and the
-    metrics within each subgroup level of the test rows."""
+) -> tuple[dict[str, Any], int, list[dict[str, Any]], tuple[np.ndarray, np.ndarray]]:
+    """Fit the unit's model on ``train_rows``; metrics on ``test_rows``, rows fitted, the
+    metrics within each subgroup level of the test rows, and the predictions and scores."""
     ctx, cfg = unit.context, unit.context.config
     est = make_estimator(
         unit.key.model,
@@ -169,7 +185,7 @@ def _fit_predict(
     if ctx.task == "regression":
         yhat = est.predict(Xte)
         sub = _by_level(ctx, test_people, lambda m: regression_metrics(yte[m], yhat[m]))
-        return regression_metrics(yte, yhat), n_fit, sub
+        return regression_metrics(yte, yhat), n_fit, sub, (yhat, np.asarray(yhat, dtype=float))
     classes = np.asarray(est.classes_)
     scores = scores_of(est, Xte)
     if scores is not None and scores.ndim == 1 and len(classes) == 2:
@@ -191,7 +207,8 @@ def _fit_predict(
         p = None if proba is None else proba[m]
         return classification_metrics(yte[m], pred[m], s, classes, probabilities=p)
 
-    return metrics, n_fit, _by_level(ctx, test_people, within)
+    predicted = (pred, score_column(scores, pred, classes, proba is not None))
+    return metrics, n_fit, _by_level(ctx, test_people, within), predicted
 
 
 def _by_level(ctx: SubscaleContext, test_people: np.ndarray, metrics_of: Any) -> list[dict]:
@@ -237,49 +254,83 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     records: list[CodedRecord] = []
     rows: list[dict[str, Any]] = []
     subgroup_rows: list[dict[str, Any]] = []
+    predictions: list[Predicted] = []
     rs = stable_seed(cfg.seed, "model", key.subscale, key.repeat, key.fold)
 
     def setting(protocol: str, criterion: str, fraction: float) -> FitSetting:
         return FitSetting(key.model, protocol, criterion, fraction, key.repeat, key.fold)
 
-    def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray) -> tuple[dict[str, Any], list]:
+    def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray, size: float = 1.0) -> tuple:
         if len(te) == 0:  # nobody left to score: not estimable, the metrics stay empty
-            return {"n_train": len(tr), "n_test": 0, "n_fit": 0,
-                    "n_removed_train": len(unit.train_rows) - len(tr),
-                    "n_removed_test": len(unit.test_rows)}, []  # fmt: skip
+            row = {"n_train": len(tr), "n_test": 0, "n_fit": 0,
+                   "n_removed_train": len(unit.train_rows) - len(tr),
+                   "n_removed_test": len(unit.test_rows), "train_size": size}  # fmt: skip
+            return row, [], te, (np.empty(0), np.empty(0))
         log = FitLog() if ctx.record else None
-        metrics, n_fit, by_level = _fit_predict(unit, tr, te, rs, log)
+        metrics, n_fit, by_level, predicted = _fit_predict(unit, tr, te, rs, log)
         if log is not None:
             records.append(CodedRecord(at, StepCodes("test", ctx.row_person[te])))
             records.extend(CodedRecord(at, step) for step in unit.pre_steps)
             records.extend(CodedRecord(at, StepCodes(f"fit:{t}", i)) for t, i in log.records)
-        return {
+        removed = 0 if size < 1.0 else len(unit.train_rows) - len(tr)
+        row = {
             "n_train": len(tr),
             "n_test": len(te),
             **metrics,
             "n_fit": n_fit,
-            "n_removed_train": len(unit.train_rows) - len(tr),
+            "n_removed_train": removed,
             "n_removed_test": len(unit.test_rows) - len(te),
-        }, [{"n_train": len(tr), **r} for r in by_level]
+            "train_size": size,
+        }
+        levels = [{"n_train": len(tr), **r} for r in by_level] if size == 1.0 else []
+        return row, levels, te, predicted
 
-    def add(at: FitSetting, result: tuple[dict[str, Any], list]) -> None:
-        rows.append(_row(unit, at, result[0]))
-        subgroup_rows.extend(_row(unit, at, r) for r in result[1])
+    def add(at: FitSetting, result: tuple) -> None:
+        row, levels, te, (y_pred, y_score) = result
+        rows.append(_row(unit, at, row))
+        subgroup_rows.extend(_row(unit, at, r) for r in levels)
+        if cfg.save_predictions:
+            predictions.append(Predicted(at, row["train_size"], te, y_pred, y_score))
 
     train_people = np.unique(ctx.row_person[unit.train_rows])
     fractions = sorted({float(f) for f in cfg.fractions})
     if 0.0 in fractions:
-        base = fit(setting("train-only", "none", 0.0), unit.train_rows, unit.test_rows)
+        base = [fit(setting("train-only", "none", 0.0), unit.train_rows, unit.test_rows)]
+        for size, tr in _subsamples(unit, train_people).items():
+            base.append(fit(setting("train-only", "none", 0.0), tr, unit.test_rows, size))
         for protocol in cfg.protocols:
             for criterion in cfg.criteria:
-                add(setting(protocol, criterion, 0.0), base)
+                for result in sorted(base, key=lambda r: r[0]["train_size"]):
+                    add(setting(protocol, criterion, 0.0), result)
     for fraction in (f for f in fractions if f > 0):
         for protocol in cfg.protocols:
             for criterion in cfg.criteria:
                 at = setting(protocol, criterion, fraction)
                 tr, te = _kept_rows(unit, at, train_people, records)
                 add(at, fit(at, tr, te))
-    return UnitResult(rows, tuple(records), subgroup_rows)
+    return UnitResult(rows, tuple(records), subgroup_rows, predictions)
+
+
+def _subsamples(unit: WorkUnit, train_people: np.ndarray) -> dict[float, np.ndarray]:
+    """Training rows of every learning-curve share below 1 (:func:`.learning.nested_subsamples`
+    of the fold's participants, stratified by their target; the same for every model)."""
+    ctx, key, cfg = unit.context, unit.key, unit.context.config
+    sizes = [s for s in cfg.resolved_train_sizes() if s < 1.0]
+    if not sizes:
+        return {}
+    y_person = np.zeros(ctx.items.shape[0])
+    y_person[ctx.row_person] = ctx.y_rows
+    y = y_person[train_people]
+    strata = regression_strata(y) if ctx.task == "regression" else y
+    seed = stable_seed(cfg.seed, "train_size", key.subscale, key.repeat, key.fold)
+    chosen = nested_subsamples(train_people, strata, sizes, seed)
+    member = np.zeros(ctx.items.shape[0], dtype=bool)
+    out = {}
+    for size, people in chosen.items():
+        member[:] = False
+        member[people] = True
+        out[size] = unit.train_rows[member[ctx.row_person[unit.train_rows]]]
+    return out
 
 
 def _row(unit: WorkUnit, at: FitSetting, result: dict[str, Any]) -> dict[str, Any]:

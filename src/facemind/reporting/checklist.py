@@ -85,12 +85,21 @@ def _sample(folds: pd.DataFrame) -> str:
     return "; ".join(out)
 
 
-def _validation(folds: pd.DataFrame) -> str:
+def grouping(record: dict | None) -> str:
+    """How the folds were grouped: by participant, or by the ``cv_groups`` column."""
+    column = ((record or {}).get("settings") or {}).get("cv_groups")
+    if column:
+        return (f"grouped by {_esc(column)} (no {_esc(column)} on both sides of a split: "
+                "validation across sites)")  # fmt: skip
+    return "grouped by participant"
+
+
+def _validation(folds: pd.DataFrame, record: dict | None = None) -> str:
     k = int(folds["fold"].max()) + 1
     r = int(folds["repeat"].max()) + 1
     fractions = ", ".join(f"{f:.0%}" for f in sorted(set(folds["fraction"])))
     return (
-        f"{r} x {k}-fold cross-validation, stratified on the outcome and grouped by participant; "
+        f"{r} x {k}-fold cross-validation, stratified on the outcome and {grouping(record)}; "
         f"protocols {', '.join(map(_esc, dict.fromkeys(folds['protocol'])))}; removal criteria "
         f"{', '.join(map(_esc, dict.fromkeys(folds['criterion'])))} at {fractions}. "
         "Preprocessing and models fitted on training folds only; no external validation."
@@ -188,7 +197,7 @@ def checklist_section(data: ReportData) -> str:
         items.append(("Model and tuning", f"{models}; " + (
             "classes balanced by downsampling the training fold; " if balanced else "")
             + _tuning(data.provenance)))  # fmt: skip
-        items.append(("Validation", _validation(folds)))
+        items.append(("Validation", _validation(folds, data.provenance)))
         perf = REGRESSION_METRICS if task == "regression" else ("f1", "roc_auc")
         items.append(("Performance (0%, 95% interval)", _performance(summ, perf)))
         cal = "not applicable to regression"

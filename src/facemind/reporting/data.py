@@ -44,6 +44,26 @@ class ReportData:
     #: Per-fold subgroup metrics (``sweep --subgroups``) and channel importance (``explain``).
     subgroups: pd.DataFrame | None = None
     importance: pd.DataFrame | None = None
+    #: Out-of-fold predictions (``sweep --save-predictions``), and the per-fold rows of every
+    #: training size (``sweep --train-sizes``; ``folds`` and ``summary`` then keep the full
+    #: training folds only, see :func:`full_training_folds`).
+    predictions: pd.DataFrame | None = None
+    learning: pd.DataFrame | None = None
+
+
+def full_training_folds(data: ReportData) -> ReportData:
+    """``data`` with learning-curve rows moved from ``folds`` to ``learning``, so that every
+    other section sees the fits on full training folds only."""
+    from dataclasses import replace
+
+    folds = data.folds
+    if folds is None or "train_size" not in folds.columns or (folds["train_size"] == 1.0).all():
+        return data
+    summary = data.summary
+    if summary is not None and "train_size" in summary.columns:
+        summary = summary[summary["train_size"] == 1.0].reset_index(drop=True)
+    full = folds[folds["train_size"] == 1.0].reset_index(drop=True)
+    return replace(data, folds=full, summary=summary, learning=folds)
 
     @property
     def group_by(self) -> str:
@@ -72,6 +92,7 @@ def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
     """The per-fold table at ``results`` and what lies beside it (summary, subgroups), after
     refusing results of another instrument, spec or responses table."""
     from ..evaluation import summarize, summary_path
+    from ..evaluation.predictions import predictions_path
     from ..evaluation.subgroups import subgroup_path
     from ..provenance import check_results, read_provenance
 
@@ -87,6 +108,8 @@ def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
     data.summary = read_table(side) if side.exists() else summarize(data.folds)
     if subgroup_path(results).exists():
         data.subgroups = read_table(subgroup_path(results))
+    if predictions_path(results).exists():
+        data.predictions = read_table(predictions_path(results))
 
 
 def load_report_data(
@@ -103,8 +126,8 @@ def load_report_data(
     """Gather a report's parts: tables as given, files read with their ids as text (CSV text
     in ``encoding``, or detected).
 
-    ``results`` is a sweep result or the path of its per-fold table (its summary and subgroup
-    tables are read from beside it); ``extraction`` is an extraction folder, whose manifest
+    ``results`` is a sweep result or the path of its per-fold table (its summary, subgroup
+    and prediction tables are read from beside it); ``extraction`` is an extraction folder, whose manifest
     feeds the extraction section.
     """
     from ..evaluation import SweepResult
@@ -114,6 +137,7 @@ def load_report_data(
                       id_column=id_column, source=source)  # fmt: skip
     if isinstance(results, SweepResult):
         data.folds, data.summary, data.subgroups = results.folds, results.summary, results.subgroups
+        data.predictions = results.predictions
         _take_provenance(data, results.provenance)
         _check_subscales(data, "the sweep result")
     elif results is not None:

@@ -200,3 +200,68 @@ def coverage_histogram(manifest: pd.DataFrame) -> bytes:
     axes[1].set_title("extraction status", fontsize=10)
     fig.tight_layout()
     return to_png(fig)
+
+
+def discrepancy_errors(errors: pd.DataFrame, regression: bool) -> bytes:
+    """Error by discrepancy quintile: a panel per subscale, a colour per model, solid =
+    quintiles within score groups (matched), dashed = over everyone (plain), 95% bands."""
+    subs = list(dict.fromkeys(errors["subscale"]))
+    models = list(dict.fromkeys(errors["model"]))
+    fig, axes = plt.subplots(1, len(subs), figsize=(4.3 * len(subs), 3.4), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, sub in zip(axes[0], subs, strict=True):
+        for i, model in enumerate(models):
+            for ranking, style in (("matched", "-"), ("plain", "--")):
+                line = errors[(errors["subscale"] == sub) & (errors["model"] == model)
+                              & (errors["ranking"] == ranking)].sort_values("quintile")  # fmt: skip
+                if line.empty:
+                    continue
+                color = PALETTE[i % len(PALETTE)]
+                label = f"{model_name(model)}, {'within score group' if ranking == 'matched' else 'everyone'}"
+                ax.plot(line["quintile"], line["error_mean"], style, color=color, marker="o", ms=4,
+                        label=label)  # fmt: skip
+                ax.fill_between(line["quintile"], line["error_ci_low"], line["error_ci_high"],
+                                color=color, alpha=0.10)  # fmt: skip
+        ax.set_xticks(range(1, 6), ["1\nleast", "2", "3", "4", "5\nmost"])
+        ax.set_xlabel("discrepancy quintile of the test participants")
+        ax.set_title(sub, fontsize=11)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("mean absolute error" if regression else "error rate")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, 0.86))
+    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=9,
+               frameon=False)  # fmt: skip
+    return to_png(fig)
+
+
+def learning_curves(curve: pd.DataFrame, metric: str, metric_label: str) -> bytes:
+    """Metric against training-set size (log scale): a panel per subscale, a line per model
+    in the order given (by capacity), with 95% bands."""
+    subs = list(dict.fromkeys(curve["subscale"]))
+    models = list(dict.fromkeys(curve["model"]))
+    fig, axes = plt.subplots(1, len(subs), figsize=(4.3 * len(subs), 3.4), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, sub in zip(axes[0], subs, strict=True):
+        for i, model in enumerate(models):
+            line = curve[(curve["subscale"] == sub) & (curve["model"] == model)]
+            line = line.sort_values("n_train")
+            if line.empty:
+                continue
+            color = PALETTE[i % len(PALETTE)]
+            ax.plot(line["n_train"], line[f"{metric}_mean"], "-", color=color, marker="o", ms=4,
+                    label=model_name(model))  # fmt: skip
+            ax.fill_between(line["n_train"], line[f"{metric}_ci_low"], line[f"{metric}_ci_high"],
+                            color=color, alpha=0.10)  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ticks = sorted({round(float(v)) for v in curve.loc[curve["subscale"] == sub, "n_train"]})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("training participants per fold (log scale)")
+        ax.set_title(sub, fontsize=11)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(metric_label)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
+    fig.legend(handles, labels, loc="upper center", ncol=min(5, len(labels)), fontsize=9,
+               frameon=False)  # fmt: skip
+    return to_png(fig)

@@ -17,10 +17,10 @@ from .. import __version__, labels, sdi
 from ..errors import FacemindError
 from ..instruments import score_responses, validate_responses
 from ..io import atomic_path
-from . import appraisal, figures
+from . import appraisal, capacity, figures
 from .checklist import checklist_section
 from .coverage import feature_coverage
-from .data import ReportData
+from .data import ReportData, full_training_folds
 from .findings import findings_section, headline_fraction, main_criterion
 from .names import criterion_name, metric_name, model_name
 from .sdi_plot import sdi_figure
@@ -383,6 +383,7 @@ SECTIONS: list[Section] = [
     scores_section,
     sdi_section,
     sweep_section,
+    _on_data(capacity.heterogeneity_section, "responses", "features"),
     _on_data(appraisal.calibration_section, "responses", "features"),
     _on_data(appraisal.subgroups_section, "responses", "features"),
     _on_data(appraisal.importance_section, "responses", "features"),
@@ -408,6 +409,7 @@ def _banner(ctx: ReportContext) -> str:
 def build_report(data: ReportData, sections: Sequence[Section] | None = None) -> str:
     """The report's HTML text: the title, then every section of ``sections`` (default
     :data:`SECTIONS`) in order."""
+    data = full_training_folds(data)
     responses = validate_responses(
         data.responses, data.instrument, id_column=data.id_column, source=data.source
     )
