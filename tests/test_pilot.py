@@ -147,8 +147,9 @@ def test_a_face_model_other_than_the_training_videos_one_is_refused(sampled_pilo
     from facemind.errors import FacemindError
 
     root = sampled_pilot
-    trained = train(root / "responses.csv", "dass21", "depression", "rf",
-                    features=root / "features.csv")  # fmt: skip
+    trained = train(
+        root / "features.csv", root / "responses.csv", "dass21", subscale="depression", model="rf"
+    )
     with pytest.raises(FacemindError, match=r"face model other\.task: sha256 000000000000\.\.\."):
         trained.check_face_model("0" * 64, "other.task")
     trained.save(tmp_path / "m")
@@ -265,8 +266,13 @@ def test_a_model_that_learned_something_neither_warns_nor_is_uncertain(sampled_p
     from facemind.errors import ModelWarning
 
     root = sampled_pilot
-    trained = train(root / "responses.csv", "dass21", "depression", "logreg",
-                    features=root / "features.csv")  # fmt: skip
+    trained = train(
+        root / "features.csv",
+        root / "responses.csv",
+        "dass21",
+        subscale="depression",
+        model="logreg",
+    )
     assert not [w for w in recwarn if issubclass(w.category, ModelWarning)]
     assert trained.meta["training"]["warnings"] == [] and "validation" not in trained.meta
     table = trained.predict(root / "features.csv")
@@ -280,8 +286,10 @@ def test_predict_and_extract_agree_on_bad_videos_and_exit_codes(
 
     root = sampled_pilot
     model_dir = tmp_path / "model"
-    train(root / "responses.csv", "dass21", "depression", "logreg",
-          features=root / "features.csv").save(model_dir)  # fmt: skip
+    features = root / "features.csv"
+    train(features, root / "responses.csv", "dass21", subscale="depression", model="logreg").save(
+        model_dir
+    )
     videos = tmp_path / "new"
     videos.mkdir()
     shutil.copy(assets_dir / "single_face.mp4", videos / "a_good.mp4")
