@@ -50,6 +50,12 @@ class ReportData:
     predictions: pd.DataFrame | None = None
     learning: pd.DataFrame | None = None
 
+    @property
+    def group_by(self) -> str:
+        """How the SDI groups respondents: as the sweep did (``band`` or ``total``)."""
+        settings = (self.provenance or {}).get("settings") or {}
+        return str(settings.get("group_by") or "total")
+
 
 def full_training_folds(data: ReportData) -> ReportData:
     """``data`` with learning-curve rows moved from ``folds`` to ``learning``, so that every
@@ -64,12 +70,6 @@ def full_training_folds(data: ReportData) -> ReportData:
         summary = summary[summary["train_size"] == 1.0].reset_index(drop=True)
     full = folds[folds["train_size"] == 1.0].reset_index(drop=True)
     return replace(data, folds=full, summary=summary, learning=folds)
-
-    @property
-    def group_by(self) -> str:
-        """How the SDI groups respondents: as the sweep did (``band`` or ``total``)."""
-        settings = (self.provenance or {}).get("settings") or {}
-        return str(settings.get("group_by") or "total")
 
 
 def _take_provenance(data: ReportData, record: dict[str, Any] | None) -> None:
