@@ -279,3 +279,18 @@ def test_cli_extract_with_crops(assets_dir, face_model, tmp_path, capsys):
         "000036.png",
         "000071.png",
     ]
+
+
+def test_max_faces_is_an_extract_setting_recorded_per_video(tmp_path, assets_dir, face_model):
+    import facemind as fm
+    from facemind.errors import ParameterError
+
+    video = [str(assets_dir / "single_face.mp4")]
+    with pytest.raises(ParameterError, match=r"^`max_faces` must be 1 or more, got 0$"):
+        fm.extract(video, tmp_path / "none", face_model=face_model, max_faces=0)
+    assert not (tmp_path / "none").exists()
+    one = fm.extract(video, tmp_path / "one", face_model=face_model, max_faces=1)
+    assert json.loads(one["settings"].iloc[0])["max_faces"] == 1
+    again = fm.extract(video, tmp_path / "one", face_model=face_model)  # other setting: redone
+    assert again.attrs["run"]["processed"] == 1
+    assert json.loads(again["settings"].iloc[0])["max_faces"] == 3

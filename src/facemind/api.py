@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .face.landmarker import DEFAULT_MIN_CONFIDENCE
+from .face.landmarker import DEFAULT_MAX_FACES, DEFAULT_MIN_CONFIDENCE
 
 if TYPE_CHECKING:
     from .evaluation import SweepResult
@@ -178,6 +178,7 @@ def extract(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     sample_fps: float | None = None,
     au_calibration: str = "video",
+    max_faces: int = DEFAULT_MAX_FACES,
     jobs: int = 1,
     executor: Any = None,
     scheduler: str | None = None,
@@ -210,6 +211,10 @@ def extract(
     au_calibration
         ``'video'`` (AU levels relative to each video's neutral reference) or ``'none'``
         (absolute levels).
+    max_faces
+        Faces looked for in a frame: the participant's is tracked, the others are counted
+        (manifest ``faces_max``, ``other_face_frames``) and kept out of the landmarks; ``1``
+        looks for one face only and cannot tell when another is in view.
     jobs
         Local worker processes (``-1``: one per core; never more than the videos to do).
     executor, scheduler
@@ -247,8 +252,13 @@ def extract(
 
     if jobs != 1 and (scheduler is not None or executor is not None):
         raise ParameterError("give `jobs` (local processes) or `scheduler`, not both")
-    settings = ExtractSettings(min_confidence=min_confidence, save_crops=save_crops,
-                               sample_fps=sample_fps, au_calibration=au_calibration)  # fmt: skip
+    settings = ExtractSettings(
+        min_confidence=min_confidence,
+        save_crops=save_crops,
+        sample_fps=sample_fps,
+        au_calibration=au_calibration,
+        max_faces=max_faces,
+    )
     summary = run_batch(
         videos, out, face_model, settings=settings, jobs=jobs, executor=executor,
         scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=progress,

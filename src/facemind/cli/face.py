@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import typer
 
-from ..face.landmarker import DEFAULT_MIN_CONFIDENCE
+from ..face.landmarker import DEFAULT_MAX_FACES, DEFAULT_MIN_CONFIDENCE
 from . import app
 from .options import jobs_option, out_option
 
@@ -56,6 +56,12 @@ def extract(
         "--au-calibration",
         help="AU levels relative to each video's neutral reference (video) or absolute (none).",
     ),
+    max_faces: int = typer.Option(
+        DEFAULT_MAX_FACES,
+        "--max-faces",
+        min=1,
+        help="Faces looked for per frame: the participant's is tracked, others are counted.",
+    ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo failed videos."),
     prune: bool = typer.Option(
         False, "--prune", help="Drop what OUT holds of videos not among these inputs."
@@ -75,7 +81,7 @@ def extract(
     with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
         manifest = extract(
             inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
-            sample_fps=sample_fps, au_calibration=au_calibration, jobs=jobs,
+            sample_fps=sample_fps, au_calibration=au_calibration, max_faces=max_faces, jobs=jobs,
             scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=bar,
         )  # fmt: skip
     summary = SimpleNamespace(**manifest.attrs["run"])
