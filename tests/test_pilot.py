@@ -691,3 +691,44 @@ def test_group_by_band_in_the_sweep_and_the_report_that_follows_it(tmp_path):
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>", table) if ">depression<" in r)
     cells = dict(zip(header, re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True))
     assert int(cells["groups"]) == len(bands)  # the report groups as the sweep did
+
+
+def test_report_groups_the_sdi_as_asked_or_refuses_what_the_sweep_did_not(tmp_path, capsys):
+    import re
+
+    import facemind as fm
+    from facemind.errors import ParameterError
+    from facemind.synth import make_responses
+
+    answers = make_responses(60, seed=5)
+
+    def groups_shown(path):
+        table = path.read_text().split("Symptom Discrepancy Index", 1)[1].split("</table>")[0]
+        header = re.findall(r"<th[^>]*>(.*?)</th>", table)
+        row = next(r for r in re.findall(r"<tr>(.*?)</tr>", table) if ">depression<" in r)
+        return int(
+            dict(zip(header, re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True))["groups"]
+        )
+
+    bands = fm.compute_sdi(answers, "dass21", group_by="band")["depression"].groups
+    totals = fm.compute_sdi(answers, "dass21")["depression"].groups
+    assert groups_shown(
+        fm.report(None, answers, "dass21", tmp_path / "b.html", group_by="band")
+    ) == len(bands)
+    assert groups_shown(fm.report(None, answers, "dass21", tmp_path / "t.html")) == len(totals)
+    truth = answers[["participant_id"]].assign(
+        video_id=answers["participant_id"], truth__mean=answers["latent_depression"]
+    )
+    result = fm.sweep(truth, answers, "dass21", subscales=["depression"], models=["logreg"],
+                      fractions=[0, 0.2], protocols=["paper"], criteria=["sdi"], folds=2)  # fmt: skip
+    with pytest.raises(
+        ParameterError, match=r"^`group_by` 'band' differs from the sweep's 'total'"
+    ):
+        fm.report(result, answers, "dass21", tmp_path / "r.html", group_by="band")
+    assert not (tmp_path / "r.html").exists()
+    answers.to_csv(tmp_path / "responses.csv", index=False)
+    capsys.readouterr()
+    code = main(["report", "--responses", str(tmp_path / "responses.csv"), "-i", "dass21",
+                 "--group-by", "school", "-o", str(tmp_path / "x.html")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--group-by must be one of total, band, got 'school'" in err

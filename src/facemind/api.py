@@ -672,6 +672,7 @@ def report(
     importance: Table | None = None,
     id_column: str = "participant_id",
     encoding: str | None = None,
+    group_by: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report of a study.
 
@@ -695,6 +696,10 @@ def report(
         A channel importance table (``facemind explain``), for its section.
     id_column, encoding
         The respondents' id column; the text encoding of CSV tables (detected when ``None``).
+    group_by
+        How the SDI section groups respondents, ``total`` or ``band`` (as
+        :func:`compute_sdi`); default: as the sweep did, else ``total``. Refused when it
+        differs from the sweep's.
 
     Returns
     -------
@@ -716,6 +721,6 @@ def report(
 
     data = load_report_data(
         responses, instrument, results=results, extraction=extraction, features=features,
-        importance=importance, id_column=id_column, encoding=encoding,
+        importance=importance, id_column=id_column, encoding=encoding, group_by=group_by,
     )  # fmt: skip
     return write_report(data, out)

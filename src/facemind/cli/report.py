@@ -43,6 +43,13 @@ def report_cmd(
         typer.Option("--importance", help="Channel importance table from facemind explain."),
     ] = None,
     encoding: EncodingOpt = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="SDI groups: raw subscale total or severity band [default: as the sweep did].",
+        ),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report: cohort, scores, SDI, models, calibration, subgroups,
     channel importance, clusters, extraction and a reporting checklist."""
@@ -50,6 +57,6 @@ def report_cmd(
 
     path = report(
         results, responses, instrument, output, extraction=extraction, features=features,
-        importance=importance, id_column=id_column, encoding=encoding,
+        importance=importance, id_column=id_column, encoding=encoding, group_by=group_by,
     )  # fmt: skip
     err.print(f"report written to {path.resolve()}")

@@ -49,12 +49,14 @@ class ReportData:
     #: training folds only, see :func:`full_training_folds`).
     predictions: pd.DataFrame | None = None
     learning: pd.DataFrame | None = None
+    #: How the SDI section groups respondents when asked (``report(group_by=)``).
+    sdi_group_by: str | None = None
 
     @property
     def group_by(self) -> str:
-        """How the SDI groups respondents: as the sweep did (``band`` or ``total``)."""
+        """How the SDI groups respondents: as asked, else as the sweep did, else ``total``."""
         settings = (self.provenance or {}).get("settings") or {}
-        return str(settings.get("group_by") or "total")
+        return str(self.sdi_group_by or settings.get("group_by") or "total")
 
 
 def full_training_folds(data: ReportData) -> ReportData:
@@ -122,15 +124,21 @@ def load_report_data(
     importance: Table | None = None,
     id_column: str = "participant_id",
     encoding: str | None = None,
+    group_by: str | None = None,
 ) -> ReportData:
     """Gather a report's parts: tables as given, files read with their ids as text (CSV text
     in ``encoding``, or detected).
 
     ``results`` is a sweep result or the path of its per-fold table (its summary, subgroup
-    and prediction tables are read from beside it); ``extraction`` is an extraction folder, whose manifest
-    feeds the extraction section.
+    and prediction tables are read from beside it); ``extraction`` is an extraction folder,
+    whose manifest feeds the extraction section; ``group_by`` groups the SDI section
+    (``total`` or ``band``; default: as the sweep did).
     """
+    from ..errors import ParameterError, check_choice
     from ..evaluation import SweepResult
+
+    if group_by is not None:
+        check_choice("group_by", group_by, ("total", "band"))
 
     resp, source = study_table(responses, id_column, encoding)
     data = ReportData(responses=resp, instrument=load_instrument(instrument),
@@ -143,6 +151,14 @@ def load_report_data(
     elif results is not None:
         _read_results(data, results)
         _check_subscales(data, str(results))
+    if group_by is not None:
+        swept = data.group_by
+        if data.provenance is not None and group_by != swept:
+            raise ParameterError(
+                f"`group_by` {group_by!r} differs from the sweep's {swept!r}: the SDI section "
+                "must group as the sweep removed"
+            )
+        data.sdi_group_by = group_by
     if importance is not None:
         from ..evaluation.importance import check_importance_table
 
