@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -202,13 +203,33 @@ def coverage_histogram(manifest: pd.DataFrame) -> bytes:
     return to_png(fig)
 
 
+def _subscale_panels(subs: list[str]) -> tuple[Any, Any]:
+    """One panel per subscale, side by side, sharing the y axis."""
+    return plt.subplots(1, len(subs), figsize=(4.3 * len(subs), 3.4), squeeze=False, sharey=True)
+
+
+def _band_line(
+    ax: Any, x: Any, mean: Any, lo: Any, hi: Any, style: str, color: str, label: str
+) -> None:
+    """A mean line with its 95% band."""
+    ax.plot(x, mean, style, color=color, marker="o", ms=4, label=label)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.10)
+
+
+def _legend_above(fig: Any, ax: Any, top: float, ncol: int) -> None:
+    """The first panel's legend, centred above the panels."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, top))
+    fig.legend(handles, labels, loc="upper center", ncol=min(ncol, len(labels)), fontsize=9,
+               frameon=False)  # fmt: skip
+
+
 def discrepancy_errors(errors: pd.DataFrame, regression: bool) -> bytes:
     """Error by discrepancy quintile: a panel per subscale, a colour per model, solid =
     quintiles within score groups (matched), dashed = over everyone (plain), 95% bands."""
     subs = list(dict.fromkeys(errors["subscale"]))
     models = list(dict.fromkeys(errors["model"]))
-    fig, axes = plt.subplots(1, len(subs), figsize=(4.3 * len(subs), 3.4), squeeze=False,
-                             sharey=True)  # fmt: skip
+    fig, axes = _subscale_panels(subs)
     for ax, sub in zip(axes[0], subs, strict=True):
         for i, model in enumerate(models):
             for ranking, style in (("matched", "-"), ("plain", "--")):
@@ -218,19 +239,14 @@ def discrepancy_errors(errors: pd.DataFrame, regression: bool) -> bytes:
                     continue
                 color = PALETTE[i % len(PALETTE)]
                 label = f"{model_name(model)}, {'within score group' if ranking == 'matched' else 'everyone'}"
-                ax.plot(line["quintile"], line["error_mean"], style, color=color, marker="o", ms=4,
-                        label=label)  # fmt: skip
-                ax.fill_between(line["quintile"], line["error_ci_low"], line["error_ci_high"],
-                                color=color, alpha=0.10)  # fmt: skip
+                _band_line(ax, line["quintile"], line["error_mean"], line["error_ci_low"],
+                           line["error_ci_high"], style, color, label)  # fmt: skip
         ax.set_xticks(range(1, 6), ["1\nleast", "2", "3", "4", "5\nmost"])
         ax.set_xlabel("discrepancy quintile of the test participants")
         ax.set_title(sub, fontsize=11)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("mean absolute error" if regression else "error rate")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0, 1, 0.86))
-    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=9,
-               frameon=False)  # fmt: skip
+    _legend_above(fig, axes[0, 0], 0.86, 4)
     return to_png(fig)
 
 
@@ -239,8 +255,7 @@ def learning_curves(curve: pd.DataFrame, metric: str, metric_label: str) -> byte
     in the order given (by capacity), with 95% bands."""
     subs = list(dict.fromkeys(curve["subscale"]))
     models = list(dict.fromkeys(curve["model"]))
-    fig, axes = plt.subplots(1, len(subs), figsize=(4.3 * len(subs), 3.4), squeeze=False,
-                             sharey=True)  # fmt: skip
+    fig, axes = _subscale_panels(subs)
     for ax, sub in zip(axes[0], subs, strict=True):
         for i, model in enumerate(models):
             line = curve[(curve["subscale"] == sub) & (curve["model"] == model)]
@@ -248,10 +263,8 @@ def learning_curves(curve: pd.DataFrame, metric: str, metric_label: str) -> byte
             if line.empty:
                 continue
             color = PALETTE[i % len(PALETTE)]
-            ax.plot(line["n_train"], line[f"{metric}_mean"], "-", color=color, marker="o", ms=4,
-                    label=model_name(model))  # fmt: skip
-            ax.fill_between(line["n_train"], line[f"{metric}_ci_low"], line[f"{metric}_ci_high"],
-                            color=color, alpha=0.10)  # fmt: skip
+            _band_line(ax, line["n_train"], line[f"{metric}_mean"], line[f"{metric}_ci_low"],
+                       line[f"{metric}_ci_high"], "-", color, model_name(model))  # fmt: skip
         ax.set_xscale("log", base=2)
         ticks = sorted({round(float(v)) for v in curve.loc[curve["subscale"] == sub, "n_train"]})
         ax.set_xticks(ticks, [str(t) for t in ticks])
@@ -260,8 +273,5 @@ def learning_curves(curve: pd.DataFrame, metric: str, metric_label: str) -> byte
         ax.set_title(sub, fontsize=11)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(metric_label)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0, 1, 0.88))
-    fig.legend(handles, labels, loc="upper center", ncol=min(5, len(labels)), fontsize=9,
-               frameon=False)  # fmt: skip
+    _legend_above(fig, axes[0, 0], 0.88, 5)
     return to_png(fig)
