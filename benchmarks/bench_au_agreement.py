@@ -87,8 +87,11 @@ def compare(ours: pd.DataFrame, of: pd.DataFrame) -> dict[str, tuple[float, floa
     mouth = sum(b[f"{au}_r"].to_numpy(float) for au in MOUTH_AUS)
     for col in COUPLED:
         of_col = "pose_Rx" if col == "pose_pitch" else f"{col}_r"
-        out[f"mouth~{col}"] = (pearson(a[col].to_numpy(float), mouth),
-                               pearson(b[of_col].to_numpy(float), mouth), 0.0)  # fmt: skip
+        out[f"mouth~{col}"] = (
+            pearson(a[col].to_numpy(float), mouth),
+            pearson(b[of_col].to_numpy(float), mouth),
+            0.0,
+        )
     out["pitch_partial"] = partial_pitch(a["pose_pitch"].to_numpy(float), b)
     return out
 
@@ -179,8 +182,9 @@ def main() -> None:
     ap.add_argument("--assets", default=".cache/assets")
     ap.add_argument("--openface", default="../shared/openface")
     ap.add_argument("--au-calibration", default="video", choices=("video", "none"))
-    ap.add_argument("--write-table", action="store_true",
-                    help="write the reliability table into the package")  # fmt: skip
+    ap.add_argument(
+        "--write-table", action="store_true", help="write the reliability table into the package"
+    )
     args = ap.parse_args()
     from facemind.face.reliability import RELIABILITY_FILE, RULE
     from facemind.face.schema import AU_NAMES
@@ -211,28 +215,37 @@ def main() -> None:
         print(f"{col:13}" + "".join(f"{results[s][col][0]:>10.2f}{'':>14}" for s in stems))
     print("\nmouth coupling: r with OpenFace's AU25 + AU26, ours / OpenFace's own")
     for col in COUPLED:
-        cells = "".join(f"{results[s]['mouth~' + col][0]:>10.2f}{results[s]['mouth~' + col][1]:>7.2f}"
-                        f"{'':>7}" for s in stems)  # fmt: skip
+        cells = "".join(
+            f"{results[s]['mouth~' + col][0]:>10.2f}{results[s]['mouth~' + col][1]:>7.2f}{'':>7}"
+            for s in stems
+        )
         print(f"{col:13}" + cells)
     aus = ", ".join(EXPRESSION_AUS)
     for s in stems:
         r, r2, sd = results[s]["pitch_partial"]
-        print(f"{s}: pitch r after removing OpenFace's expression component ({aus}) {r:.2f} "
-              f"(those AUs explain {r2:.2f} of OpenFace's pitch variance; residual sd "
-              f"{sd:.2f} deg)")  # fmt: skip
+        print(
+            f"{s}: pitch r after removing OpenFace's expression component ({aus}) {r:.2f} "
+            f"(those AUs explain {r2:.2f} of OpenFace's pitch variance; residual sd "
+            f"{sd:.2f} deg)"
+        )
     print()
     for s in stems:
         rs = {au: results[s][au][0] for au in AU_NAMES if results[s][au][2] > FLAT_SD}
         low = min(rs, key=rs.get)
         diffs = np.mean([abs(results[s][au][1]) for au in AU_NAMES])
         pose = " ".join(f"{c.split('_')[1]} r {results[s][c][0]:.2f}" for c, _ in POSE)
-        print(f"{s}: mean AU r {np.mean(list(rs.values())):.2f} over {len(rs)} AUs (target "
-              f">= 0.6), lowest {low} {rs[low]:.2f} (target >= 0); {pose}; mean |level "
-              f"difference| {diffs:.2f}")  # fmt: skip
+        print(
+            f"{s}: mean AU r {np.mean(list(rs.values())):.2f} over {len(rs)} AUs (target "
+            f">= 0.6), lowest {low} {rs[low]:.2f} (target >= 0); {pose}; mean |level "
+            f"difference| {diffs:.2f}"
+        )
     table = reliability_table(results, vrs)
     print(f"\nreliability ({RULE}):\n")
-    print("| AU | FACS name | " + " | ".join(f"r person {p}" for p in PERSONS)
-          + " | leave-one-person-out r | grade |")  # fmt: skip
+    print(
+        "| AU | FACS name | "
+        + " | ".join(f"r person {p}" for p in PERSONS)
+        + " | leave-one-person-out r | grade |"
+    )
     print("|---|---|" + "---|" * len(PERSONS) + "---|---|")
     for row in table.itertuples(index=False):
         d = row._asdict()
@@ -244,9 +257,11 @@ def main() -> None:
 
         target = Path(facemind.face.__file__).parent / "data" / RELIABILITY_FILE
         with target.open("w", encoding="utf-8") as fh:
-            fh.write("# Written by benchmarks/bench_au_agreement.py --write-table; person A: "
-                     "single_face, face_noface, noface_face; person B: WolfgangLanger_Pexels\n"
-                     f"# {RULE}\n")  # fmt: skip
+            fh.write(
+                "# Written by benchmarks/bench_au_agreement.py --write-table; person A: "
+                "single_face, face_noface, noface_face; person B: WolfgangLanger_Pexels\n"
+                f"# {RULE}\n"
+            )
             table.to_csv(fh, index=False)
         print(f"\nwrote {target}")
 

@@ -36,8 +36,10 @@ def main() -> None:
     y = (latent > np.median(latent)).astype(int)
     rng = np.random.default_rng(0)
     crops = [np.stack([draw_crop(float(v), rng) for _ in range(7)]) for v in latent]
-    print(f"SYNTHETIC cohort: {n} videos; torch {torch.__version__}, device {device}, "
-          f"{args.threads} thread(s)")  # fmt: skip
+    print(
+        f"SYNTHETIC cohort: {n} videos; torch {torch.__version__}, device {device}, "
+        f"{args.threads} thread(s)"
+    )
     common = dict(epochs=args.epochs, val_share=0.0, threads=args.threads, device=device)
     for name, model, inputs in (
         ("sequence", SequenceModel("binary", **common), frames),
@@ -52,8 +54,10 @@ def main() -> None:
         t0 = time.perf_counter()
         model.predict_proba_inputs(inputs)
         vps = n / (time.perf_counter() - t0)
-        print(f"{name:>10}: training {per_epoch:6.2f} s/epoch ({n} videos, "
-              f"{n / per_epoch:6.1f} videos/s); inference {vps:7.1f} videos/s")  # fmt: skip
+        print(
+            f"{name:>10}: training {per_epoch:6.2f} s/epoch ({n} videos, "
+            f"{n / per_epoch:6.1f} videos/s); inference {vps:7.1f} videos/s"
+        )
 
 
 if __name__ == "__main__":

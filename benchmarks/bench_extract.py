@@ -80,11 +80,14 @@ def bare_loop(folder: Path, model: Path) -> tuple[int, float, float]:
     conf = DEFAULT_MIN_CONFIDENCE
     options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_buffer=model.read_bytes()),
-        running_mode=vision.RunningMode.VIDEO, num_faces=1,
-        min_face_detection_confidence=conf, min_face_presence_confidence=conf,
-        min_tracking_confidence=conf, output_face_blendshapes=True,
+        running_mode=vision.RunningMode.VIDEO,
+        num_faces=1,
+        min_face_detection_confidence=conf,
+        min_face_presence_confidence=conf,
+        min_tracking_confidence=conf,
+        output_face_blendshapes=True,
         output_facial_transformation_matrixes=True,
-    )  # fmt: skip
+    )
     frames = 0
     t0, c0 = time.perf_counter(), _cpu_seconds()
     for video in sorted(folder.iterdir()):

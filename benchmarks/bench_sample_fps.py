@@ -33,9 +33,10 @@ def extract_all(assets: Path, model: bytes, sample_fps: float | None):
     t0, c0 = time.perf_counter(), time.process_time()
     for name in VIDEOS:
         res = extract_video(
-            assets / name, lambda: Landmarker(model, min_confidence=settings.min_confidence),
+            assets / name,
+            lambda: Landmarker(model, min_confidence=settings.min_confidence),
             settings,
-        )  # fmt: skip
+        )
         tables[name] = conform(res.frames)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return tables, wall, cpu, sum(len(t) for t in tables.values())

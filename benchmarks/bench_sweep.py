@@ -146,9 +146,12 @@ def main() -> None:
     start = time.perf_counter()
     with sampler or contextlib.nullcontext():
         result = run_sweep(
-            features, responses, inst, cfg,
+            features,
+            responses,
+            inst,
+            cfg,
             progress=lambda d, t: marks.append((d, time.perf_counter())),
-        )  # fmt: skip
+        )
     seconds = time.perf_counter() - start
     n_pre = len(result.components)  # one preprocessing fit per fold (the classical models)
     t_setup = marks[0][1] - start  # validation, join, targets, splits, paper-protocol removal

@@ -55,8 +55,9 @@ def main() -> None:
     flow, mp_step = [], []
     for k in range(len(grey) - 1):
         p0 = mesh[k, ids, :2].astype(np.float32).reshape(-1, 1, 2)
-        p1, _, _ = cv2.calcOpticalFlowPyrLK(grey[k], grey[k + 1], p0, None, winSize=(15, 15),
-                                            maxLevel=3)  # fmt: skip
+        p1, _, _ = cv2.calcOpticalFlowPyrLK(
+            grey[k], grey[k + 1], p0, None, winSize=(15, 15), maxLevel=3
+        )
         flow.append((p1 - p0).reshape(-1, 2)[:, 1])
         mp_step.append(mesh[k + 1, ids, 1] - mesh[k, ids, 1])
     iod = np.linalg.norm(mesh[:-1, EYE_CORNERS[0], :2] - mesh[:-1, EYE_CORNERS[3], :2], axis=1)
@@ -78,13 +79,19 @@ def main() -> None:
     def r(a, b):
         return float(np.corrcoef(a, b)[0, 1])
 
-    print(f"nose-tip rise from the pixels against MediaPipe's mesh: r {r(pixels, mediapipe):.2f}; "
-          f"against OpenFace's landmarks: r {r(pixels[sel], of_nose):.2f}")  # fmt: skip
-    print(f"with the lip gap: pixels {r(pixels, gap):.2f}, MediaPipe {r(mediapipe, gap):.2f}, "
-          f"OpenFace's landmarks {r(of_nose, gap[sel]):.2f}")  # fmt: skip
-    print(f"with pitch (looking up is negative, so rise ~ -pitch): ours "
-          f"{r(pixels[sel], -df.loc[sel, 'pose_pitch']):.2f}, OpenFace's "
-          f"{r(pixels[sel], -o['pose_Rx']):.2f}")  # fmt: skip
+    print(
+        f"nose-tip rise from the pixels against MediaPipe's mesh: r {r(pixels, mediapipe):.2f}; "
+        f"against OpenFace's landmarks: r {r(pixels[sel], of_nose):.2f}"
+    )
+    print(
+        f"with the lip gap: pixels {r(pixels, gap):.2f}, MediaPipe {r(mediapipe, gap):.2f}, "
+        f"OpenFace's landmarks {r(of_nose, gap[sel]):.2f}"
+    )
+    print(
+        f"with pitch (looking up is negative, so rise ~ -pitch): ours "
+        f"{r(pixels[sel], -df.loc[sel, 'pose_pitch']):.2f}, OpenFace's "
+        f"{r(pixels[sel], -o['pose_Rx']):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,13 +30,20 @@ SCALES = {  # psych::bfi.keys; a leading "-" marks a reverse-keyed item
 FRACTIONS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
 
 BFI = parse_spec(
-    {"id": "bfi", "name": "Big Five Inventory (25 items, psych::bfi)",
-     "response": {"min": 1, "max": 6},
-     "subscales": {name: {"items": [i.lstrip("-") for i in items],
-                          "reverse": [i[1:] for i in items if i.startswith("-")]}
-                   for name, items in SCALES.items()}},
+    {
+        "id": "bfi",
+        "name": "Big Five Inventory (25 items, psych::bfi)",
+        "response": {"min": 1, "max": 6},
+        "subscales": {
+            name: {
+                "items": [i.lstrip("-") for i in items],
+                "reverse": [i[1:] for i in items if i.startswith("-")],
+            }
+            for name, items in SCALES.items()
+        },
+    },
     source="docs/sdi_bfi.py",
-)  # fmt: skip
+)
 
 
 def responses() -> pd.DataFrame:
@@ -67,8 +74,10 @@ def main() -> None:
     for name, res in real.items():
         curve = res.removal_curve(FRACTIONS)["sdi"].to_numpy()
         after = " ".join(f"{v:6.3f}" for v in curve[1:])
-        print(f"{name:<18} {res.n:>5} {len(data) - res.n:>8} {len(res.groups):>6} {res.sdi:6.3f} "
-              f"{after} {control[name].sdi:8.3f}")  # fmt: skip
+        print(
+            f"{name:<18} {res.n:>5} {len(data) - res.n:>8} {len(res.groups):>6} {res.sdi:6.3f} "
+            f"{after} {control[name].sdi:8.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ HEAVY = ("torch", "mediapipe", "xgboost", "sklearn.ensemble", "dask")
 
 def _python(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
 
 
 def test_import_facemind_loads_no_heavy_module():
@@ -46,9 +47,17 @@ def test_import_facemind_loads_no_heavy_module():
 
 def test_api_names_are_exported():
     assert facemind.__all__ == [
-        "load_instrument", "score", "compute_sdi", "extract", "features", "sweep", "train",
-        "load_model", "explain", "report",
-    ]  # fmt: skip
+        "load_instrument",
+        "score",
+        "compute_sdi",
+        "extract",
+        "features",
+        "sweep",
+        "train",
+        "load_model",
+        "explain",
+        "report",
+    ]
     assert set(facemind.__all__) <= set(dir(facemind))
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         facemind.nonexistent  # noqa: B018
@@ -85,8 +94,10 @@ def test_api_examples_run(tmp_path, monkeypatch):
 def test_api_reference_is_current():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_api_docs.py"), "--check"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -109,8 +120,9 @@ def test_readme_python_script_runs_a_whole_study(tmp_path):
 
 def _stress_truth(answers: pd.DataFrame) -> pd.DataFrame:
     """A made-up feature: the synthetic cohort's true stress level."""
-    return answers[["participant_id"]].assign(video_id=answers["participant_id"],
-                                              truth__mean=answers["latent_stress"])  # fmt: skip
+    return answers[["participant_id"]].assign(
+        video_id=answers["participant_id"], truth__mean=answers["latent_stress"]
+    )
 
 
 def test_sweep_out_writes_every_table_with_provenance_and_no_checkpoint_is_left(tmp_path):
@@ -120,13 +132,25 @@ def test_sweep_out_writes_every_table_with_provenance_and_no_checkpoint_is_left(
     answers = make_responses(120, seed=2)
     out = tmp_path / "res.parquet"
     result = facemind.sweep(
-        _stress_truth(answers), answers, "dass21", out=out, subgroups=["gender"],
-        subscales=["stress"], models=["logreg"], fractions=[0.0, 0.2], protocols=["paper"],
-        criteria=["sdi"], folds=2,
-    )  # fmt: skip
+        _stress_truth(answers),
+        answers,
+        "dass21",
+        out=out,
+        subgroups=["gender"],
+        subscales=["stress"],
+        models=["logreg"],
+        fractions=[0.0, 0.2],
+        protocols=["paper"],
+        criteria=["sdi"],
+        folds=2,
+    )
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["res.parquet", "res_subgroups.parquet", "res_subgroups_summary.parquet",
-                       "res_summary.parquet"]  # fmt: skip
+    assert written == [
+        "res.parquet",
+        "res_subgroups.parquet",
+        "res_subgroups_summary.parquet",
+        "res_summary.parquet",
+    ]
     pd.testing.assert_frame_equal(pd.read_parquet(out), result.folds, check_dtype=False)
     for name in written:
         assert read_provenance(tmp_path / name)["instrument"]["id"] == "dass21"
@@ -158,13 +182,30 @@ def test_features_of_no_usable_video_is_an_error_naming_the_folder(tmp_path):
 
 
 #: Each command of a pipeline stage and the API function it is a shell over.
-STAGE_COMMANDS = {"score": "score", "sdi": "compute_sdi", "extract": "extract",
-                  "features": "features", "sweep": "sweep", "train": "train",
-                  "predict": "load_model", "explain": "explain", "report": "report"}  # fmt: skip
+STAGE_COMMANDS = {
+    "score": "score",
+    "sdi": "compute_sdi",
+    "extract": "extract",
+    "features": "features",
+    "sweep": "sweep",
+    "train": "train",
+    "predict": "load_model",
+    "explain": "explain",
+    "report": "report",
+}
 #: The library functions behind the API; a command calling one of them bypasses it.
-BEHIND_API = {"run_batch", "extract_features", "run_sweep", "sweep_study", "train_model",
-              "write_report", "load_report_data", "score_responses", "compute",
-              "permutation_importance"}  # fmt: skip
+BEHIND_API = {
+    "run_batch",
+    "extract_features",
+    "run_sweep",
+    "sweep_study",
+    "train_model",
+    "write_report",
+    "load_report_data",
+    "score_responses",
+    "compute",
+    "permutation_importance",
+}
 
 
 def test_cli_stage_commands_are_shells_over_the_api():
@@ -173,18 +214,31 @@ def test_cli_stage_commands_are_shells_over_the_api():
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef):
                 continue
-            names = [d.args[0].value for d in node.decorator_list
-                     if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
-                     and getattr(d.func, "attr", "") == "command"]  # fmt: skip
+            names = [
+                d.args[0].value
+                for d in node.decorator_list
+                if isinstance(d, ast.Call)
+                and d.args
+                and isinstance(d.args[0], ast.Constant)
+                and getattr(d.func, "attr", "") == "command"
+            ]
             if not names or names[0] not in STAGE_COMMANDS:
                 continue
-            api_names = {a.name for n in ast.walk(node) if isinstance(n, ast.ImportFrom)
-                         and n.module == "api" for a in n.names}  # fmt: skip
-            called = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
-                      for n in ast.walk(node) if isinstance(n, ast.Call)
-                      and isinstance(n.func, ast.Name | ast.Attribute)}  # fmt: skip
-            found[names[0]] = (STAGE_COMMANDS[names[0]] in api_names & called,
-                               sorted(called & BEHIND_API))  # fmt: skip
+            api_names = {
+                a.name
+                for n in ast.walk(node)
+                if isinstance(n, ast.ImportFrom) and n.module == "api"
+                for a in n.names
+            }
+            called = {
+                n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                for n in ast.walk(node)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name | ast.Attribute)
+            }
+            found[names[0]] = (
+                STAGE_COMMANDS[names[0]] in api_names & called,
+                sorted(called & BEHIND_API),
+            )
     assert found == {name: (True, []) for name in STAGE_COMMANDS}
 
 
@@ -224,10 +278,12 @@ def test_unfitted_deep_model_raises_not_fitted_error():
 
 def _flag_text(node: ast.AST) -> list[str]:
     return [
-        n.value for n in ast.walk(node)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
         and re.search(r"(^|[\s(])--[a-z]", n.value)
-    ]  # fmt: skip
+    ]
 
 
 def test_library_errors_name_no_command_line_flags():
@@ -276,8 +332,9 @@ def test_models_import_nothing_above_itself():
 
 
 def test_every_import_points_down_the_layers_and_sizes_are_code_lines():
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "layers.py")],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "layers.py")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert "imports pointing up: 0" in proc.stdout
     api_row = next(line.split() for line in proc.stdout.splitlines() if " facemind.api " in line)
@@ -298,9 +355,12 @@ def test_trained_model_predicts_a_features_table_given_as_frame_or_file(tmp_path
     assert all(row["reason"] for row in table.attrs["excluded"])
     table.to_parquet(tmp_path / "features.parquet")
     model = facemind.train(
-        tmp_path / "features.parquet", tmp_path / "responses.csv", "dass21",
-        subscale="stress", model="logreg",
-    )  # fmt: skip
+        tmp_path / "features.parquet",
+        tmp_path / "responses.csv",
+        "dass21",
+        subscale="stress",
+        model="logreg",
+    )
     from_frame = model.predict(table)
     pd.testing.assert_frame_equal(from_frame, model.predict(tmp_path / "features.parquet"))
     assert from_frame["video_id"].tolist() == table["video_id"].tolist()

@@ -69,11 +69,20 @@ def test_pooled_bins_equal_the_bins_of_the_pooled_cases(cases, cut):
 def sweep():
     resp = make_responses(180, seed=2)
     rng = np.random.default_rng(2)
-    feats = pd.DataFrame({"participant_id": resp["participant_id"],
-                          "f__mean": resp["latent_depression"] + rng.normal(scale=0.6, size=180),
-                          "g__mean": rng.normal(size=180)})  # fmt: skip
-    cfg = ev.SweepConfig(subscales=["depression"], models=["logreg"], fractions=(0.0, 0.1),
-                         folds=3, criteria=("sdi",))  # fmt: skip
+    feats = pd.DataFrame(
+        {
+            "participant_id": resp["participant_id"],
+            "f__mean": resp["latent_depression"] + rng.normal(scale=0.6, size=180),
+            "g__mean": rng.normal(size=180),
+        }
+    )
+    cfg = ev.SweepConfig(
+        subscales=["depression"],
+        models=["logreg"],
+        fractions=(0.0, 0.1),
+        folds=3,
+        criteria=("sdi",),
+    )
     return resp, ev.run_sweep(feats, resp, "dass21", cfg)
 
 
@@ -93,15 +102,25 @@ def test_sweep_folds_carry_brier_ece_and_reliability_counts(sweep):
 
 def test_report_has_a_calibration_section_and_checklist(sweep):
     resp, res = sweep
-    data = ReportData(responses=resp, instrument=load_instrument("dass21"), folds=res.folds,
-                      summary=res.summary)  # fmt: skip
+    data = ReportData(
+        responses=resp, instrument=load_instrument("dass21"), folds=res.folds, summary=res.summary
+    )
     text = build_report(data)
     assert "<h2>Calibration</h2>" in text and 'alt="reliability diagrams"' in text
     assert "<h2>Reporting checklist</h2>" in text
     tail = text[text.index("<h2>Reporting checklist</h2>") :]
-    for item in ("Data source", "SYNTHETIC", "Outcome", "Sample size", "Validation",
-                 "Calibration", "Subgroups", "not run (sweep --subgroups)",
-                 "Consent and ethics approval", "not known to facemind"):  # fmt: skip
+    for item in (
+        "Data source",
+        "SYNTHETIC",
+        "Outcome",
+        "Sample size",
+        "Validation",
+        "Calibration",
+        "Subgroups",
+        "not run (sweep --subgroups)",
+        "Consent and ethics approval",
+        "not known to facemind",
+    ):
         assert item in tail, item
     assert text.index("<h2>Calibration</h2>") < text.index("<h2>Reporting checklist</h2>")
     assert "not stored in the results" in tail  # no provenance given: says so
@@ -112,8 +131,11 @@ def test_report_has_a_calibration_section_and_checklist(sweep):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 4)), min_size=1,
-                max_size=30))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 4)), min_size=1, max_size=30
+    )
+)
 def test_binary_metrics_equal_scikit_learns(cases):
     """The fast 0/1 path gives scikit-learn's values (ties in the scores included)."""
     import warnings

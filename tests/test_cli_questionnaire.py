@@ -103,13 +103,28 @@ def test_instruments_lists_builtins(capsys):
 
 CASES = {
     "item column missing": (lambda df: df.drop(columns=["dass_7"]), ["dass_7", "missing"]),
-    "out of range": (lambda df: df.assign(dass_4=df["dass_4"].where(df.index != 6, 4)), ["row 7", "'dass_4'", "value 4", "out of range"]),
-    "non-integer": (lambda df: df.assign(dass_2=df["dass_2"].astype(float).where(df.index != 2, 1.5)), ["row 3", "'dass_2'", "1.5", "integers"]),
-    "non-numeric": (lambda df: df.assign(dass_9=df["dass_9"].astype(str).where(df.index != 11, "often")), ["row 12", "'dass_9'", "'often'", "non-numeric"]),
-    "duplicate ids": (lambda df: df.assign(participant_id=df["participant_id"].where(df.index != 8, "s01")), ["row 9", "'participant_id'", "'s01'", "duplicate", "row 2"]),
-    "missing id": (lambda df: df.assign(participant_id=df["participant_id"].where(df.index != 5, None)), ["row 6", "participant id"]),
+    "out of range": (
+        lambda df: df.assign(dass_4=df["dass_4"].where(df.index != 6, 4)),
+        ["row 7", "'dass_4'", "value 4", "out of range"],
+    ),
+    "non-integer": (
+        lambda df: df.assign(dass_2=df["dass_2"].astype(float).where(df.index != 2, 1.5)),
+        ["row 3", "'dass_2'", "1.5", "integers"],
+    ),
+    "non-numeric": (
+        lambda df: df.assign(dass_9=df["dass_9"].astype(str).where(df.index != 11, "often")),
+        ["row 12", "'dass_9'", "'often'", "non-numeric"],
+    ),
+    "duplicate ids": (
+        lambda df: df.assign(participant_id=df["participant_id"].where(df.index != 8, "s01")),
+        ["row 9", "'participant_id'", "'s01'", "duplicate", "row 2"],
+    ),
+    "missing id": (
+        lambda df: df.assign(participant_id=df["participant_id"].where(df.index != 5, None)),
+        ["row 6", "participant id"],
+    ),
     "header only": (lambda df: df.iloc[0:0], ["no respondents"]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("command", ["score", "sdi"])
@@ -159,9 +174,20 @@ def test_existing_output_survives_a_failed_run(responses, tmp_path, capsys):
 
 def test_console_script_exit_code(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "facemind", "score", str(tmp_path / "none.csv"), "-i", "dass21", "-o", str(tmp_path / "o.csv")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "facemind",
+            "score",
+            str(tmp_path / "none.csv"),
+            "-i",
+            "dass21",
+            "-o",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"facemind: error: {tmp_path / 'none.csv'}: file not found"
     helped = subprocess.run(

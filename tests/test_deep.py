@@ -127,9 +127,14 @@ def test_deep_models_in_the_sweep(extraction):
 
     out, responses = extraction
     cfg = SweepConfig(
-        subscales=["depression"], models=["sequence", "frames-cnn"], fractions=[0.0, 0.2],
-        protocols=["train-only"], criteria=["sdi"], folds=2, frames=str(out),
-    )  # fmt: skip
+        subscales=["depression"],
+        models=["sequence", "frames-cnn"],
+        fractions=[0.0, 0.2],
+        protocols=["train-only"],
+        criteria=["sdi"],
+        folds=2,
+        frames=str(out),
+    )
     # Few epochs keep this fast; the learning itself is tested above.
     from facemind.models import deep
 
@@ -181,11 +186,23 @@ def test_missing_torch_gives_an_install_hint(monkeypatch, capsys, extraction):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(FacemindError, match=r"pip install 'facemind\[deep\]'.*torch==2\.13\.0"):
         require_torch()
-    code = main([
-        "train", "--frames", str(out), "--responses", str(out / "responses.csv"),
-        "--instrument", "dass21", "--subscale", "depression", "--model", "sequence",
-        "-o", str(out / "never"),
-    ])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "--frames",
+            str(out),
+            "--responses",
+            str(out / "responses.csv"),
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "depression",
+            "--model",
+            "sequence",
+            "-o",
+            str(out / "never"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "need PyTorch" in err and len(err.strip().splitlines()) == 1
@@ -220,9 +237,17 @@ def test_clip_cnn_beats_chance_on_a_planted_temporal_signal():
     clips, y = _moving_faces(120, seed=0)
     tr, te = np.arange(80), np.arange(80, 120)
     model = ClipCNN(
-        "binary", k=7, size=32, width=8, depth=2, epochs=6, lr=3e-3, val_share=0.0,
-        random_state=0, device="cpu",
-    )  # fmt: skip
+        "binary",
+        k=7,
+        size=32,
+        width=8,
+        depth=2,
+        epochs=6,
+        lr=3e-3,
+        val_share=0.0,
+        random_state=0,
+        device="cpu",
+    )
     model.fit_inputs([clips[i] for i in tr], y[tr], tr)
     proba = model.predict_proba_inputs([clips[i] for i in te])[:, 1]
     auc = roc_auc_score(y[te], proba)
@@ -274,12 +299,33 @@ def test_clip_cnn_in_the_sweep_from_the_command_line(extraction, tmp_path, monke
     for key, value in {"epochs": 1, "size": 32, "width": 4, "depth": 1}.items():
         monkeypatch.setitem(ClipCNN.__init__.__kwdefaults__, key, value)
     results = tmp_path / "results.csv"
-    code = main([
-        "sweep", "--frames", str(out), "--responses", str(out / "responses.csv"),
-        "--instrument", "dass21", "--subscales", "depression", "--models", "clip-cnn",
-        "--fractions", "0", "--protocols", "train-only", "--criteria", "sdi", "--folds", "2",
-        "--jobs", "1", "-o", str(results),
-    ])  # fmt: skip
+    code = main(
+        [
+            "sweep",
+            "--frames",
+            str(out),
+            "--responses",
+            str(out / "responses.csv"),
+            "--instrument",
+            "dass21",
+            "--subscales",
+            "depression",
+            "--models",
+            "clip-cnn",
+            "--fractions",
+            "0",
+            "--protocols",
+            "train-only",
+            "--criteria",
+            "sdi",
+            "--folds",
+            "2",
+            "--jobs",
+            "1",
+            "-o",
+            str(results),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     folds = pd.read_csv(results)
     assert set(folds["model"]) == {"clip-cnn"} and len(folds) == 2
@@ -295,9 +341,13 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
 
     out, responses = extraction
     trained, _ = train_model(
-        responses, "dass21", "depression", "clip-cnn", frames=out,
+        responses,
+        "dass21",
+        "depression",
+        "clip-cnn",
+        frames=out,
         params={"epochs": 1, "size": 32, "width": 8, "depth": 2, "device": "cpu"},
-    )  # fmt: skip
+    )
     vids = ["P00001_v1", "P00002_v1"]
     frames = [(v, pd.read_parquet(out / "frames" / f"{v}.parquet")) for v in vids]
     crops = {
@@ -308,9 +358,12 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
     trained.save(tmp_path / "clip")
     meta = json.loads((tmp_path / "clip" / "model.json").read_text())
     assert meta["model"] == "clip-cnn" and meta["input"] == {
-        "type": "crops", "k": 7, "size": 32, "min_face_frames": 10,
+        "type": "crops",
+        "k": 7,
+        "size": 32,
+        "min_face_frames": 10,
         "extraction": None,  # a synthetic extraction: no MediaPipe settings to repeat
-    }  # fmt: skip
+    }
     assert meta["estimator"]["params"]["__dict__"]["width"] == 8
     loaded = Predictor.load(tmp_path / "clip")
     after = loaded.predict_frame_tables(frames, crops)
@@ -318,10 +371,18 @@ def test_clip_cnn_round_trips_and_scores_a_real_video(
     assert (before["status"] == "ok").all()
 
     pred = tmp_path / "pred.csv"
-    code = main([
-        "predict", str(assets_dir / "single_face.mp4"), "--model", str(tmp_path / "clip"),
-        "--face-model", str(face_model), "-o", str(pred),
-    ])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            str(assets_dir / "single_face.mp4"),
+            "--model",
+            str(tmp_path / "clip"),
+            "--face-model",
+            str(face_model),
+            "-o",
+            str(pred),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     table = pd.read_csv(pred)
     assert table["video_id"].tolist() == ["single_face"] and table["status"].tolist() == ["ok"]
@@ -333,5 +394,4 @@ def test_a_misspelt_setting_is_a_one_line_error(extraction):
 
     out, responses = extraction
     with pytest.raises(FacemindError, match=r"params of model 'clip-cnn'.*'widht'"):
-        train_model(responses, "dass21", "depression", "clip-cnn", frames=out,
-                    params={"widht": 8})  # fmt: skip
+        train_model(responses, "dass21", "depression", "clip-cnn", frames=out, params={"widht": 8})

@@ -33,8 +33,24 @@ def test_demo_writes_labeled_files(tmp_path, capsys):
 def demo_report(tmp_path_factory, assets_dir, face_model):
     """The full demo on a small synthetic cohort, with the real sample videos extracted."""
     out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out), "--participants", "100", "--videos", str(assets_dir),
-                 "--face-model", str(face_model), "--jobs", "2"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--participants",
+                "100",
+                "--videos",
+                str(assets_dir),
+                "--face-model",
+                str(face_model),
+                "--jobs",
+                "2",
+            ]
+        )
+        == 0
+    )
     return out / "report.html"
 
 
@@ -47,8 +63,16 @@ def test_demo_report_labels_synthetic_and_real_sections(demo_report):
         origin = re.search(r'<p class="origin (synthetic|real)">', part)
         labels[title] = origin.group(1) if origin else None
     assert list(labels)[0] == "Findings"
-    for title in ("Findings", "Cohort", "Scores", "Symptom Discrepancy Index", "Models (binary)",
-                  "Heterogeneity or capacity?", "Data-driven clusters", "Feature coverage"):  # fmt: skip
+    for title in (
+        "Findings",
+        "Cohort",
+        "Scores",
+        "Symptom Discrepancy Index",
+        "Models (binary)",
+        "Heterogeneity or capacity?",
+        "Data-driven clusters",
+        "Feature coverage",
+    ):
         assert labels[title] == "synthetic", title
     assert labels["Extraction quality"] == "real"
     assert "real sample videos" in text and "The Extraction quality section is real" in text

@@ -95,24 +95,42 @@ ROW_KEYS = (
     "whole numbers; the check fits on a random feature table, which is not such input"
 )
 ROW_KEY_CHECKS = (
-    "check_array_api_input", "check_dict_unchanged", "check_dont_overwrite_parameters",
+    "check_array_api_input",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
     "check_dtype_object",
-    "check_estimators_dtypes", "check_estimators_fit_returns_self", "check_estimators_nan_inf",
-    "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample",
-    "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
-    "check_fit_score_takes_y", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_n_features_in", "check_n_features_in_after_fitting",
-    "check_pipeline_consistency", "check_readonly_memmap_input", "check_supervised_y_2d",
-)  # fmt: skip
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf",
+    "check_estimators_overwrite_params",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_1sample",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_n_features_in_after_fitting",
+    "check_pipeline_consistency",
+    "check_readonly_memmap_input",
+    "check_supervised_y_2d",
+)
 CLASSIFIER_ROW_KEY_CHECKS = (
-    "check_classifier_data_not_an_array", "check_classifiers_classes",
-    "check_classifiers_one_label", "check_classifiers_train",
-)  # fmt: skip
+    "check_classifier_data_not_an_array",
+    "check_classifiers_classes",
+    "check_classifiers_one_label",
+    "check_classifiers_train",
+)
 REGRESSOR_ROW_KEY_CHECKS = (
-    "check_regressor_data_not_an_array", "check_regressors_int",
-    "check_regressors_no_decision_function", "check_regressors_train",
-)  # fmt: skip
+    "check_regressor_data_not_an_array",
+    "check_regressors_int",
+    "check_regressors_no_decision_function",
+    "check_regressors_train",
+)
 SAMPLE_WEIGHT_REPEATS = "check_sample_weight_equivalence_on_dense_data"
 
 

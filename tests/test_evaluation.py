@@ -228,9 +228,13 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint(data, tmp_path):
     # Other settings (here the seed) never reuse those parts.
     calls.clear()
     ev.run_sweep(
-        features, resp, INST, small(**{**cfg.__dict__, "seed": 5}), checkpoint=tmp_path,
+        features,
+        resp,
+        INST,
+        small(**{**cfg.__dict__, "seed": 5}),
+        checkpoint=tmp_path,
         progress=lambda d, t: calls.append((d, t)),
-    )  # fmt: skip
+    )
     assert calls[0][0] == 0
 
 
@@ -339,9 +343,14 @@ def test_confusion_column_matches_the_fold_metrics():
 
     responses = make_responses(160, seed=5)
     rng = np.random.default_rng(5)
-    feats = pd.DataFrame({"video_id": responses["participant_id"], "participant_id": responses["participant_id"],
-                          "f__mean": responses["latent_depression"] + rng.normal(scale=0.5, size=160),
-                          "g__mean": rng.normal(size=160)})  # fmt: skip
+    feats = pd.DataFrame(
+        {
+            "video_id": responses["participant_id"],
+            "participant_id": responses["participant_id"],
+            "f__mean": responses["latent_depression"] + rng.normal(scale=0.5, size=160),
+            "g__mean": rng.normal(size=160),
+        }
+    )
     cfg = SweepConfig(
         subscales=["depression"],
         models=["logreg"],

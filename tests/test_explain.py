@@ -38,9 +38,16 @@ def planted(n=300, seed=0):
 def result():
     feats, resp = planted()
     return permutation_importance(
-        feats, resp, "dass21", subscale="depression", model="logreg", folds=5, repeats=2,
-        permutations=3, seed=0,
-    )  # fmt: skip
+        feats,
+        resp,
+        "dass21",
+        subscale="depression",
+        model="logreg",
+        folds=5,
+        repeats=2,
+        permutations=3,
+        seed=0,
+    )
 
 
 def test_channel_names_map_to_groups():
@@ -79,26 +86,81 @@ def test_explain_cli_writes_the_table(tmp_path, capsys):
     fp, rp, out = tmp_path / "f.csv", tmp_path / "r.csv", tmp_path / "importance.csv"
     feats.to_csv(fp, index=False)
     resp.to_csv(rp, index=False)
-    rc = main(["explain", "--features", str(fp), "--responses", str(rp), "--instrument", "dass21",
-               "--subscale", "depression", "--model", "logreg", "--folds", "3",
-               "--permutations", "2", "-o", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "explain",
+            "--features",
+            str(fp),
+            "--responses",
+            str(rp),
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "depression",
+            "--model",
+            "logreg",
+            "--folds",
+            "3",
+            "--permutations",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     t = pd.read_csv(out)
     for col in ("level", "group", "channel", "drop_mean", "drop_ci_low", "drop_ci_high"):
         assert col in t.columns
     html = tmp_path / "report.html"
-    rc = main(["report", "--responses", str(rp), "--instrument", "dass21", "--importance",
-               str(out), "-o", str(html)])  # fmt: skip
+    rc = main(
+        [
+            "report",
+            "--responses",
+            str(rp),
+            "--instrument",
+            "dass21",
+            "--importance",
+            str(out),
+            "-o",
+            str(html),
+        ]
+    )
     assert rc == 0
     text = html.read_text()
     assert "<h2>Which channels matter</h2>" in text and 'alt="channel importance"' in text
     assert "Which predictors matter" in text  # the checklist names it
-    rc = main(["report", "--responses", str(rp), "--instrument", "dass21", "--importance",
-               str(rp), "-o", str(html)])  # fmt: skip
+    rc = main(
+        [
+            "report",
+            "--responses",
+            str(rp),
+            "--instrument",
+            "dass21",
+            "--importance",
+            str(rp),
+            "-o",
+            str(html),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "not an importance table" in err and "column 'level'" in err
-    rc = main(["explain", "--features", str(fp), "--responses", str(rp), "--instrument", "dass21",
-               "--subscale", "nope", "--model", "logreg", "-o", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "explain",
+            "--features",
+            str(fp),
+            "--responses",
+            str(rp),
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "nope",
+            "--model",
+            "logreg",
+            "-o",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "unknown subscale 'nope'" in err and "Traceback" not in err
 

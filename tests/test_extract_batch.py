@@ -63,8 +63,12 @@ def test_bad_files_get_status_and_never_stop_the_batch(video_folder, face_model,
     for k, v in _frames(out).items():
         pd.testing.assert_frame_equal(v, before[k])
     # changed settings or a changed input are redone
-    s3 = run_batch([video_folder / "a_single.mp4"], out, face_model,
-                   settings=ExtractSettings(min_confidence=0.6))  # fmt: skip
+    s3 = run_batch(
+        [video_folder / "a_single.mp4"],
+        out,
+        face_model,
+        settings=ExtractSettings(min_confidence=0.6),
+    )
     assert s3.processed == 1
     os.utime(video_folder / "a_single.mp4", ns=(1, 1))
     assert run_batch([video_folder / "a_single.mp4"], out, face_model).processed == 1
@@ -87,15 +91,31 @@ def test_progress_counts_videos_done_including_earlier_ones(face_model, tmp_path
 def test_killed_and_resumed_run_equals_uninterrupted(assets_dir, face_model, tmp_path):
     folder = tmp_path / "videos"
     folder.mkdir()
-    for name, src in (("v1", "single_face.mp4"), ("v2", "WolfgangLanger_Pexels.mp4"),
-                      ("v3", "no_face.mp4"), ("v4", "single_face.mp4")):  # fmt: skip
+    for name, src in (
+        ("v1", "single_face.mp4"),
+        ("v2", "WolfgangLanger_Pexels.mp4"),
+        ("v3", "no_face.mp4"),
+        ("v4", "single_face.mp4"),
+    ):
         shutil.copy(assets_dir / src, folder / f"{name}.mp4")
     full = tmp_path / "full"
     run_batch([folder], full, face_model)
 
     part = tmp_path / "part"
-    cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "--out", str(part),
-           "--face-model", str(face_model), "--no-progress", "-j", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "facemind",
+        "extract",
+        str(folder),
+        "--out",
+        str(part),
+        "--face-model",
+        str(face_model),
+        "--no-progress",
+        "-j",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (part / "records" / "v1.json").exists() and time.time() < deadline:
@@ -140,10 +160,16 @@ def test_dask_workers_match_single_process(assets_dir, face_model, tmp_path):
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, before) if p)
     try:
-        with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1",
-        ) as cluster, distributed.Client(cluster, set_as_default=False) as client:  # fmt: skip
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+            ) as cluster,
+            distributed.Client(cluster, set_as_default=False) as client,
+        ):
             s = run_batch(videos, dask, face_model, executor=client)
             assert client.status == "running"  # a caller's client is left open
             workers = {w["id"] for w in client.scheduler_info()["workers"].values()}
@@ -227,14 +253,17 @@ def test_a_dead_worker_fails_the_videos_of_its_broken_pool_and_a_rerun_redoes_th
 
 def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
     lst = tmp_path / "list.csv"
-    lst.write_text(f"path,video_id,participant_id\n{assets_dir / 'single_face.mp4'},s01,p01\n"
-                   f"{assets_dir / 'no_face.mp4'},s02,p01\n")  # fmt: skip
+    lst.write_text(
+        f"path,video_id,participant_id\n{assets_dir / 'single_face.mp4'},s01,p01\n"
+        f"{assets_dir / 'no_face.mp4'},s02,p01\n"
+    )
     tasks = collect_inputs([lst])
     assert [(t.video_id, t.participant_id) for t in tasks] == [("s01", "p01"), ("s02", "p01")]
 
     dup = tmp_path / "dup.csv"
-    dup.write_text(f"path,video_id\n{assets_dir / 'single_face.mp4'},x\n"
-                   f"{assets_dir / 'no_face.mp4'},x\n")  # fmt: skip
+    dup.write_text(
+        f"path,video_id\n{assets_dir / 'single_face.mp4'},x\n{assets_dir / 'no_face.mp4'},x\n"
+    )
     with pytest.raises(InputError, match="duplicate video id"):
         collect_inputs([dup])
     for bad in ("../escape", "a/b", "..", ".hidden", "a\\b"):
@@ -256,22 +285,55 @@ def test_csv_list_ids_and_refusals(assets_dir, tmp_path):
 
 
 def test_cli_extract_errors_are_one_line(tmp_path, capsys, face_model):
-    assert main(["extract", str(tmp_path / "nothing.mp4"), "--out", str(tmp_path / "o"),
-                 "--face-model", str(face_model)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(tmp_path / "nothing.mp4"),
+                "--out",
+                str(tmp_path / "o"),
+                "--face-model",
+                str(face_model),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nothing.mp4" in err and "input not found" in err
     bad_model = tmp_path / "bad.task"
     bad_model.write_bytes(b"x")
     (tmp_path / "v.mp4").write_bytes(b"")
-    assert main(["extract", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "o"),
-                 "--face-model", str(bad_model)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(tmp_path / "v.mp4"),
+                "--out",
+                str(tmp_path / "o"),
+                "--face-model",
+                str(bad_model),
+            ]
+        )
+        == 2
+    )
     assert "sha256" in capsys.readouterr().err
 
 
 def test_cli_extract_with_crops(assets_dir, face_model, tmp_path, capsys):
     out = tmp_path / "o"
-    rc = main(["extract", str(assets_dir / "single_face.mp4"), "--out", str(out),
-               "--face-model", str(face_model), "--save-crops", "3", "--no-progress"])  # fmt: skip
+    rc = main(
+        [
+            "extract",
+            str(assets_dir / "single_face.mp4"),
+            "--out",
+            str(out),
+            "--face-model",
+            str(face_model),
+            "--save-crops",
+            "3",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     assert "1 processed" in capsys.readouterr().out
     assert sorted(p.name for p in (out / "crops" / "single_face").iterdir()) == [

@@ -68,8 +68,12 @@ def test_failed_video_exits_1_listing_it_and_good_outputs_are_kept(batch):
     assert "Traceback" not in err and "a_good" not in err
     layout = ExtractionDir(out)
     m = layout.read_manifest().set_index("video_id")
-    assert dict(m["status"]) == {"a_good": "ok", "b_noface": "no_face", "c_cut": "partial",
-                                 "d_empty": "failed"}  # fmt: skip
+    assert dict(m["status"]) == {
+        "a_good": "ok",
+        "b_noface": "no_face",
+        "c_cut": "partial",
+        "d_empty": "failed",
+    }
     for vid in ("a_good", "b_noface", "c_cut"):
         assert layout.frames_path(vid).is_file()
     assert not layout.frames_path("d_empty").exists()
@@ -102,8 +106,9 @@ def test_features_use_partial_videos_and_count_them(batch):
     assert res.partial == 1
     assert "1 partial video(s) used" in res.summary()
     assert dict(zip(res.excluded["video_id"], res.excluded["reason"], strict=True)) == {
-        "b_noface": "too_few_face_frames", "d_empty": "extraction_failed"
-    }  # fmt: skip
+        "b_noface": "too_few_face_frames",
+        "d_empty": "extraction_failed",
+    }
 
 
 def test_rerun_counts_earlier_results_and_retry_failed_redoes_only_failures(batch, capsys):
@@ -122,8 +127,18 @@ def test_rerun_counts_earlier_results_and_retry_failed_redoes_only_failures(batc
 def test_more_than_ten_failures_are_listed_with_a_count(tmp_path, face_model, capsys):
     for i in range(12):
         (tmp_path / f"v{i:02d}.mp4").write_bytes(b"not a video")
-    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--face-model",
-                       str(face_model), "--no-progress"], capsys)  # fmt: skip
+    rc, _, err = _run(
+        [
+            "extract",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--face-model",
+            str(face_model),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert rc == 1
     assert "12 video(s) failed" in err and "v09" in err and "v10" not in err
     assert "... and 2 more" in err
@@ -131,8 +146,10 @@ def test_more_than_ten_failures_are_listed_with_a_count(tmp_path, face_model, ca
 
 def test_no_videos_found_names_inputs_and_extensions(tmp_path, face_model, capsys):
     (tmp_path / "notes.txt").write_text("x")
-    rc, _, err = _run(["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--face-model",
-                       str(face_model)], capsys)  # fmt: skip
+    rc, _, err = _run(
+        ["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--face-model", str(face_model)],
+        capsys,
+    )
     assert rc == 2 and err.count("\n") == 1
     assert f"no videos found in {tmp_path}" in err and ".mp4" in err and ".mov" in err
 
@@ -200,8 +217,10 @@ def test_sample_fps_and_au_calibration_are_recorded_and_part_of_the_resume_key(
     assert (np.diff(table["frame"]) >= 2).all() and (np.diff(table["frame"]) <= 3).all()
     again = run_batch(video, tmp_path, face_model, settings=ExtractSettings(sample_fps=12))
     assert again.skipped == 1
-    for other in (ExtractSettings(sample_fps=8), ExtractSettings(sample_fps=12,
-                                                                 au_calibration="none")):  # fmt: skip
+    for other in (
+        ExtractSettings(sample_fps=8),
+        ExtractSettings(sample_fps=12, au_calibration="none"),
+    ):
         assert run_batch(video, tmp_path, face_model, settings=other).processed == 1
     with pytest.raises(FacemindError, match="au_calibration"):
         ExtractSettings(au_calibration="person")
@@ -225,12 +244,17 @@ def test_one_pass_table_equals_the_per_frame_path(assets_dir, face_model):
             n = int(found)
             parts.append(
                 frame_table(
-                    np.array([index]), np.array([t]), np.array([found]),
+                    np.array([index]),
+                    np.array([t]),
+                    np.array([found]),
                     det.mesh[None] if found else np.zeros((0, 478, 3)),
                     det.blendshapes[None] if found else np.zeros((0, 52)),
-                    960, 540, "none", faces=np.array([lm.faces]),
+                    960,
+                    540,
+                    "none",
+                    faces=np.array([lm.faces]),
                 )
-            )  # fmt: skip
+            )
             assert len(parts[-1]) == 1 and n in (0, 1)
     per_frame = conform(pd.concat(parts, ignore_index=True))
     pd.testing.assert_frame_equal(conform(res.frames), per_frame, rtol=1e-5)

@@ -51,8 +51,9 @@ def test_estimate_formula_by_hand():
     bs[0, BLENDSHAPE_NAMES.index("mouthSmileRight")] = 0.4
     bs[0, BLENDSHAPE_NAMES.index("jawOpen")] = 1.2  # out of range: clipped to 5
     ref = canonical_features()
-    feats = _features(1, cheek=[ref["cheek"] - 0.012], lip_gap=[ref["lip_gap"] + 0.06],
-                      ala=[ref["ala"] - 0.05])  # fmt: skip
+    feats = _features(
+        1, cheek=[ref["cheek"] - 0.012], lip_gap=[ref["lip_gap"] + 0.06], ala=[ref["ala"] - 0.05]
+    )
     au = dict(zip(AU_NAMES, estimate_aus(bs, feats, "none")[0], strict=True))
     assert au["AU12"] == pytest.approx(5 * 0.5)
     assert au["AU26"] == 5.0
@@ -74,13 +75,15 @@ def test_video_calibration_reads_neutral_as_zero():
     bs = np.full((100, len(BLENDSHAPE_NAMES)), 0.2)  # every blendshape at a face-specific 0.2
     bs[80:, BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.8
     bs[80:, BLENDSHAPE_NAMES.index("mouthSmileRight")] = 0.8
-    video = dict(zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "video").T,
-                     strict=True))  # fmt: skip
+    video = dict(
+        zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "video").T, strict=True)
+    )
     assert np.allclose(video["AU06"][:80], 0) and np.allclose(video["AU06"][80:], 2.0)
     assert np.allclose(video["AU12"][:80], 0) and np.allclose(video["AU12"][80:], 3.0)
     assert np.allclose(video["AU01"], 0)  # a constant blendshape is the face's neutral
-    absolute = dict(zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "none").T,
-                        strict=True))  # fmt: skip
+    absolute = dict(
+        zip(AU_NAMES, estimate_aus(bs, _features(100, cheek=cheek), "none").T, strict=True)
+    )
     assert np.allclose(absolute["AU01"], 1.0)  # 5 x 0.2: the face's anatomy, not expression
     assert np.allclose(absolute["AU06"][80:], 0.5)
     with pytest.raises(ValueError, match="au_calibration"):

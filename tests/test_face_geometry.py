@@ -109,8 +109,12 @@ def test_alignment_puts_eyes_level_at_target():
     # eyes tilted by 30 degrees, centres at (100, 100) and (100 + 60 cos30, 100 + 60 sin30)
     c = np.array([100.0, 100.0])
     d = 60 * np.array([np.cos(np.radians(30)), np.sin(np.radians(30))])
-    for idx, p in ((g.RIGHT_EYE_OUTER, c - (3, 0)), (g.RIGHT_EYE_INNER, c + (3, 0)),
-                   (g.LEFT_EYE_INNER, c + d - (3, 0)), (g.LEFT_EYE_OUTER, c + d + (3, 0))):  # fmt: skip
+    for idx, p in (
+        (g.RIGHT_EYE_OUTER, c - (3, 0)),
+        (g.RIGHT_EYE_INNER, c + (3, 0)),
+        (g.LEFT_EYE_INNER, c + d - (3, 0)),
+        (g.LEFT_EYE_OUTER, c + d + (3, 0)),
+    ):
         mesh[idx, :2] = p
     m = g.alignment_matrix(mesh, size=112, eye_distance=0.35, eye_height=0.36)
     right = m @ np.append(c, 1)

@@ -36,8 +36,15 @@ def _table(frames, model, transform=lambda k, rgb: rgb):
                 blend.append(det.blendshapes)
     h, w = frames[0][1].shape[:2]
     n = len(frames)
-    return frame_table(np.arange(n), np.array([t for t, _ in frames]), np.array(face),
-                       np.array(mesh), np.array(blend), w, h)  # fmt: skip
+    return frame_table(
+        np.arange(n),
+        np.array([t for t, _ in frames]),
+        np.array(face),
+        np.array(mesh),
+        np.array(blend),
+        w,
+        h,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +174,10 @@ def test_three_people_counted(two_people, face_model, tmp_path):
     counts three and the participant (the woman, largest) is tracked throughout."""
     man, woman = two_people
     black = np.zeros_like(man[0])
-    frames = [np.vstack([np.hstack([m, w]), np.hstack([m[:, ::-1], black])])
-              for m, w in zip(man, woman, strict=True)]  # fmt: skip
+    frames = [
+        np.vstack([np.hstack([m, w]), np.hstack([m[:, ::-1], black])])
+        for m, w in zip(man, woman, strict=True)
+    ]
     res = _extract(_write_lossless(tmp_path / "three.mkv", frames), face_model)
     assert res.face_frames == len(man) and res.faces_max == 3
     assert (res.frames["faces"] == 3).all() and res.other_face_frames == len(man)
@@ -185,11 +194,24 @@ def test_extract_names_videos_with_other_faces(two_people, face_model, tmp_path,
     man, woman = two_people
     black = np.zeros_like(man[0])
     n = 24
-    _write_lossless(tmp_path / "in" / "pair.mkv",
-                    [np.hstack([m, w]) for m, w in zip(man[:n], woman[:n], strict=True)])  # fmt: skip
+    _write_lossless(
+        tmp_path / "in" / "pair.mkv",
+        [np.hstack([m, w]) for m, w in zip(man[:n], woman[:n], strict=True)],
+    )
     _write_lossless(tmp_path / "in" / "alone.mkv", [np.hstack([black, w]) for w in woman[:n]])
-    rc = main(["extract", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model",
-               str(face_model), "--workers", "1", "--no-progress"])  # fmt: skip
+    rc = main(
+        [
+            "extract",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(face_model),
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "1 video(s) show faces other than the participant's" in out

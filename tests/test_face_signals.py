@@ -231,9 +231,14 @@ def detections(assets_dir, face_model):
 
 def _table(d, size, calibration, rows=slice(None)):
     return frame_table(
-        d["frame"][rows], d["timestamp"][rows], d["face"][rows], d["mesh"][rows],
-        d["blendshapes"][rows], *size, au_calibration=calibration,
-    )  # fmt: skip
+        d["frame"][rows],
+        d["timestamp"][rows],
+        d["face"][rows],
+        d["mesh"][rows],
+        d["blendshapes"][rows],
+        *size,
+        au_calibration=calibration,
+    )
 
 
 def test_vectorised_table_equals_frame_by_frame(detections, monkeypatch):
@@ -248,8 +253,10 @@ def test_vectorised_table_equals_frame_by_frame(detections, monkeypatch):
         rtol=1e-12,
         atol=1e-12,
     )
-    single = pd.concat([_table(d, size, "none", slice(i, i + 1)) for i in range(len(d["frame"]))],
-                       ignore_index=True)  # fmt: skip
+    single = pd.concat(
+        [_table(d, size, "none", slice(i, i + 1)) for i in range(len(d["frame"]))],
+        ignore_index=True,
+    )
     floats = [c for c in whole.columns if c != MP_LANDMARKS_COLUMN]
     pd.testing.assert_frame_equal(whole[floats], single[floats], rtol=1e-9, atol=1e-9)
     assert all(
@@ -263,18 +270,26 @@ def test_rows_without_face_hold_nulls(detections):
     d, size = detections
     d = dict(d, face=np.arange(len(d["frame"])) % 3 != 0)  # every third frame: no face
     keep = d["face"]
-    df = frame_table(d["frame"], d["timestamp"], keep, d["mesh"][keep], d["blendshapes"][keep],
-                     *size)  # fmt: skip
+    df = frame_table(
+        d["frame"], d["timestamp"], keep, d["mesh"][keep], d["blendshapes"][keep], *size
+    )
     assert df["frame"].tolist() == d["frame"].tolist()
     assert df.loc[~keep, list(AU_NAMES) + list(POSE_COLUMNS)].isna().all().all()
     assert df.loc[~keep, MP_LANDMARKS_COLUMN].isna().all()
     assert df.loc[keep, list(AU_NAMES)].notna().all().all()
-    empty = frame_table(d["frame"][:3], d["timestamp"][:3], np.zeros(3, bool), np.zeros((0, 478, 3)),
-                        np.zeros((0, 52)), *size)  # fmt: skip
+    empty = frame_table(
+        d["frame"][:3],
+        d["timestamp"][:3],
+        np.zeros(3, bool),
+        np.zeros((0, 478, 3)),
+        np.zeros((0, 52)),
+        *size,
+    )
     assert not empty["face_detected"].any() and empty["AU12"].isna().all()
     with pytest.raises(ValueError, match="mesh has 47 rows for 48 face frames"):
-        frame_table(d["frame"], d["timestamp"], keep, d["mesh"][keep][1:],
-                    d["blendshapes"][keep], *size)  # fmt: skip
+        frame_table(
+            d["frame"], d["timestamp"], keep, d["mesh"][keep][1:], d["blendshapes"][keep], *size
+        )
 
 
 def test_video_calibration_puts_neutral_near_zero(detections):

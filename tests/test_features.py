@@ -35,11 +35,19 @@ def _reference(v):
     """The 12 statistics of a 1-D sample, computed independently with numpy and scipy."""
     q25, q75 = np.percentile(v, [25, 75])
     return {
-        "mean": np.mean(v), "median": np.median(v), "max": np.max(v), "min": np.min(v),
-        "std": np.std(v, ddof=1), "var": np.var(v, ddof=1), "range": np.ptp(v),
-        "q25": q25, "q75": q75, "iqr": q75 - q25,
-        "skew": sps.skew(v), "kurtosis": sps.kurtosis(v),
-    }  # fmt: skip
+        "mean": np.mean(v),
+        "median": np.median(v),
+        "max": np.max(v),
+        "min": np.min(v),
+        "std": np.std(v, ddof=1),
+        "var": np.var(v, ddof=1),
+        "range": np.ptp(v),
+        "q25": q25,
+        "q75": q75,
+        "iqr": q75 - q25,
+        "skew": sps.skew(v),
+        "kurtosis": sps.kurtosis(v),
+    }
 
 
 def test_twelve_statistics_over_face_frames_match_numpy_and_scipy():
@@ -54,9 +62,19 @@ def test_twelve_statistics_over_face_frames_match_numpy_and_scipy():
     for name, ref in _reference(v04).items():
         assert row[f"AU04__{name}"] == pytest.approx(ref, rel=1e-6, abs=1e-9), name
     assert list(functionals.STATS) == [
-        "mean", "median", "max", "min", "std", "var", "range", "q25", "q75", "iqr", "skew",
+        "mean",
+        "median",
+        "max",
+        "min",
+        "std",
+        "var",
+        "range",
+        "q25",
+        "q75",
+        "iqr",
+        "skew",
         "kurtosis",
-    ]  # fmt: skip
+    ]
 
 
 def test_constant_channel_has_zero_shape_statistics():

@@ -35,13 +35,19 @@ def _recomputed(g: pd.DataFrame, task: str) -> dict[str, float]:
     y, p, s = g["y_true"].to_numpy(), g["y_pred"].to_numpy(), g["y_score"].to_numpy()
     if task == "regression":
         err = p - y
-        return {"mae": np.mean(np.abs(err)), "rmse": np.sqrt(np.mean(err**2)),
-                "pearson_r": np.corrcoef(y, p)[0, 1]}  # fmt: skip
+        return {
+            "mae": np.mean(np.abs(err)),
+            "rmse": np.sqrt(np.mean(err**2)),
+            "pearson_r": np.corrcoef(y, p)[0, 1],
+        }
     out = {
-        "f1": skm.f1_score(y, p), "precision": skm.precision_score(y, p, zero_division=0),
-        "recall": skm.recall_score(y, p), "accuracy": skm.accuracy_score(y, p),
-        "balanced_accuracy": skm.balanced_accuracy_score(y, p), "roc_auc": skm.roc_auc_score(y, s),
-    }  # fmt: skip
+        "f1": skm.f1_score(y, p),
+        "precision": skm.precision_score(y, p, zero_division=0),
+        "recall": skm.recall_score(y, p),
+        "accuracy": skm.accuracy_score(y, p),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, p),
+        "roc_auc": skm.roc_auc_score(y, s),
+    }
     if np.all((s >= 0) & (s <= 1)):
         out["brier"] = np.mean((s - y) ** 2)
     return out
@@ -52,8 +58,14 @@ def _recomputed(g: pd.DataFrame, task: str) -> dict[str, float]:
 )
 def test_predictions_recompute_every_fold_metric(task, models):
     features, resp = cohort(n=240, seed=3)
-    cfg = small(task=task, models=models, fractions=[0.0, 0.2], criteria=["sdi", "random"],
-                save_predictions=True, train_sizes=[0.5])  # fmt: skip
+    cfg = small(
+        task=task,
+        models=models,
+        fractions=[0.0, 0.2],
+        criteria=["sdi", "random"],
+        save_predictions=True,
+        train_sizes=[0.5],
+    )
     res = ev.run_sweep(features, resp, INST, cfg)
     pred = res.predictions
     assert list(pred.columns) == prediction_columns()
@@ -96,8 +108,9 @@ def test_a_resumed_sweep_gives_the_same_predictions(tmp_path):
         ev.run_sweep(features, resp, INST, cfg, checkpoint=tmp_path, progress=stop_after_two_units)
     assert len(list(tmp_path.glob("p-*.parquet"))) == 2
     calls = []
-    resumed = ev.run_sweep(features, resp, INST, cfg, checkpoint=tmp_path,
-                           progress=lambda d, t: calls.append(d))  # fmt: skip
+    resumed = ev.run_sweep(
+        features, resp, INST, cfg, checkpoint=tmp_path, progress=lambda d, t: calls.append(d)
+    )
     assert calls[0] == 2
     pd.testing.assert_frame_equal(resumed.predictions, full.predictions)
     pd.testing.assert_frame_equal(resumed.folds, full.folds)
@@ -142,8 +155,14 @@ def test_learning_curve_rises_on_a_pure_signal():
     # No discrepant respondents; a weak signal spread over many noisy channels, so that a
     # tenth of the training fold is not enough to learn it.
     features, resp = cohort(n=600, seed=11, share=0.0, n_features=40, noise=3.0)
-    cfg = small(models=["logreg"], fractions=[0.0], criteria=["sdi"], protocols=["train-only"],
-                folds=5, train_sizes=[0.1, 0.25, 0.5, 1])  # fmt: skip
+    cfg = small(
+        models=["logreg"],
+        fractions=[0.0],
+        criteria=["sdi"],
+        protocols=["train-only"],
+        folds=5,
+        train_sizes=[0.1, 0.25, 0.5, 1],
+    )
     res = ev.run_sweep(features, resp, INST, cfg)
     assert sorted(res.folds["train_size"].unique()) == [0.1, 0.25, 0.5, 1.0]
     curve = ev.learning_curve(res.folds).set_index("train_size")
@@ -213,8 +232,9 @@ def test_sweep_grouped_by_school_keeps_each_school_on_one_side():
 
 def test_cv_groups_errors_are_one_line():
     features, resp = cohort(n=150, seed=9)
-    with pytest.raises(ParameterError, match="`cv_groups` column 'gender' has 2 groups.*"
-                       "fewer than `folds` 3"):  # fmt: skip
+    with pytest.raises(
+        ParameterError, match="`cv_groups` column 'gender' has 2 groups.*fewer than `folds` 3"
+    ):
         ev.run_sweep(features, resp, INST, small(cv_groups="gender"))
     with pytest.raises(InputError, match="column .site.: no such column for `cv_groups`"):
         ev.run_sweep(features, resp, INST, small(cv_groups="site"))
@@ -230,10 +250,32 @@ def test_sweep_cli_writes_predictions_learning_rows_and_groups(tmp_path, capsys)
     features.to_parquet(tmp_path / "f.parquet")
     resp.to_csv(tmp_path / "r.csv", index=False)
     out = tmp_path / "res.csv"
-    args = ["sweep", "--features", tmp_path / "f.parquet", "--responses", tmp_path / "r.csv",
-            "--instrument", "dass21", "-o", out, "--models", "logreg", "--folds", "3",
-            "--subscales", "depression", "--fractions", "0,0.2", "--criteria", "sdi",
-            "--save-predictions", "--train-sizes", "0.5,1", "--cv-groups", "school"]  # fmt: skip
+    args = [
+        "sweep",
+        "--features",
+        tmp_path / "f.parquet",
+        "--responses",
+        tmp_path / "r.csv",
+        "--instrument",
+        "dass21",
+        "-o",
+        out,
+        "--models",
+        "logreg",
+        "--folds",
+        "3",
+        "--subscales",
+        "depression",
+        "--fractions",
+        "0,0.2",
+        "--criteria",
+        "sdi",
+        "--save-predictions",
+        "--train-sizes",
+        "0.5,1",
+        "--cv-groups",
+        "school",
+    ]
     assert main([str(a) for a in args]) == 0
     stdout = capsys.readouterr().out
     pred = pd.read_csv(tmp_path / "res_predictions.csv", dtype={"participant_id": "string"})
@@ -255,10 +297,12 @@ def test_sweep_cli_writes_predictions_learning_rows_and_groups(tmp_path, capsys)
 
 
 def test_quintiles_plain_and_matched_by_hand():
-    people = pd.DataFrame({
-        "discrepancy": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.3, 0.3],
-        "score_group": [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 7, 8],
-    })  # fmt: skip
+    people = pd.DataFrame(
+        {
+            "discrepancy": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.3, 0.3],
+            "score_group": [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 7, 8],
+        }
+    )
     q = discrepancy_quintiles(people)
     # Plain: quintile floor(5 (rank - 0.5) / 12) + 1; the three 0.3s share ranks 4-6 (5).
     assert q["plain"].tolist() == [1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 2, 2]
@@ -273,11 +317,25 @@ def test_fold_errors_and_contrast_by_hand():
     for fold in (0, 1):
         for i in range(10):
             wrong = i >= 8 or (fold == 1 and i == 0)
-            rows.append({"participant_id": f"p{fold}{i}", "subscale": "stress", "task": "binary",
-                         "model": "logreg", "protocol": "paper", "criterion": "sdi",
-                         "fraction": 0.0, "repeat": 0, "fold": fold, "train_size": 1.0,
-                         "y_true": 1, "y_pred": 0 if wrong else 1, "y_score": 0.5,
-                         "discrepancy": i / 10 + fold / 100, "score_group": 3})  # fmt: skip
+            rows.append(
+                {
+                    "participant_id": f"p{fold}{i}",
+                    "subscale": "stress",
+                    "task": "binary",
+                    "model": "logreg",
+                    "protocol": "paper",
+                    "criterion": "sdi",
+                    "fraction": 0.0,
+                    "repeat": 0,
+                    "fold": fold,
+                    "train_size": 1.0,
+                    "y_true": 1,
+                    "y_pred": 0 if wrong else 1,
+                    "y_score": 0.5,
+                    "discrepancy": i / 10 + fold / 100,
+                    "score_group": 3,
+                }
+            )
     pred = pd.DataFrame(rows)
     errors = errors_by_discrepancy(pred)
     plain = errors[errors["ranking"] == "plain"].set_index("quintile")
@@ -301,8 +359,9 @@ def test_errors_concentrate_where_labels_are_noise_to_the_face():
     # A quarter answer from a state unrelated to their face (their labels are noise to the
     # features), with atypical profiles: errors pile up in the most discrepant fifth, also
     # among respondents with the same score.
-    cfg = small(models=["logreg"], fractions=[0.0], protocols=["train-only"], folds=5,
-                save_predictions=True)  # fmt: skip
+    cfg = small(
+        models=["logreg"], fractions=[0.0], protocols=["train-only"], folds=5, save_predictions=True
+    )
     features, resp = cohort(n=800, seed=12, share=0.25, noise=0.5)
     noisy = discrepancy_contrast(ev.run_sweep(features, resp, INST, cfg).predictions)
     noisy = noisy.set_index("ranking")
@@ -341,11 +400,19 @@ def test_report_reading_follows_the_intervals():
     # Lower is better for regression: a falling MAE is a gain.
     assert capacity.data_sentence(_iv(-0.3, -0.5, -0.1), -1, "MAE")[1]
     assert not capacity.data_sentence(_iv(0.01, -0.01, 0.03), 1, "F1")[1]
-    assert "adds +0.01 (95% CI -0.01 to +0.03) (F1): no gain shown" in capacity.data_sentence(
-        _iv(0.01, -0.01, 0.03), 1, "F1"
-    )[0]  # fmt: skip
-    gains = pd.DataFrame({"model": ["rf"], "baseline": ["ridge"], "gain_mean": [0.9],
-                          "gain_ci_low": [0.1], "gain_ci_high": [1.8]})  # fmt: skip
+    assert (
+        "adds +0.01 (95% CI -0.01 to +0.03) (F1): no gain shown"
+        in capacity.data_sentence(_iv(0.01, -0.01, 0.03), 1, "F1")[0]
+    )
+    gains = pd.DataFrame(
+        {
+            "model": ["rf"],
+            "baseline": ["ridge"],
+            "gain_mean": [0.9],
+            "gain_ci_low": [0.1],
+            "gain_ci_high": [1.8],
+        }
+    )
     text, shown = capacity.capacity_sentence(gains, -1, "MAE, lower is better")
     assert not shown and text.startswith("Larger models do worse than Ridge regression")
     text, shown = capacity.capacity_sentence(gains, 1, "F1")
@@ -363,9 +430,20 @@ def swept(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("claim2")
     features, resp = cohort(n=800, seed=12, share=0.25, noise=0.5)
-    fm.sweep(features, resp, "dass21", out=folder / "results.parquet", subscales=["depression"],
-             models=["logreg", "gbt"], fractions=[0.0, 0.1], criteria=["sdi", "random"],
-             folds=5, save_predictions=True, train_sizes=[0.25, 0.5], cv_groups="school")  # fmt: skip
+    fm.sweep(
+        features,
+        resp,
+        "dass21",
+        out=folder / "results.parquet",
+        subscales=["depression"],
+        models=["logreg", "gbt"],
+        fractions=[0.0, 0.1],
+        criteria=["sdi", "random"],
+        folds=5,
+        save_predictions=True,
+        train_sizes=[0.25, 0.5],
+        cv_groups="school",
+    )
     return folder, features, resp
 
 
@@ -374,8 +452,9 @@ def test_report_section_reads_the_saved_tables(swept):
 
     folder, features, resp = swept
     assert (folder / "results_predictions.parquet").exists()
-    path = fm.report(folder / "results.parquet", resp, "dass21", folder / "report.html",
-                     features=features)  # fmt: skip
+    path = fm.report(
+        folder / "results.parquet", resp, "dass21", folder / "report.html", features=features
+    )
     text = path.read_text()
     section = text.split("<h2>Heterogeneity or capacity?</h2>")[1].split("<h2>")[0]
     assert "Synthetic data" in section
@@ -398,8 +477,16 @@ def test_report_without_the_new_options_says_what_to_run(tmp_path):
     import facemind as fm
 
     features, resp = cohort(n=150, seed=13)
-    result = fm.sweep(features, resp, "dass21", subscales=["depression"], models=["logreg"],
-                      fractions=[0.0], criteria=["sdi"], folds=3)  # fmt: skip
+    result = fm.sweep(
+        features,
+        resp,
+        "dass21",
+        subscales=["depression"],
+        models=["logreg"],
+        fractions=[0.0],
+        criteria=["sdi"],
+        folds=3,
+    )
     text = fm.report(result, resp, "dass21", tmp_path / "r.html").read_text()
     section = text.split("<h2>Heterogeneity or capacity?</h2>")[1].split("<h2>")[0]
     assert "--save-predictions" in section and "--train-sizes" in section

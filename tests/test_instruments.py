@@ -79,10 +79,16 @@ def test_dass21_score_by_hand():
     out = score(dass_frame([[1] * 21, r1]), "dass21")
     assert list(out.columns) == [
         "participant_id",
-        "depression", "depression_raw", "depression_band",
-        "anxiety", "anxiety_raw", "anxiety_band",
-        "stress", "stress_raw", "stress_band",
-    ]  # fmt: skip
+        "depression",
+        "depression_raw",
+        "depression_band",
+        "anxiety",
+        "anxiety_raw",
+        "anxiety_band",
+        "stress",
+        "stress_raw",
+        "stress_band",
+    ]
     assert out.loc[0, ["depression", "anxiety", "stress"]].tolist() == [14, 14, 14]
     assert out.loc[0, ["depression_band", "anxiety_band", "stress_band"]].tolist() == [
         "moderate",
@@ -92,8 +98,10 @@ def test_dass21_score_by_hand():
     assert out.loc[1, ["depression_raw", "anxiety_raw", "stress_raw"]].tolist() == [21, 2, 14]
     assert out.loc[1, ["depression", "anxiety", "stress"]].tolist() == [42, 4, 28]
     assert out.loc[1, ["depression_band", "anxiety_band", "stress_band"]].tolist() == [
-        "extremely_severe", "normal", "severe",
-    ]  # fmt: skip
+        "extremely_severe",
+        "normal",
+        "severe",
+    ]
 
 
 def test_pss10_reverse_keying_by_hand():
@@ -163,11 +171,29 @@ def test_spec_file_and_errors(tmp_path):
     assert out["mood_band"].tolist() == ["high", "low"]
     bad = {
         "no subscales": {"id": "x", "response": {"min": 0, "max": 3}},
-        "reverse not in items": {"id": "x", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": ["a"], "reverse": ["b"]}}},
-        "bands not ascending": {"id": "x", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": ["a"], "bands": [{"label": "a", "min": 5}, {"label": "b", "min": 1}]}}},
-        "min above max": {"id": "x", "response": {"min": 3, "max": 0}, "subscales": {"s": {"items": ["a"]}}},
-        "negative multiplier": {"id": "x", "response": {"min": 0, "max": 3}, "subscales": {"s": {"items": ["a"], "multiplier": -1}}},
-    }  # fmt: skip
+        "reverse not in items": {
+            "id": "x",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"s": {"items": ["a"], "reverse": ["b"]}},
+        },
+        "bands not ascending": {
+            "id": "x",
+            "response": {"min": 0, "max": 3},
+            "subscales": {
+                "s": {"items": ["a"], "bands": [{"label": "a", "min": 5}, {"label": "b", "min": 1}]}
+            },
+        },
+        "min above max": {
+            "id": "x",
+            "response": {"min": 3, "max": 0},
+            "subscales": {"s": {"items": ["a"]}},
+        },
+        "negative multiplier": {
+            "id": "x",
+            "response": {"min": 0, "max": 3},
+            "subscales": {"s": {"items": ["a"], "multiplier": -1}},
+        },
+    }
     for label, data in bad.items():
         with pytest.raises(FacemindError, match="invalid instrument spec"):
             parse_spec(data, source=label)

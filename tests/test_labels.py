@@ -33,17 +33,41 @@ def test_band_boundaries_depression():
     assert labels.binary_target(scores, DEP).tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
     assert labels.three_class_target(scores, DEP).tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2]
     assert labels.binary_target(scores, DEP, positive_band="moderate").tolist() == [
-        0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
-    ]  # fmt: skip
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
 
 
 def test_band_boundaries_anxiety_and_stress():
     assert labels.band_index([7, 8, 9, 10, 14, 15, 19, 20], ANX).tolist() == [
-        0, 1, 1, 2, 2, 3, 3, 4,
-    ]  # fmt: skip
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
     assert labels.band_index([14, 15, 18, 19, 25, 26, 33, 34], STR).tolist() == [
-        0, 1, 1, 2, 2, 3, 3, 4,
-    ]  # fmt: skip
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
 
 
 def test_make_target_dispatch_and_names():

@@ -30,13 +30,28 @@ def _bad_calls(trace: str) -> list[str]:
 
 
 def test_detector_of_bad_calls():
-    assert _bad_calls('connect(5, {sa_family=AF_INET, sin_port=htons(443), '
-                      'sin_addr=inet_addr("142.250.1.1")}, 16) = -1') != []  # fmt: skip
-    assert _bad_calls('sendto(3, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), '
-                      'sin_addr=inet_addr("127.0.0.53")}, 16) = 1') != []  # fmt: skip
+    assert (
+        _bad_calls(
+            "connect(5, {sa_family=AF_INET, sin_port=htons(443), "
+            'sin_addr=inet_addr("142.250.1.1")}, 16) = -1'
+        )
+        != []
+    )
+    assert (
+        _bad_calls(
+            'sendto(3, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), '
+            'sin_addr=inet_addr("127.0.0.53")}, 16) = 1'
+        )
+        != []
+    )
     assert _bad_calls('connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110)')
-    assert _bad_calls('connect(5, {sa_family=AF_INET, sin_port=htons(8786), '
-                      'sin_addr=inet_addr("127.0.0.1")}, 16) = 0') == []  # fmt: skip
+    assert (
+        _bad_calls(
+            "connect(5, {sa_family=AF_INET, sin_port=htons(8786), "
+            'sin_addr=inet_addr("127.0.0.1")}, 16) = 0'
+        )
+        == []
+    )
 
 
 def _traced(args: list[str], trace) -> subprocess.CompletedProcess:
@@ -59,10 +74,20 @@ def test_trace_catches_a_connection(tmp_path):
 def test_extraction_makes_no_network_calls(assets_dir, face_model, tmp_path):
     trace = tmp_path / "trace.txt"
     proc = _traced(
-        [sys.executable, "-m", "facemind", "extract", str(assets_dir / "single_face.mp4"),
-         "--out", str(tmp_path / "out"), "--face-model", str(face_model), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "facemind",
+            "extract",
+            str(assets_dir / "single_face.mp4"),
+            "--out",
+            str(tmp_path / "out"),
+            "--face-model",
+            str(face_model),
+            "--no-progress",
+        ],
         trace,
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "frames" / "single_face.parquet").exists()
     bad = _bad_calls(trace.read_text())

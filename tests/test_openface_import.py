@@ -41,8 +41,10 @@ def test_import_real_csv(assets_dir, raw, tmp_path):
         for a in "xyz":
             assert np.allclose(df[f"gaze_{eye}_{a}"], raw[f"gaze_{eye}_{a}"], atol=1e-6)
     # this older CSV has no gaze_angle columns: computed with OpenFace's formula
-    g = (raw[["gaze_0_x", "gaze_0_y", "gaze_0_z"]].to_numpy()
-         + raw[["gaze_1_x", "gaze_1_y", "gaze_1_z"]].to_numpy()) / 2  # fmt: skip
+    g = (
+        raw[["gaze_0_x", "gaze_0_y", "gaze_0_z"]].to_numpy()
+        + raw[["gaze_1_x", "gaze_1_y", "gaze_1_z"]].to_numpy()
+    ) / 2
     assert np.allclose(df["gaze_angle_x"], np.arctan2(g[:, 0], -g[:, 2]), atol=1e-5)
     m = manifest.set_index("video_id").loc["OpenFace_Test"]
     assert m["backend"] == "openface" and m["status"] == "ok" and m["face_frames"] == 100
@@ -76,16 +78,28 @@ def test_bad_csvs_are_refused_with_location(assets_dir, tmp_path, capsys):
     not_of = tmp_path / "other.csv"
     not_of.write_text("a,b\n1,2\n")
     out = tmp_path / "out"
-    assert main(["import-openface", str(assets_dir / "OpenFace_Test.csv"), str(not_of),
-                 "--out", str(out)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "import-openface",
+                str(assets_dir / "OpenFace_Test.csv"),
+                str(not_of),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err_line = capsys.readouterr().err.strip()
     assert "other.csv" in err_line and "'frame'" in err_line and "\n" not in err_line
     assert not out.exists()  # nothing written when one input is bad
 
 
 def test_cli_import(assets_dir, tmp_path, capsys):
-    assert main(["import-openface", str(assets_dir / "OpenFace_Test.csv"),
-                 "--out", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(["import-openface", str(assets_dir / "OpenFace_Test.csv"), "--out", str(tmp_path)])
+        == 0
+    )
     assert (tmp_path / "manifest.parquet").exists()
     assert "imported 1" in capsys.readouterr().out
 

@@ -93,9 +93,26 @@ def sampled_pilot(assets_dir, face_model, tmp_path_factory):
     for i, name in enumerate(names, 1):
         shutil.copy(assets_dir / name, videos / f"p00{i}{name[-4:]}")
     extraction = root / "extraction"
-    assert main(["extract", str(videos), "--out", str(extraction), "--model", str(face_model),
-                 "--sample-fps", "8", "--au-calibration", "none", "--no-progress",
-                 "-j", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(videos),
+                "--out",
+                str(extraction),
+                "--model",
+                str(face_model),
+                "--sample-fps",
+                "8",
+                "--au-calibration",
+                "none",
+                "--no-progress",
+                "-j",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert main(["features", str(extraction), "-o", str(root / "features.csv"), "-j", "1"]) == 0
     write_responses(root / "responses.csv", {"p001": 0, "p002": 2, "p003": 0, "p004": 2})
     return root
@@ -108,21 +125,63 @@ def test_predict_extracts_new_videos_as_the_training_videos_were(
 
     root = sampled_pilot
     model_dir = tmp_path / "model"
-    assert main(["train", "--features", str(root / "features.csv"), "--responses",
-                 str(root / "responses.csv"), "--instrument", "dass21", "--subscale",
-                 "depression", "--model", "logreg", "-o", str(model_dir)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--features",
+                str(root / "features.csv"),
+                "--responses",
+                str(root / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "--subscale",
+                "depression",
+                "--model",
+                "logreg",
+                "-o",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
     made = json.loads((model_dir / "model.json").read_text())["input"]["extraction"]
     assert (made["sample_fps"], made["au_calibration"]) == (8.0, "none")
     assert made["model_sha256"] and made["backend"].startswith("mediapipe")
 
     pred = tmp_path / "pred.csv"
     video = root / "videos" / "p002.mp4"
-    assert main(["predict", str(video), "--model", str(model_dir), "--face-model",
-                 str(face_model), "-o", str(pred)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                str(video),
+                "--model",
+                str(model_dir),
+                "--face-model",
+                str(face_model),
+                "-o",
+                str(pred),
+            ]
+        )
+        == 0
+    )
     on_video = pd.read_csv(pred).set_index("video_id")
     table = tmp_path / "pred_table.csv"
-    assert main(["predict", "--features", str(root / "features.csv"), "--model",
-                 str(model_dir), "-o", str(table)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "--features",
+                str(root / "features.csv"),
+                "--model",
+                str(model_dir),
+                "-o",
+                str(table),
+            ]
+        )
+        == 0
+    )
     on_table = pd.read_csv(table, dtype={"participant_id": str}).set_index("video_id")
     # the same video, extracted alike: the same features, the same probability
     assert on_video.loc["p002", "p_depression_mild_or_above"] == pytest.approx(
@@ -131,12 +190,38 @@ def test_predict_extracts_new_videos_as_the_training_videos_were(
 
     # features of the same videos extracted at full rate are refused in one line
     full = tmp_path / "full"
-    assert main(["extract", str(video), "--out", str(full), "--model", str(face_model),
-                 "--no-progress", "-j", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(video),
+                "--out",
+                str(full),
+                "--model",
+                str(face_model),
+                "--no-progress",
+                "-j",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert main(["features", str(full), "-o", str(tmp_path / "full.parquet")]) == 0
     capsys.readouterr()
-    assert main(["predict", "--features", str(tmp_path / "full.parquet"), "--model",
-                 str(model_dir), "-o", str(tmp_path / "p.csv")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "--features",
+                str(tmp_path / "full.parquet"),
+                "--model",
+                str(model_dir),
+                "-o",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
     said = capsys.readouterr().err.strip()
     assert "\n" not in said and "full.parquet" in said
     assert "sample_fps=None (model: 8.0)" in said and "au_calibration='video'" in said
@@ -175,8 +260,12 @@ def test_a_script_without_a_main_guard_is_refused_before_any_video_fails(
     for v in videos:
         shutil.copy(assets_dir / "no_face.mp4", v)
     out = tmp_path / "out"
-    text = SCRIPT.format(indent="    " if guarded else "", videos=", ".join(map(repr, videos)),
-                         out=str(out), model=str(face_model))  # fmt: skip
+    text = SCRIPT.format(
+        indent="    " if guarded else "",
+        videos=", ".join(map(repr, videos)),
+        out=str(out),
+        model=str(face_model),
+    )
     if guarded:
         head, rest = text.split("\n", 1)
         text = f'{head}\nif __name__ == "__main__":\n{rest}'
@@ -184,8 +273,14 @@ def test_a_script_without_a_main_guard_is_refused_before_any_video_fails(
     script.write_text(text)
     src = str(Path(facemind.__file__).resolve().parents[1])  # the script imports this checkout
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path, env=env)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
     if guarded:
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip() == "['no_face', 'no_face']"
@@ -238,10 +333,29 @@ def test_a_model_that_learned_nothing_warns_validates_at_chance_and_predicts_unc
     write_responses(tmp_path / "responses.csv", {p: 2 * (i % 2) for i, p in enumerate(ids)})
     model_dir = tmp_path / "model"
     capsys.readouterr()
-    assert main(["train", "--features", str(tmp_path / "features.csv"), "--responses",
-                 str(tmp_path / "responses.csv"), "--instrument", "dass21", "--subscale",
-                 "depression", "--model", "logreg", "--validate", "--folds", "2",
-                 "-o", str(model_dir)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--features",
+                str(tmp_path / "features.csv"),
+                "--responses",
+                str(tmp_path / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "--subscale",
+                "depression",
+                "--model",
+                "logreg",
+                "--validate",
+                "--folds",
+                "2",
+                "-o",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
     said = capsys.readouterr()
     assert (
         "warning: ModelWarning: model 'logreg' predicts the same for all 8 training rows"
@@ -254,8 +368,20 @@ def test_a_model_that_learned_nothing_warns_validates_at_chance_and_predicts_unc
     assert meta["validation"]["participants"] == 8
 
     pred = tmp_path / "pred.csv"
-    assert main(["predict", "--features", str(tmp_path / "features.csv"), "--model",
-                 str(model_dir), "-o", str(pred)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "--features",
+                str(tmp_path / "features.csv"),
+                "--model",
+                str(model_dir),
+                "-o",
+                str(pred),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(pred)
     assert table["p_depression_mild_or_above"].sub(0.5).abs().max() < 1e-6
     assert (table["label"] == "uncertain").all()
@@ -298,8 +424,20 @@ def test_predict_and_extract_agree_on_bad_videos_and_exit_codes(
     (videos / "c_empty.mp4").write_bytes(b"")
     capsys.readouterr()
     pred = tmp_path / "pred.csv"
-    code = main(["predict", str(videos), "--model", str(model_dir), "--face-model",
-                 str(face_model), "-o", str(pred), "-j", "2"])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            str(videos),
+            "--model",
+            str(model_dir),
+            "--face-model",
+            str(face_model),
+            "-o",
+            str(pred),
+            "-j",
+            "2",
+        ]
+    )
     said = capsys.readouterr()
     assert code == 1  # as extract: a video that could not be read
     table = pd.read_csv(pred).set_index("video_id")
@@ -312,9 +450,26 @@ def test_predict_and_extract_agree_on_bad_videos_and_exit_codes(
     assert "1 video(s) could not be read" in said.err
 
     out = tmp_path / "extraction"
-    assert main(["extract", str(videos), "--out", str(out), "--model", str(face_model),
-                 "--sample-fps", "8", "--au-calibration", "none", "--no-progress",
-                 "-j", "2"]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(videos),
+                "--out",
+                str(out),
+                "--model",
+                str(face_model),
+                "--sample-fps",
+                "8",
+                "--au-calibration",
+                "none",
+                "--no-progress",
+                "-j",
+                "2",
+            ]
+        )
+        == 1
+    )
     statuses = _manifest(out)["status"].to_dict()
     assert statuses == {"a_good": "ok", "b_cut": "partial", "c_empty": "failed"}
 
@@ -334,11 +489,33 @@ def six(tmp_path):
 
 
 def test_a_fold_without_test_participants_is_not_estimable_and_the_sweep_goes_on(six, capsys):
-    sweep = ["sweep", "--features", str(six / "features.csv"), "--responses",
-             str(six / "responses.csv"), "--instrument", "dass21", "--subscales", "depression",
-             "--models", "logreg", "--fractions", "0,0.3", "--protocols", "paper",
-             "--criteria", "random", "--folds", "3", "--seed", "3", "-j", "1",
-             "-o", str(six / "sweep.csv")]  # fmt: skip
+    sweep = [
+        "sweep",
+        "--features",
+        str(six / "features.csv"),
+        "--responses",
+        str(six / "responses.csv"),
+        "--instrument",
+        "dass21",
+        "--subscales",
+        "depression",
+        "--models",
+        "logreg",
+        "--fractions",
+        "0,0.3",
+        "--protocols",
+        "paper",
+        "--criteria",
+        "random",
+        "--folds",
+        "3",
+        "--seed",
+        "3",
+        "-j",
+        "1",
+        "-o",
+        str(six / "sweep.csv"),
+    ]
     assert main(sweep) == 0
     err = capsys.readouterr().err
     assert err.count("not estimable") == 1  # said once
@@ -352,9 +529,22 @@ def test_a_fold_without_test_participants_is_not_estimable_and_the_sweep_goes_on
     scored = folds[(folds["fraction"] == 0.3) & (folds["fold"] != 1)]
     summary = pd.read_csv(six / "sweep_summary.csv").set_index("fraction")
     assert summary.loc[0.3, "f1_mean"] == pytest.approx(scored["f1"].mean())  # the others only
-    assert main(["report", "--results", str(six / "sweep.csv"), "--responses",
-                 str(six / "responses.csv"), "--instrument", "dass21",
-                 "-o", str(six / "report.html")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--results",
+                str(six / "sweep.csv"),
+                "--responses",
+                str(six / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "-o",
+                str(six / "report.html"),
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -364,14 +554,21 @@ def test_a_fold_without_test_participants_is_not_estimable_and_the_sweep_goes_on
         ("0,0.3", "random", "The sweep removed 30% by random choice only"),
         ("0", "sdi", "The sweep ran no removal (only 0%)"),
     ],
-)  # fmt: skip
+)
 def test_the_findings_say_what_the_removal_did(six, tmp_path, fractions, criteria, said):
     from facemind.api import report, sweep
 
-    result = sweep(six / "features.csv", six / "responses.csv", "dass21",
-                   subscales=["depression"], models=["logreg"], protocols=["train-only"],
-                   fractions=[float(f) for f in fractions.split(",")],
-                   criteria=criteria.split(","), folds=2)  # fmt: skip
+    result = sweep(
+        six / "features.csv",
+        six / "responses.csv",
+        "dass21",
+        subscales=["depression"],
+        models=["logreg"],
+        protocols=["train-only"],
+        fractions=[float(f) for f in fractions.split(",")],
+        criteria=criteria.split(","),
+        folds=2,
+    )
     html = report(result, six / "responses.csv", "dass21", tmp_path / "r.html").read_text()
     assert said in html
     assert "The sweep ran no removal (only 0% or only random removal)" not in html
@@ -417,19 +614,64 @@ def test_one_command_line_convention(sampled_pilot, face_model, tmp_path, capsys
     assert capsys.readouterr().out.strip() == f"facemind {fm.__version__}"
 
     video = sampled_pilot / "videos" / "p001.mp4"
-    assert main(["extract", str(video), "-o", str(tmp_path / "a"), "--face-model",
-                 str(face_model), "--no-progress", "-j", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(video),
+                "-o",
+                str(tmp_path / "a"),
+                "--face-model",
+                str(face_model),
+                "--no-progress",
+                "-j",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "is now" not in capsys.readouterr().err
-    assert main(["extract", str(video), "-o", str(tmp_path / "b"), "--model", str(face_model),
-                 "--no-progress", "-j", "1"]) == 0  # the old spelling still works  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(video),
+                "-o",
+                str(tmp_path / "b"),
+                "--model",
+                str(face_model),
+                "--no-progress",
+                "-j",
+                "1",
+            ]
+        )
+        == 0
+    )  # the old spelling still works
     assert "note: extract --model is now --face-model" in capsys.readouterr().err
 
     # -i everywhere, names in any case or by a common alias
     root = sampled_pilot
     model_dir = tmp_path / "gbt"
-    assert main(["train", "--features", str(root / "features.csv"), "--responses",
-                 str(root / "responses.csv"), "-i", "DASS21", "--subscale", "Depression",
-                 "--model", "XGBoost", "-o", str(model_dir)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--features",
+                str(root / "features.csv"),
+                "--responses",
+                str(root / "responses.csv"),
+                "-i",
+                "DASS21",
+                "--subscale",
+                "Depression",
+                "--model",
+                "XGBoost",
+                "-o",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((model_dir / "model.json").read_text())
     assert (meta["model"], meta["subscale"]) == ("gbt", "depression")
 
@@ -439,15 +681,38 @@ def test_one_command_line_convention(sampled_pilot, face_model, tmp_path, capsys
     lines[1:] = [f"{ln.split(',', 1)[0]},Zürich,{ln.split(',', 1)[1]}" for ln in lines[1:]]
     latin = tmp_path / "responses_1252.csv"
     latin.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
-    common = ["--features", str(root / "features.csv"), "--responses", str(latin), "-i",
-              "dass21", "--subscale", "depression", "--model", "rf"]  # fmt: skip
+    common = [
+        "--features",
+        str(root / "features.csv"),
+        "--responses",
+        str(latin),
+        "-i",
+        "dass21",
+        "--subscale",
+        "depression",
+        "--model",
+        "rf",
+    ]
     capsys.readouterr()
     assert main(["train", *common, "-o", str(tmp_path / "m1"), "--encoding", "utf-8"]) == 2
     assert "responses_1252.csv" in capsys.readouterr().err
     assert main(["train", *common, "-o", str(tmp_path / "m2"), "--encoding", "cp1252"]) == 0
-    for command in (["sweep", "--subscales", "depression", "--models", "rf", "--folds", "2",
-                     "--fractions", "0", "-o", str(tmp_path / "s.csv")],
-                    ["report", "-o", str(tmp_path / "r.html")]):  # fmt: skip
+    for command in (
+        [
+            "sweep",
+            "--subscales",
+            "depression",
+            "--models",
+            "rf",
+            "--folds",
+            "2",
+            "--fractions",
+            "0",
+            "-o",
+            str(tmp_path / "s.csv"),
+        ],
+        ["report", "-o", str(tmp_path / "r.html")],
+    ):
         args = ["--responses", str(latin), "-i", "dass21", "--encoding", "utf-8"]
         if command[0] == "sweep":
             args += ["--features", str(root / "features.csv")]
@@ -489,8 +754,21 @@ def test_progress_without_a_terminal_is_a_line_every_tenth_or_minute():
 
 
 def test_extract_in_a_batch_log_prints_progress_lines(pilot_videos, face_model, tmp_path, capsys):
-    assert main(["extract", str(pilot_videos), "-o", str(tmp_path / "o"), "--face-model",
-                 str(face_model), "-j", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "extract",
+                str(pilot_videos),
+                "-o",
+                str(tmp_path / "o"),
+                "--face-model",
+                str(face_model),
+                "-j",
+                "1",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err.splitlines()
     assert [ln.split(",")[0] for ln in err if ln.startswith("extract:")] == [
         "extract: 1/2 done (50%)",
@@ -511,12 +789,28 @@ def test_ctrl_c_says_what_is_kept_and_how_to_resume(assets_dir, face_model, tmp_
     part = tmp_path / "part"
     src = str(Path(facemind.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": src}
-    cmd = [sys.executable, "-m", "facemind", "extract", str(folder), "-o", str(part),
-           "--face-model", str(face_model), "-j", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "facemind",
+        "extract",
+        str(folder),
+        "-o",
+        str(part),
+        "--face-model",
+        str(face_model),
+        "-j",
+        "1",
+    ]
     # SIGINT as at a terminal, even where this test runs with it ignored (a background job)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                        signal.SIG_DFL))  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while not list((part / "records").glob("*.json")) and time.time() < deadline:
         time.sleep(0.05)
@@ -537,9 +831,15 @@ def pilot_answers(tmp_path):
 
     rng = np.random.default_rng(0)
     ids = [f"{i:03d}" for i in range(1, 13)]
-    rows = [{"participant_id": p, "gender": "f" if i % 2 else "m", "age": 14 + i % 3,
-             **{item: int(rng.integers(0, 4)) for item in DASS_ITEMS}}
-            for i, p in enumerate(ids)]  # fmt: skip
+    rows = [
+        {
+            "participant_id": p,
+            "gender": "f" if i % 2 else "m",
+            "age": 14 + i % 3,
+            **{item: int(rng.integers(0, 4)) for item in DASS_ITEMS},
+        }
+        for i, p in enumerate(ids)
+    ]
     path = tmp_path / "responses.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -556,8 +856,21 @@ def test_report_fixes_seen_on_the_pilot(pilot_answers, tmp_path, capsys):
     from facemind.reporting.sdi_plot import plot_sdi
 
     # SDI: the small-group warning of `facemind sdi` is in the report too
-    assert main(["sdi", str(pilot_answers), "-i", "dass21", "-o", str(tmp_path / "sdi.csv"),
-                 "--plot", str(tmp_path / "sdi.png")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sdi",
+                str(pilot_answers),
+                "-i",
+                "dass21",
+                "-o",
+                str(tmp_path / "sdi.csv"),
+                "--plot",
+                str(tmp_path / "sdi.png"),
+            ]
+        )
+        == 0
+    )
     cli_warning = " ".join(capsys.readouterr().err.split())
     assert "score groups have fewer than 5 members" in cli_warning
     assert "--group-by band" in cli_warning
@@ -573,8 +886,9 @@ def test_report_fixes_seen_on_the_pilot(pilot_answers, tmp_path, capsys):
 
     # the SDI plot of `facemind sdi --plot` is on the report's scored scale
     results = fm.compute_sdi(pilot_answers, "dass21")
-    plot_sdi(results, tmp_path / "scored.png", multipliers={"depression": 2, "anxiety": 2,
-                                                             "stress": 2})  # fmt: skip
+    plot_sdi(
+        results, tmp_path / "scored.png", multipliers={"depression": 2, "anxiety": 2, "stress": 2}
+    )
     assert (tmp_path / "sdi.png").read_bytes() == (tmp_path / "scored.png").read_bytes()
 
     # importance intervals stay in the range a drop can take; a baseline at chance is flagged
@@ -582,18 +896,21 @@ def test_report_fixes_seen_on_the_pilot(pilot_answers, tmp_path, capsys):
 
     answers = make_responses(60, seed=4)
     noise = np.random.default_rng(1).normal(size=(60, 2))
-    feats = answers[["participant_id"]].assign(video_id=answers["participant_id"],
-                                               AU01__mean=noise[:, 0], pose_yaw__mean=noise[:, 1])  # fmt: skip
-    imp = permutation_importance(feats, answers, "dass21", subscale="depression", model="logreg",
-                                 folds=2, permutations=2)  # fmt: skip
+    feats = answers[["participant_id"]].assign(
+        video_id=answers["participant_id"], AU01__mean=noise[:, 0], pose_yaw__mean=noise[:, 1]
+    )
+    imp = permutation_importance(
+        feats, answers, "dass21", subscale="depression", model="logreg", folds=2, permutations=2
+    )
     for row in imp.table.itertuples():
         lo, hi = drop_bounds(row.metric, row.baseline)
         assert lo - 1e-12 <= row.drop_ci_low <= row.drop_ci_high <= hi + 1e-12
     table = imp.table.assign(baseline=0.42)  # a model worse than guessing
     page = fm.report(None, answers, "dass21", tmp_path / "i.html", importance=table).read_text()
     assert "The model's roc_auc on the test folds, 0.420, is not above chance (0.5)" in page
-    good = fm.report(None, answers, "dass21", tmp_path / "g.html",
-                     importance=imp.table.assign(baseline=0.8)).read_text()  # fmt: skip
+    good = fm.report(
+        None, answers, "dass21", tmp_path / "g.html", importance=imp.table.assign(baseline=0.8)
+    ).read_text()
     assert "is not above chance" not in good
 
 
@@ -602,11 +919,21 @@ def test_the_cluster_overlap_uses_the_sweeps_positive_band(tmp_path):
     from facemind.synth import make_responses
 
     answers = make_responses(80, seed=2)
-    truth = answers[["participant_id"]].assign(video_id=answers["participant_id"],
-                                               truth__mean=answers["latent_depression"])  # fmt: skip
-    result = fm.sweep(truth, answers, "dass21", subscales=["depression"], models=["logreg"],
-                      fractions=[0.0], protocols=["paper"], criteria=["sdi"], folds=2,
-                      positive_band="moderate")  # fmt: skip
+    truth = answers[["participant_id"]].assign(
+        video_id=answers["participant_id"], truth__mean=answers["latent_depression"]
+    )
+    result = fm.sweep(
+        truth,
+        answers,
+        "dass21",
+        subscales=["depression"],
+        models=["logreg"],
+        fractions=[0.0],
+        protocols=["paper"],
+        criteria=["sdi"],
+        folds=2,
+        positive_band="moderate",
+    )
     page = fm.report(result, answers, "dass21", tmp_path / "r.html").read_text()
     jaccard = page.split("Jaccard overlap", 1)[1]
     assert "depression&gt;=moderate" in jaccard and "depression&gt;=mild" not in jaccard
@@ -669,15 +996,43 @@ def test_group_by_band_in_the_sweep_and_the_report_that_follows_it(tmp_path):
 
     answers = make_responses(60, seed=5)
     answers.to_csv(tmp_path / "responses.csv", index=False)
-    truth = answers[["participant_id"]].assign(video_id=answers["participant_id"],
-                                               truth__mean=answers["latent_depression"])  # fmt: skip
+    truth = answers[["participant_id"]].assign(
+        video_id=answers["participant_id"], truth__mean=answers["latent_depression"]
+    )
     truth.to_csv(tmp_path / "features.csv", index=False)
     out = tmp_path / "sweep.csv"
-    assert main(["sweep", "--features", str(tmp_path / "features.csv"), "--responses",
-                 str(tmp_path / "responses.csv"), "-i", "dass21", "--subscales", "depression",
-                 "--models", "logreg", "--fractions", "0,0.2", "--protocols", "paper",
-                 "--criteria", "sdi", "--folds", "2", "--group-by", "band", "-j", "1",
-                 "-o", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sweep",
+                "--features",
+                str(tmp_path / "features.csv"),
+                "--responses",
+                str(tmp_path / "responses.csv"),
+                "-i",
+                "dass21",
+                "--subscales",
+                "depression",
+                "--models",
+                "logreg",
+                "--fractions",
+                "0,0.2",
+                "--protocols",
+                "paper",
+                "--criteria",
+                "sdi",
+                "--folds",
+                "2",
+                "--group-by",
+                "band",
+                "-j",
+                "1",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     folds = pd.read_csv(out)
     removed = int(folds.loc[folds["fraction"] == 0.2, "n_removed_test"].sum())
     bands = fm.score(answers, "dass21")["depression_band"].value_counts()
@@ -719,8 +1074,17 @@ def test_report_groups_the_sdi_as_asked_or_refuses_what_the_sweep_did_not(tmp_pa
     truth = answers[["participant_id"]].assign(
         video_id=answers["participant_id"], truth__mean=answers["latent_depression"]
     )
-    result = fm.sweep(truth, answers, "dass21", subscales=["depression"], models=["logreg"],
-                      fractions=[0, 0.2], protocols=["paper"], criteria=["sdi"], folds=2)  # fmt: skip
+    result = fm.sweep(
+        truth,
+        answers,
+        "dass21",
+        subscales=["depression"],
+        models=["logreg"],
+        fractions=[0, 0.2],
+        protocols=["paper"],
+        criteria=["sdi"],
+        folds=2,
+    )
     with pytest.raises(
         ParameterError, match=r"^`group_by` 'band' differs from the sweep's 'total'"
     ):
@@ -728,7 +1092,18 @@ def test_report_groups_the_sdi_as_asked_or_refuses_what_the_sweep_did_not(tmp_pa
     assert not (tmp_path / "r.html").exists()
     answers.to_csv(tmp_path / "responses.csv", index=False)
     capsys.readouterr()
-    code = main(["report", "--responses", str(tmp_path / "responses.csv"), "-i", "dass21",
-                 "--group-by", "school", "-o", str(tmp_path / "x.html")])  # fmt: skip
+    code = main(
+        [
+            "report",
+            "--responses",
+            str(tmp_path / "responses.csv"),
+            "-i",
+            "dass21",
+            "--group-by",
+            "school",
+            "-o",
+            str(tmp_path / "x.html"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--group-by must be one of total, band, got 'school'" in err

@@ -43,8 +43,19 @@ def _facemind_lines() -> list[list[str]]:
 def test_the_readme_shows_the_commands():
     commands = {words[0] for words in _facemind_lines() if words}
     # the README walks through the whole study
-    assert {"score", "sdi", "models", "extract", "import-openface", "features", "sweep",
-            "report", "train", "predict", "instruments"} <= commands  # fmt: skip
+    assert {
+        "score",
+        "sdi",
+        "models",
+        "extract",
+        "import-openface",
+        "features",
+        "sweep",
+        "report",
+        "train",
+        "predict",
+        "instruments",
+    } <= commands
 
 
 @pytest.mark.parametrize("words", _facemind_lines(), ids=lambda w: " ".join(w)[:60])

@@ -32,22 +32,53 @@ def study(tmp_path_factory):
         == 0
     )
     assert main(["features", str(d), "--out", str(d / "features.parquet")]) == 0
-    assert main([
-        "sweep", "--features", str(d / "features.parquet"), "--responses", str(d / "responses.csv"),
-        "--instrument", "dass21", "-o", str(d / "results.csv"), "--models", "logreg",
-        "--fractions", "0,0.1", "--folds", "3", "--subscales", "depression,anxiety",
-    ]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sweep",
+                "--features",
+                str(d / "features.parquet"),
+                "--responses",
+                str(d / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "-o",
+                str(d / "results.csv"),
+                "--models",
+                "logreg",
+                "--fractions",
+                "0,0.1",
+                "--folds",
+                "3",
+                "--subscales",
+                "depression,anxiety",
+            ]
+        )
+        == 0
+    )
     return d
 
 
 @pytest.fixture(scope="module")
 def report(study):
     out = study / "report.html"
-    code = main([
-        "report", "--responses", str(study / "responses.csv"), "--instrument", "dass21",
-        "--results", str(study / "results.csv"), "--extraction", str(study),
-        "--features", str(study / "features.parquet"), "-o", str(out),
-    ])  # fmt: skip
+    code = main(
+        [
+            "report",
+            "--responses",
+            str(study / "responses.csv"),
+            "--instrument",
+            "dass21",
+            "--results",
+            str(study / "results.csv"),
+            "--extraction",
+            str(study),
+            "--features",
+            str(study / "features.parquet"),
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -58,14 +89,24 @@ def test_report_is_self_contained_and_complete(report):
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', text, flags=re.I)
     assert "<script" not in text.lower()
     assert "SYNTHETIC DATA" in text
-    for heading in ("Cohort", "Scores", "Symptom Discrepancy Index", "Models (binary)",
-                    "Data-driven clusters", "Extraction quality"):  # fmt: skip
+    for heading in (
+        "Cohort",
+        "Scores",
+        "Symptom Discrepancy Index",
+        "Models (binary)",
+        "Data-driven clusters",
+        "Extraction quality",
+    ):
         assert f"<h2>{heading}</h2>" in text, heading
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)"', text)
     assert {alt for alt, _ in images} >= {
-        "score histograms", "SDI per group", "removal curves", "confusion matrices", "clusters",
+        "score histograms",
+        "SDI per group",
+        "removal curves",
+        "confusion matrices",
+        "clusters",
         "extraction quality",
-    }  # fmt: skip
+    }
     assert all(len(data) > 2000 for _, data in images)
     assert text.count("<figcaption>") == len(images)  # every figure has its caption
     responses = pd.read_csv(report.parent / "responses.csv")
@@ -85,8 +126,19 @@ def test_report_without_optional_inputs(study, tmp_path):
 
 
 def test_report_errors_are_one_line(study, tmp_path, capsys):
-    code = main(["report", "--responses", str(study / "responses.csv"), "-i", "dass21",
-                 "--extraction", str(tmp_path), "-o", str(tmp_path / "r.html")])  # fmt: skip
+    code = main(
+        [
+            "report",
+            "--responses",
+            str(study / "responses.csv"),
+            "-i",
+            "dass21",
+            "--extraction",
+            str(tmp_path),
+            "-o",
+            str(tmp_path / "r.html"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "manifest.parquet" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "r.html").exists()
@@ -107,20 +159,58 @@ def test_report_renders_in_chromium(report):
 def small_study(tmp_path_factory):
     """A 16-person synthetic study: tiny test folds, total-score groups too small for 5%."""
     d = tmp_path_factory.mktemp("small")
-    assert main(["synth", "-n", "16", "--out", str(d), "--fps", "2", "--duration", "20",
-                 "--seed", "3"]) == 0  # fmt: skip
+    assert (
+        main(
+            ["synth", "-n", "16", "--out", str(d), "--fps", "2", "--duration", "20", "--seed", "3"]
+        )
+        == 0
+    )
     assert main(["features", str(d), "--out", str(d / "features.parquet")]) == 0
-    assert main([
-        "sweep", "--features", str(d / "features.parquet"), "--responses", str(d / "responses.csv"),
-        "--instrument", "dass21", "-o", str(d / "results.csv"), "--models", "logreg,gbt",
-        "--fractions", "0,0.05,0.2", "--folds", "3", "--subscales", "depression,anxiety",
-    ]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sweep",
+                "--features",
+                str(d / "features.parquet"),
+                "--responses",
+                str(d / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "-o",
+                str(d / "results.csv"),
+                "--models",
+                "logreg,gbt",
+                "--fractions",
+                "0,0.05,0.2",
+                "--folds",
+                "3",
+                "--subscales",
+                "depression,anxiety",
+            ]
+        )
+        == 0
+    )
     out = d / "report.html"
-    assert main([
-        "report", "--responses", str(d / "responses.csv"), "--instrument", "dass21",
-        "--results", str(d / "results.csv"), "--extraction", str(d),
-        "--features", str(d / "features.parquet"), "-o", str(out),
-    ]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--responses",
+                str(d / "responses.csv"),
+                "--instrument",
+                "dass21",
+                "--results",
+                str(d / "results.csv"),
+                "--extraction",
+                str(d),
+                "--features",
+                str(d / "features.parquet"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return d
 
 
@@ -159,8 +249,12 @@ def test_findings_come_first_with_positive_class_and_prevalence(report, study):
     assert "positive = scored total at or above the <i>mild</i> band" in text
     # prevalence: the positives' share of the tested participants at 0% (one model, one repeat)
     folds = pd.read_csv(study / "results.csv")
-    zero = folds[(folds["subscale"] == "depression") & (folds["fraction"] == 0)
-                 & (folds["protocol"] == "paper") & (folds["criterion"] == "sdi")]  # fmt: skip
+    zero = folds[
+        (folds["subscale"] == "depression")
+        & (folds["fraction"] == 0)
+        & (folds["protocol"] == "paper")
+        & (folds["criterion"] == "sdi")
+    ]
     mats = sum(np.array(json.loads(c)) for c in zero["confusion"])
     p = mats[1].sum() / mats.sum()
     assert f"prevalence {p:.0%} among the tested participants" in text
@@ -187,11 +281,26 @@ def _folds(f1_by_criterion: dict[str, list[float]], fraction: float = 0.1) -> pd
     for criterion, values in f1_by_criterion.items():
         for fold, v in enumerate(values):
             for frac, f1 in ((0.0, 0.5), (fraction, v)):
-                rows.append({"subscale": "depression", "task": "binary", "model": "logreg",
-                             "protocol": "train-only", "criterion": criterion, "fraction": frac,
-                             "repeat": 0, "fold": fold, "n_train": 40, "n_test": 10, "f1": f1,
-                             "precision": f1, "recall": f1, "accuracy": f1,
-                             "balanced_accuracy": f1, "roc_auc": f1})  # fmt: skip
+                rows.append(
+                    {
+                        "subscale": "depression",
+                        "task": "binary",
+                        "model": "logreg",
+                        "protocol": "train-only",
+                        "criterion": criterion,
+                        "fraction": frac,
+                        "repeat": 0,
+                        "fold": fold,
+                        "n_train": 40,
+                        "n_test": 10,
+                        "f1": f1,
+                        "precision": f1,
+                        "recall": f1,
+                        "accuracy": f1,
+                        "balanced_accuracy": f1,
+                        "roc_auc": f1,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -234,11 +343,15 @@ def test_criterion_contrast_is_paired_fold_by_fold():
     ("paper", "train", "expected"),
     [
         ((0.1, 0.05, 0.15), (0.08, 0.02, 0.14), "SDI removal helps on held-out data beyond random"),
-        ((0.1, 0.05, 0.15), (0.0, -0.05, 0.05), "The gain appears only when test folds are filtered too"),
+        (
+            (0.1, 0.05, 0.15),
+            (0.0, -0.05, 0.05),
+            "The gain appears only when test folds are filtered too",
+        ),
         ((0.0, -0.1, 0.1), (-0.1, -0.15, -0.05), "On held-out data SDI removal does worse"),
         ((0.2, -0.1, 0.5), (0.1, -0.05, 0.2), "Neither protocol separates SDI removal"),
     ],
-)  # fmt: skip
+)
 def test_reading_follows_the_intervals_not_the_means(paper, train, expected):
     contrast = {"paper": Interval(*paper), "train-only": Interval(*train)}
     assert reading(contrast, {}, better=1, has_random=True).startswith(expected)
@@ -250,14 +363,16 @@ def test_reading_for_regression_treats_lower_as_better():
 
 
 def test_feature_coverage_of_a_hand_made_table():
-    feats = pd.DataFrame({
-        "video_id": ["a", "b", "c", "d"],
-        "AU01__mean": [1.0, np.nan, 2.0, np.nan],
-        "AU01__std": [1.0, np.nan, 2.0, 3.0],
-        "blink__rate": [5.0, np.nan, 1.0, 1.0],
-        "pose_yaw__mean": [0.1, 0.2, 0.3, 0.4],
-        "head_rotation_speed__mean": [1.0, 1.0, np.nan, 1.0],
-    })  # fmt: skip
+    feats = pd.DataFrame(
+        {
+            "video_id": ["a", "b", "c", "d"],
+            "AU01__mean": [1.0, np.nan, 2.0, np.nan],
+            "AU01__std": [1.0, np.nan, 2.0, 3.0],
+            "blink__rate": [5.0, np.nan, 1.0, 1.0],
+            "pose_yaw__mean": [0.1, 0.2, 0.3, 0.4],
+            "head_rotation_speed__mean": [1.0, 1.0, np.nan, 1.0],
+        }
+    )
     table = feature_coverage(feats).set_index("group")
     assert table.loc["aus", "features"] == 3 and table.loc["aus", "channels"] == 2
     assert table.loc["aus", "missing share"] == pytest.approx(4 / 12)

@@ -11,13 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_doc_quotes_the_script_and_real_scales_are_coherent():
-    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "sdi_bfi.py")], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "sdi_bfi.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     printed = proc.stdout.strip()
     assert printed in (ROOT / "docs" / "sdi.md").read_text()
     rows = [line.split() for line in printed.splitlines()[2:]]
-    assert [r[0] for r in rows] == ["agreeableness", "conscientiousness", "extraversion",
-                                    "neuroticism", "openness"]  # fmt: skip
+    assert [r[0] for r in rows] == [
+        "agreeableness",
+        "conscientiousness",
+        "extraversion",
+        "neuroticism",
+        "openness",
+    ]
     for r in rows:
         n, left_out = int(r[1]), int(r[2])
         assert n + left_out == 2800

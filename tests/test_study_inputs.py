@@ -48,17 +48,47 @@ def cohort(n, seed=0, ids=None):
 
 def sweep_args(resp, feats, out, *extra):
     return [
-        "sweep", "--responses", resp, "--features", feats, "--instrument", "dass21", "-o", out,
-        "--models", "logreg", "--fractions", "0,0.2", "--folds", "2", "--protocols",
-        "train-only", "--criteria", "sdi", "--subscales", "anxiety", *extra,
-    ]  # fmt: skip
+        "sweep",
+        "--responses",
+        resp,
+        "--features",
+        feats,
+        "--instrument",
+        "dass21",
+        "-o",
+        out,
+        "--models",
+        "logreg",
+        "--fractions",
+        "0,0.2",
+        "--folds",
+        "2",
+        "--protocols",
+        "train-only",
+        "--criteria",
+        "sdi",
+        "--subscales",
+        "anxiety",
+        *extra,
+    ]
 
 
 def train_args(resp, feats, out):
     return [
-        "train", "--responses", resp, "--features", feats, "--instrument", "dass21",
-        "--subscale", "anxiety", "--model", "logreg", "-o", out,
-    ]  # fmt: skip
+        "train",
+        "--responses",
+        resp,
+        "--features",
+        feats,
+        "--instrument",
+        "dass21",
+        "--subscale",
+        "anxiety",
+        "--model",
+        "logreg",
+        "-o",
+        out,
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,10 +212,19 @@ def test_fingerprint_changes_with_one_answer(swept):
 
 
 def _report(d, responses, instrument, out):
-    return run([
-        "report", "--responses", responses, "--instrument", instrument, "--results",
-        d / "s.parquet", "-o", out,
-    ])  # fmt: skip
+    return run(
+        [
+            "report",
+            "--responses",
+            responses,
+            "--instrument",
+            instrument,
+            "--results",
+            d / "s.parquet",
+            "-o",
+            out,
+        ]
+    )
 
 
 def test_report_refuses_results_of_another_instrument_or_responses(swept, tmp_path):
@@ -212,11 +251,25 @@ def test_report_accepts_its_own_results(swept, tmp_path):
 
 
 def test_trained_model_records_provenance(swept, tmp_path):
-    code, _, err = run([
-        "train", "--responses", swept / "r.csv", "--features", swept / "f.parquet",
-        "--instrument", "dass21", "--subscale", "stress", "--model", "logreg", "--seed", "4",
-        "-o", tmp_path / "m",
-    ])  # fmt: skip
+    code, _, err = run(
+        [
+            "train",
+            "--responses",
+            swept / "r.csv",
+            "--features",
+            swept / "f.parquet",
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "stress",
+            "--model",
+            "logreg",
+            "--seed",
+            "4",
+            "-o",
+            tmp_path / "m",
+        ]
+    )
     assert code == 0, err
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     prov = meta["provenance"]
@@ -234,11 +287,25 @@ def test_five_respondents_two_folds_get_one_line(tmp_path):
     resp, feats = cohort(5, seed=4)
     resp.to_csv(tmp_path / "r.csv", index=False)
     feats.to_csv(tmp_path / "f.csv", index=False)
-    code, _, err = run([
-        "sweep", "--responses", tmp_path / "r.csv", "--features", tmp_path / "f.csv",
-        "--instrument", "dass21", "-o", tmp_path / "s.csv", "--models", "logreg",
-        "--folds", "2", "--subscales", "anxiety",
-    ])  # fmt: skip
+    code, _, err = run(
+        [
+            "sweep",
+            "--responses",
+            tmp_path / "r.csv",
+            "--features",
+            tmp_path / "f.csv",
+            "--instrument",
+            "dass21",
+            "-o",
+            tmp_path / "s.csv",
+            "--models",
+            "logreg",
+            "--folds",
+            "2",
+            "--subscales",
+            "anxiety",
+        ]
+    )
     assert code == 2 and err.count("\n") == 1, err
     assert err == (
         "facemind: error: subscale 'anxiety', fold 2 of 2, paper removal of 0.5 by sdi: the "
@@ -268,13 +335,38 @@ def test_small_cohorts_get_results_or_one_line(
     d = Path(tempfile.mkdtemp(dir=tmp_path))
     resp.to_csv(d / "r.csv", index=False)
     feats.to_parquet(d / "f.parquet")
-    code, _, err = run([
-        "sweep", "--responses", d / "r.csv", "--features", d / "f.parquet", "--instrument",
-        "dass21", "-o", d / "s.csv", "--models", "ridge" if task == "regression" else "logreg",
-        "--folds", folds, "--task", task, "--positive-band", band, "--fractions", fractions,
-        "--protocols", protocols, "--criteria", "sdi,random", "--balance", balance,
-        "--subscales", "stress", *(["--grid-search"] if grid else []),
-    ])  # fmt: skip
+    code, _, err = run(
+        [
+            "sweep",
+            "--responses",
+            d / "r.csv",
+            "--features",
+            d / "f.parquet",
+            "--instrument",
+            "dass21",
+            "-o",
+            d / "s.csv",
+            "--models",
+            "ridge" if task == "regression" else "logreg",
+            "--folds",
+            folds,
+            "--task",
+            task,
+            "--positive-band",
+            band,
+            "--fractions",
+            fractions,
+            "--protocols",
+            protocols,
+            "--criteria",
+            "sdi,random",
+            "--balance",
+            balance,
+            "--subscales",
+            "stress",
+            *(["--grid-search"] if grid else []),
+        ]
+    )
     assert code in (0, 2), err
     if code == 2:
         lines = err.strip().splitlines()
@@ -293,11 +385,29 @@ def test_sixteen_person_sweep_has_a_short_stderr(tmp_path):
     resp, feats = cohort(16, seed=3)
     resp.to_csv(tmp_path / "r.csv", index=False)
     feats.to_parquet(tmp_path / "f.parquet")
-    code, _, err = run([
-        "sweep", "--responses", tmp_path / "r.csv", "--features", tmp_path / "f.parquet",
-        "--instrument", "dass21", "-o", tmp_path / "s.csv", "--models", "logreg,rf",
-        "--fractions", "0,0.2", "--folds", "3", "--criteria", "sdi", "--subscales", "stress",
-    ])  # fmt: skip
+    code, _, err = run(
+        [
+            "sweep",
+            "--responses",
+            tmp_path / "r.csv",
+            "--features",
+            tmp_path / "f.parquet",
+            "--instrument",
+            "dass21",
+            "-o",
+            tmp_path / "s.csv",
+            "--models",
+            "logreg,rf",
+            "--fractions",
+            "0,0.2",
+            "--folds",
+            "3",
+            "--criteria",
+            "sdi",
+            "--subscales",
+            "stress",
+        ]
+    )
     assert code == 0, err
     assert len(err.strip().splitlines()) < 10, err
     assert "max_samples" not in err
@@ -333,8 +443,9 @@ def test_instrument_spec_hash_ignores_where_the_spec_was_read(tmp_path):
     assert instrument_fingerprint(inst) != instrument_fingerprint(load_instrument("dass42"))
 
 
-@pytest.mark.parametrize("name", ["semicolon.csv", "windows1252.csv", "sheet.xlsx", "spss.sav",
-                                  "stata.dta"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["semicolon.csv", "windows1252.csv", "sheet.xlsx", "spss.sav", "stata.dta"]
+)
 def test_study_commands_read_every_format_alike(tmp_path, name):
     """sweep, train and report read responses and features through the one table reader: the
     same rows from a spreadsheet or statistics-package export as from a plain CSV."""
@@ -357,9 +468,18 @@ def test_study_commands_read_every_format_alike(tmp_path, name):
     code, out, err = run(train_args(r, f, tmp_path / "m"))
     assert code == 0, err
     assert "trained on 40 participants" in out
-    code, _, err = run([
-        "report", "--results", tmp_path / "other.csv", "--responses", r, "--instrument",
-        "dass21", "-o", tmp_path / "report.html",
-    ])  # fmt: skip
+    code, _, err = run(
+        [
+            "report",
+            "--results",
+            tmp_path / "other.csv",
+            "--responses",
+            r,
+            "--instrument",
+            "dass21",
+            "-o",
+            tmp_path / "report.html",
+        ]
+    )
     assert code == 0, err
     assert (tmp_path / "report.html").is_file()

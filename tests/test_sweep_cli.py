@@ -35,18 +35,40 @@ def run(args, capsys):
 
 def base(files, out, *extra):
     return [
-        "sweep", "--features", files / "features.parquet", "--responses", files / "responses.csv",
-        "--instrument", "dass21", "-o", out, "--models", "logreg", "--folds", "3", *extra,
-    ]  # fmt: skip
+        "sweep",
+        "--features",
+        files / "features.parquet",
+        "--responses",
+        files / "responses.csv",
+        "--instrument",
+        "dass21",
+        "-o",
+        out,
+        "--models",
+        "logreg",
+        "--folds",
+        "3",
+        *extra,
+    ]
 
 
 def test_sweep_writes_results_and_summary(files, tmp_path, capsys):
     out = tmp_path / "results.csv"
     code, stdout, _ = run(
-        base(files, out, "--subscales", "depression,stress", "--fractions", "0,0.1",
-             "--criteria", "sdi,random,longstring", "--seed", "3"),
+        base(
+            files,
+            out,
+            "--subscales",
+            "depression,stress",
+            "--fractions",
+            "0,0.1",
+            "--criteria",
+            "sdi,random,longstring",
+            "--seed",
+            "3",
+        ),
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0, stdout
     folds = pd.read_csv(out)
     assert list(folds.columns) == result_columns("binary")
@@ -62,10 +84,20 @@ def test_sweep_writes_results_and_summary(files, tmp_path, capsys):
     # Deterministic: a second run gives the same table.
     out2 = tmp_path / "again.parquet"
     code, _, _ = run(
-        base(files, out2, "--subscales", "depression,stress", "--fractions", "0,0.1",
-             "--criteria", "sdi,random,longstring", "--seed", "3"),
+        base(
+            files,
+            out2,
+            "--subscales",
+            "depression,stress",
+            "--fractions",
+            "0,0.1",
+            "--criteria",
+            "sdi,random,longstring",
+            "--seed",
+            "3",
+        ),
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out2), folds, check_dtype=False)
     assert (tmp_path / "again_summary.parquet").exists()
@@ -74,11 +106,29 @@ def test_sweep_writes_results_and_summary(files, tmp_path, capsys):
 def test_sweep_regression_task(files, tmp_path, capsys):
     out = tmp_path / "reg.csv"
     code, _, err = run(
-        ["sweep", "--features", files / "features.parquet", "--responses",
-         files / "responses.csv", "--instrument", "dass21", "-o", out, "--task", "regression",
-         "--models", "ridge", "--subscales", "anxiety", "--fractions", "0", "--folds", "3"],
+        [
+            "sweep",
+            "--features",
+            files / "features.parquet",
+            "--responses",
+            files / "responses.csv",
+            "--instrument",
+            "dass21",
+            "-o",
+            out,
+            "--task",
+            "regression",
+            "--models",
+            "ridge",
+            "--subscales",
+            "anxiety",
+            "--fractions",
+            "0",
+            "--folds",
+            "3",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0, err
     assert list(pd.read_csv(out).columns) == result_columns("regression")
 
@@ -142,7 +192,20 @@ def test_sweep_bad_files(files, tmp_path, capsys):
 def test_sweep_help(capsys):
     code, out, _ = run(["sweep", "--help"], capsys)
     assert code == 0
-    for flag in ("--features", "--responses", "--instrument", "--subscales", "--task",
-                 "--positive-band", "--models", "--fractions", "--protocols", "--criteria",
-                 "--folds", "--repeats", "--seed", "--jobs"):  # fmt: skip
+    for flag in (
+        "--features",
+        "--responses",
+        "--instrument",
+        "--subscales",
+        "--task",
+        "--positive-band",
+        "--models",
+        "--fractions",
+        "--protocols",
+        "--criteria",
+        "--folds",
+        "--repeats",
+        "--seed",
+        "--jobs",
+    ):
         assert flag in out

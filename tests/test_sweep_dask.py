@@ -65,9 +65,13 @@ def cluster():
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, before) if p)
     try:
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, scheduler_port=0,
-        ) as cl:  # fmt: skip
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_port=0,
+        ) as cl:
             yield cl
     finally:
         if before is None:
@@ -90,9 +94,13 @@ def test_the_cluster_gives_the_rows_of_a_local_run(data, cluster, local):
         seen: list[tuple[int, int]] = []
         with distributed.get_task_stream(client) as stream:
             res = ev.run_sweep(
-                features, resp, INST, ev.SweepConfig(**CONFIG), executor=client,
+                features,
+                resp,
+                INST,
+                ev.SweepConfig(**CONFIG),
+                executor=client,
                 progress=lambda done, total: seen.append((done, total)),
-            )  # fmt: skip
+            )
     # the fits ran on the cluster, on both workers
     fits = [t for t in stream.data if t["key"].startswith("_timed")]
     assert len(fits) == 15
@@ -114,9 +122,14 @@ def test_a_cluster_run_resumes_a_local_checkpoint(data, cluster, local, tmp_path
     seen: list[int] = []
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         res = ev.run_sweep(
-            features, resp, INST, ev.SweepConfig(**CONFIG), checkpoint=parts,
-            executor=client.get_executor(), progress=lambda done, total: seen.append(done),
-        )  # fmt: skip
+            features,
+            resp,
+            INST,
+            ev.SweepConfig(**CONFIG),
+            checkpoint=parts,
+            executor=client.get_executor(),
+            progress=lambda done, total: seen.append(done),
+        )
     assert seen[0] == 4  # the finished units were reused, not refitted
     assert len(list(parts.glob("*.parquet"))) == 12
     pd.testing.assert_frame_equal(res.folds, local, check_exact=True)
@@ -125,10 +138,24 @@ def test_a_cluster_run_resumes_a_local_checkpoint(data, cluster, local, tmp_path
 def test_sweep_scheduler_option_writes_the_local_tables(data, cluster, tmp_path, capsys):
     _, _, d = data
     args = [
-        "sweep", "--features", d / "features.parquet", "--responses", d / "responses.csv",
-        "--instrument", "dass21", "--subscales", "depression", "--models", "logreg,svm",
-        "--fractions", "0,0.2", "--folds", "3", "--seed", "5",
-    ]  # fmt: skip
+        "sweep",
+        "--features",
+        d / "features.parquet",
+        "--responses",
+        d / "responses.csv",
+        "--instrument",
+        "dass21",
+        "--subscales",
+        "depression",
+        "--models",
+        "logreg,svm",
+        "--fractions",
+        "0,0.2",
+        "--folds",
+        "3",
+        "--seed",
+        "5",
+    ]
     assert main([str(a) for a in [*args, "-o", tmp_path / "local.csv"]]) == 0
     remote = [*args, "-o", tmp_path / "cluster.csv", "--scheduler", cluster.scheduler_address]
     assert main([str(a) for a in remote]) == 0
@@ -145,9 +172,20 @@ def test_scheduler_errors_are_one_line(data, tmp_path, capsys):
 
     _, _, d = data
     args = [
-        "sweep", "--features", d / "features.parquet", "--responses", d / "responses.csv",
-        "--instrument", "dass21", "--models", "logreg", "--folds", "3", "-o", tmp_path / "r.csv",
-    ]  # fmt: skip
+        "sweep",
+        "--features",
+        d / "features.parquet",
+        "--responses",
+        d / "responses.csv",
+        "--instrument",
+        "dass21",
+        "--models",
+        "logreg",
+        "--folds",
+        "3",
+        "-o",
+        tmp_path / "r.csv",
+    ]
     assert main([str(a) for a in [*args, "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"]]) != 0
     assert "give --jobs (local processes) or --scheduler" in capsys.readouterr().err
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):

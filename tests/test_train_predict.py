@@ -32,9 +32,15 @@ def cohort(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("model", "task"),
-    [("logreg", "binary"), ("svm", "binary"), ("rf", "3class"), ("gbt", "binary"),
-     ("ridge", "regression"), ("rf", "regression")],
-)  # fmt: skip
+    [
+        ("logreg", "binary"),
+        ("svm", "binary"),
+        ("rf", "3class"),
+        ("gbt", "binary"),
+        ("ridge", "regression"),
+        ("rf", "regression"),
+    ],
+)
 def test_classical_round_trip_is_exact(cohort, tmp_path, model, task):
     _, responses, features = cohort
     trained, _ = train_model(
@@ -82,9 +88,14 @@ def test_classical_round_trip_is_exact(cohort, tmp_path, model, task):
 def test_deep_round_trip_is_exact(cohort, tmp_path, model, task):
     out, responses, _ = cohort
     trained, notes = train_model(
-        responses, "dass21", "anxiety", model, frames=out, task=task,
+        responses,
+        "dass21",
+        "anxiety",
+        model,
+        frames=out,
+        task=task,
         params={"epochs": 2, "device": "cpu"},
-    )  # fmt: skip
+    )
     assert "60 video rows" in notes[0]
     frames = [
         (v, pd.read_parquet(out / "frames" / f"{v}.parquet")) for v in ("P00001_v1", "P00002_v1")
@@ -113,16 +124,38 @@ def test_predict_real_videos_end_to_end(cohort, tmp_path, face_model, assets_dir
     out, _, _ = cohort
     model_dir = tmp_path / "seq"
     _train_cli(
-        ["--frames", str(out), "--responses", str(out / "responses.csv"), "--instrument",
-         "dass21", "--subscale", "stress", "--model", "sequence", "--params", '{"epochs": 2}',
-         "-o", str(model_dir)],
+        [
+            "--frames",
+            str(out),
+            "--responses",
+            str(out / "responses.csv"),
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "stress",
+            "--model",
+            "sequence",
+            "--params",
+            '{"epochs": 2}',
+            "-o",
+            str(model_dir),
+        ],
         capsys,
-    )  # fmt: skip
+    )
     pred = tmp_path / "pred.csv"
-    code = main([
-        "predict", str(assets_dir / "single_face.mp4"), str(assets_dir / "no_face.mp4"),
-        "--model", str(model_dir), "--face-model", str(face_model), "-o", str(pred),
-    ])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            str(assets_dir / "single_face.mp4"),
+            str(assets_dir / "no_face.mp4"),
+            "--model",
+            str(model_dir),
+            "--face-model",
+            str(face_model),
+            "-o",
+            str(pred),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     table = pd.read_csv(pred)
@@ -158,16 +191,36 @@ def test_mismatched_feature_schema_is_refused(cohort, tmp_path, capsys):
     out, responses, features = cohort
     model_dir = tmp_path / "lr"
     _train_cli(
-        ["--features", str(out / "features.parquet"), "--responses", str(out / "responses.csv"),
-         "--instrument", "dass21", "--subscale", "depression", "--model", "logreg",
-         "-o", str(model_dir)],
+        [
+            "--features",
+            str(out / "features.parquet"),
+            "--responses",
+            str(out / "responses.csv"),
+            "--instrument",
+            "dass21",
+            "--subscale",
+            "depression",
+            "--model",
+            "logreg",
+            "-o",
+            str(model_dir),
+        ],
         capsys,
-    )  # fmt: skip
+    )
     aus_only = extract_features(out, groups=["aus"]).table
     aus_only.to_csv(tmp_path / "aus.csv", index=False)
     target = tmp_path / "pred.csv"
-    code = main(["predict", "--features", str(tmp_path / "aus.csv"), "--model", str(model_dir),
-                 "-o", str(target)])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            "--features",
+            str(tmp_path / "aus.csv"),
+            "--model",
+            str(model_dir),
+            "-o",
+            str(target),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert (

@@ -105,8 +105,7 @@ def score(
     """
     from .instruments import score as _score
 
-    return _score(responses, instrument, id_column=id_column, missing=missing,
-                  encoding=encoding)  # fmt: skip
+    return _score(responses, instrument, id_column=id_column, missing=missing, encoding=encoding)
 
 
 def compute_sdi(
@@ -164,9 +163,16 @@ def compute_sdi(
     from . import sdi
 
     return sdi.compute(
-        responses, instrument, subscales=subscales, group_by=group_by, standardize=standardize,
-        center=center, missing=missing, id_column=id_column, encoding=encoding,
-    )  # fmt: skip
+        responses,
+        instrument,
+        subscales=subscales,
+        group_by=group_by,
+        standardize=standardize,
+        center=center,
+        missing=missing,
+        id_column=id_column,
+        encoding=encoding,
+    )
 
 
 def extract(
@@ -260,9 +266,17 @@ def extract(
         max_faces=max_faces,
     )
     summary = run_batch(
-        videos, out, face_model, settings=settings, jobs=jobs, executor=executor,
-        scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=progress,
-    )  # fmt: skip
+        videos,
+        out,
+        face_model,
+        settings=settings,
+        jobs=jobs,
+        executor=executor,
+        scheduler=scheduler,
+        retry_failed=retry_failed,
+        prune=prune,
+        progress=progress,
+    )
     manifest = summary.manifest.copy()
     manifest.attrs["run"] = summary.counts()
     return manifest
@@ -333,10 +347,16 @@ def features(
     if out is not None:
         check_table_path(out)
     result = extract_features(
-        frames, groups=groups, per=per, min_face_frames=min_face_frames, jobs=jobs,
-        activation_threshold=activation_threshold, blink_threshold=blink_threshold,
-        progress=progress, executor=executor,
-    )  # fmt: skip
+        frames,
+        groups=groups,
+        per=per,
+        min_face_frames=min_face_frames,
+        jobs=jobs,
+        activation_threshold=activation_threshold,
+        blink_threshold=blink_threshold,
+        progress=progress,
+        executor=executor,
+    )
     if result.table.empty:
         raise InputError(f"no video has features ({result.summary()})", file=str(frames))
     table = result.annotated()
@@ -434,10 +454,19 @@ def sweep(
         (feats, features_name), notes = _table(features, config.id_column, encoding), []
     resp, responses_name = _table(responses, config.id_column, encoding)
     result = run_sweep(
-        feats, resp, inst, plan, progress=progress, features_name=features_name,
-        responses_name=responses_name, subgroups=subgroups, subgroup_bins=subgroup_bins,
-        executor=executor, scheduler=scheduler, out=out,
-    )  # fmt: skip
+        feats,
+        resp,
+        inst,
+        plan,
+        progress=progress,
+        features_name=features_name,
+        responses_name=responses_name,
+        subgroups=subgroups,
+        subgroup_bins=subgroup_bins,
+        executor=executor,
+        scheduler=scheduler,
+        out=out,
+    )
     result.notes[:0] = notes
     return result
 
@@ -720,7 +749,14 @@ def report(
     from .reporting.html import write_report
 
     data = load_report_data(
-        responses, instrument, results=results, extraction=extraction, features=features,
-        importance=importance, id_column=id_column, encoding=encoding, group_by=group_by,
-    )  # fmt: skip
+        responses,
+        instrument,
+        results=results,
+        extraction=extraction,
+        features=features,
+        importance=importance,
+        id_column=id_column,
+        encoding=encoding,
+        group_by=group_by,
+    )
     return write_report(data, out)

@@ -39,8 +39,11 @@ class DemoResult:
 
 def _score_and_sdi(result: DemoResult, responses_path: Path) -> None:
     out = result.out
-    data = validate_responses(read_table(responses_path, dtype={"participant_id": "string"}),
-                              load_instrument("dass21"), source=str(responses_path))  # fmt: skip
+    data = validate_responses(
+        read_table(responses_path, dtype={"participant_id": "string"}),
+        load_instrument("dass21"),
+        source=str(responses_path),
+    )
     scores, _ = score_responses(data)
     scores["synthetic"] = True
     result.files["scores"] = write_table(scores, out / "scores.csv")
@@ -109,20 +112,33 @@ def run_demo(
     )
     responses = read_table(result.files["responses"], dtype={"participant_id": "string"})
     config = SweepConfig(
-        models=("logreg", "gbt"), fractions=(0.0, 0.1, 0.2), criteria=("sdi", "random"),
-        folds=5, seed=seed, jobs=jobs, save_predictions=True, train_sizes=(0.25, 0.5, 1.0),
+        models=("logreg", "gbt"),
+        fractions=(0.0, 0.1, 0.2),
+        criteria=("sdi", "random"),
+        folds=5,
+        seed=seed,
+        jobs=jobs,
+        save_predictions=True,
+        train_sizes=(0.25, 0.5, 1.0),
         cv_groups="school",
-    )  # fmt: skip
-    sweep = run_sweep(feats.table, responses, "dass21", config,
-                      subgroups=("gender", "age", "school"))  # fmt: skip
+    )
+    sweep = run_sweep(
+        feats.table, responses, "dass21", config, subgroups=("gender", "age", "school")
+    )
     written = sweep.save(result.out / "results.csv")  # folds, summary, subgroups, predictions
     result.files["results"], result.files["subgroups"] = written[0], written[2]
     result.files["predictions"] = written[4]
     step("permutation importance of the channels for depression (logreg, 5 held-out folds)")
     importance = permutation_importance(
-        feats.table, responses, "dass21", subscale="depression", model="logreg", folds=5,
-        permutations=2, seed=seed,
-    )  # fmt: skip
+        feats.table,
+        responses,
+        "dass21",
+        subscale="depression",
+        model="logreg",
+        folds=5,
+        permutations=2,
+        seed=seed,
+    )
     result.files["importance"] = write_table(importance.table, result.out / "importance.csv")
     manifest_dir, note = cohort, None
     real = (
@@ -136,13 +152,21 @@ def run_demo(
             "synthetic cohort's videos, whose frame tables were simulated."
         )
     step("writing the report")
-    data = ReportData(responses=responses, instrument=load_instrument("dass21"), folds=sweep.folds,
-                      summary=sweep.summary, manifest=ExtractionDir(manifest_dir).read_manifest(),
-                      features=feats.table, source=str(result.files["responses"]),
-                      positive_band=config.positive_band, extraction_note=note,
-                      provenance=sweep.provenance,
-                      subgroups=sweep.subgroups, importance=importance.table,
-                      predictions=sweep.predictions)  # fmt: skip
+    data = ReportData(
+        responses=responses,
+        instrument=load_instrument("dass21"),
+        folds=sweep.folds,
+        summary=sweep.summary,
+        manifest=ExtractionDir(manifest_dir).read_manifest(),
+        features=feats.table,
+        source=str(result.files["responses"]),
+        positive_band=config.positive_band,
+        extraction_note=note,
+        provenance=sweep.provenance,
+        subgroups=sweep.subgroups,
+        importance=importance.table,
+        predictions=sweep.predictions,
+    )
     result.files["report"] = write_report(data, result.out / "report.html")
     step("done")
     return result

@@ -319,9 +319,13 @@ class FeatureResult:
 
         self.table.attrs["excluded"] = self.excluded.to_dict("records")  # JSON-safe
         self.table.attrs["summary"] = self.summary()
-        self.table.attrs["provenance"] = {"format": 1, "command": "features",
-                                          "facemind": __version__, "extraction": self.extraction,
-                                          "settings": self.settings}  # fmt: skip
+        self.table.attrs["provenance"] = {
+            "format": 1,
+            "command": "features",
+            "facemind": __version__,
+            "extraction": self.extraction,
+            "settings": self.settings,
+        }
         return self.table
 
     def summary(self) -> str:
@@ -379,10 +383,13 @@ def compute_features(
             continue
         rows.append(
             video_features(
-                frames, groups=groups, channels=channels,
-                activation_threshold=activation_threshold, blink_threshold=blink_threshold,
+                frames,
+                groups=groups,
+                channels=channels,
+                activation_threshold=activation_threshold,
+                blink_threshold=blink_threshold,
             )
-        )  # fmt: skip
+        )
         ids.append((vid, pid))
     return _assemble(rows, ids, names or [], excluded, per)
 
@@ -451,10 +458,13 @@ def _read_chunk(args) -> tuple[list[np.ndarray], list[tuple[str, str]], list[dic
             continue
         rows.append(
             video_features(
-                frames, groups=groups, channels=channels, activation_threshold=act,
+                frames,
+                groups=groups,
+                channels=channels,
+                activation_threshold=act,
                 blink_threshold=blink,
             )
-        )  # fmt: skip
+        )
         ids.append((vid, pid))
     return rows, ids, excluded
 
@@ -529,9 +539,13 @@ def extract_features(
     used = {v for v, _ in ids}
     result.partial = sum(v in used for v in manifest["video_id"][manifest["status"] == "partial"])
     result.extraction = extraction_settings(manifest, used)
-    result.settings = {"groups": groups, "per": per, "min_face_frames": min_face_frames,
-                       "activation_threshold": activation_threshold,
-                       "blink_threshold": blink_threshold}  # fmt: skip
+    result.settings = {
+        "groups": groups,
+        "per": per,
+        "min_face_frames": min_face_frames,
+        "activation_threshold": activation_threshold,
+        "blink_threshold": blink_threshold,
+    }
     _label_synthetic(result.table, manifest)
     return result
 

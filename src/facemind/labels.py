@@ -349,8 +349,11 @@ def join_features_responses(
         row = int(np.flatnonzero(dup)[0])
         raise InputError(
             "participant has more than one response row",
-            file=responses_name, row=row + 1, column=id_column, value=str(r_ids.iloc[row]),
-        )  # fmt: skip
+            file=responses_name,
+            row=row + 1,
+            column=id_column,
+            value=str(r_ids.iloc[row]),
+        )
     f = features.copy()
     f[id_column] = f_ids.to_numpy()
     r = responses.copy()

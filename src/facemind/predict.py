@@ -114,13 +114,15 @@ class Predictor(TrainedModel):
 
         record = read_features_record(table, source) or {}
         differ = _differences(record.get("extraction"), self.meta["input"].get("extraction"))
-        differ += _differences(record.get("settings"), self.meta["input"].get("features"),
-                               keys=FEATURE_KEYS)  # fmt: skip
+        differ += _differences(
+            record.get("settings"), self.meta["input"].get("features"), keys=FEATURE_KEYS
+        )
         if differ:
             raise InputError(
                 f"features made with other settings than the model's ({'; '.join(differ)}); "
-                "extract and compute them as for the training table", file=source,
-            )  # fmt: skip
+                "extract and compute them as for the training table",
+                file=source,
+            )
         return super().predict_features(table, source=source)
 
     def extract_settings(self) -> Any:
@@ -193,11 +195,12 @@ class Predictor(TrainedModel):
                 from .functionals import compute_features
 
                 res = compute_features(
-                    [(v, v, f) for v, f in usable], groups=self.feature_groups(),
-                    min_face_frames=min_face, activation_threshold=made.get(
-                        "activation_threshold", 1.0), blink_threshold=made.get(
-                        "blink_threshold", 1.0),
-                )  # fmt: skip
+                    [(v, v, f) for v, f in usable],
+                    groups=self.feature_groups(),
+                    min_face_frames=min_face,
+                    activation_threshold=made.get("activation_threshold", 1.0),
+                    blink_threshold=made.get("blink_threshold", 1.0),
+                )
                 parts.append(self.predict_features(res.table, source="features of the videos"))
             elif self.input_type == "frames":
                 parts.append(self.predict_inputs(ids, [f for _, f in usable]))
@@ -290,14 +293,18 @@ FEATURE_KEYS = ("activation_threshold", "blink_threshold")
 
 
 def _differences(
-    got: dict | None, want: dict | None,
+    got: dict | None,
+    want: dict | None,
     keys: Sequence[str] = (*EXTRACT_KEYS, "model_sha256", "backend", "schema_version"),
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """``key=got (model: want)`` for each setting that both records hold and that differs."""
     if not got or not want:
         return []
-    return [f"{k}={got[k]!r} (model: {want[k]!r})" for k in keys
-            if k in got and k in want and got[k] != want[k]]  # fmt: skip
+    return [
+        f"{k}={got[k]!r} (model: {want[k]!r})"
+        for k in keys
+        if k in got and k in want and got[k] != want[k]
+    ]
 
 
 def _in_order(out: pd.DataFrame, video_ids: Sequence[str]) -> pd.DataFrame:
@@ -404,9 +411,14 @@ def train_model(
         features_name = str(frames)
     made = _made_with(spec.input, table, features_name, frames)
     study = prepare_study(
-        table, responses, inst, subscales=[subscale], id_column=id_column,
-        features_name=features_name, responses_name=responses_name,
-    )  # fmt: skip
+        table,
+        responses,
+        inst,
+        subscales=[subscale],
+        id_column=id_column,
+        features_name=features_name,
+        responses_name=responses_name,
+    )
     notes.extend(study.notes)
     sub = inst.subscales[subscale]
     y_people = labels.make_target(study.scored[subscale], sub, task, positive_band=positive_band)
@@ -420,9 +432,13 @@ def train_model(
         )
     X = pd.DataFrame(study.X, columns=study.feature_names, index=study.row_person)
     est = make_estimator(
-        model, task, random_state=seed, balance=balance, grid_search=grid_search,
+        model,
+        task,
+        random_state=seed,
+        balance=balance,
+        grid_search=grid_search,
         inputs={"frames": str(frames)} if frames is not None else None,
-    )  # fmt: skip
+    )
     if params:
         inner = est.estimator if isinstance(est, Balanced) else est
         try:
@@ -451,8 +467,13 @@ def train_model(
             **made,
         }
     else:
-        input_meta = {"type": "crops", "k": fitted.k, "size": fitted.size,
-                      "min_face_frames": min_face_frames, **made}  # fmt: skip
+        input_meta = {
+            "type": "crops",
+            "k": fitted.k,
+            "size": fitted.size,
+            "min_face_frames": min_face_frames,
+            **made,
+        }
     classes: list[Any] = []
     class_names: list[str] = []
     if task != "regression":

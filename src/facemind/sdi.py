@@ -545,7 +545,7 @@ def compute(
             center=center,
             missing=missing,
             id_codes=id_codes,
-        )  # fmt: skip
+        )
         for s in names
     }
 

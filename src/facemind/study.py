@@ -92,9 +92,13 @@ def describe_id_mismatch(features_ids: Sequence[str], responses_ids: Sequence[st
         if n > len(common) and (best is None or n > best[0]):
             by_canon = dict(zip(rc, r, strict=True))
             pair = next(
-                ((o, by_canon[c]) for c, o in zip(fc, f, strict=True)
-                 if c in by_canon and o != by_canon[c]), None,
-            )  # fmt: skip
+                (
+                    (o, by_canon[c])
+                    for c, o in zip(fc, f, strict=True)
+                    if c in by_canon and o != by_canon[c]
+                ),
+                None,
+            )
             if pair is not None:
                 best = (n, name, *pair)
     if best is None:
@@ -162,9 +166,12 @@ def prepare_study(
     if id_column not in features.columns:
         raise InputError("missing id column", file=features_name, column=id_column)
     joined = labels.join_features_responses(
-        features, ids_frame, id_column=id_column, features_name=features_name,
+        features,
+        ids_frame,
+        id_column=id_column,
+        features_name=features_name,
         responses_name=responses_name,
-    )  # fmt: skip
+    )
     if joined.unmatched_features:
         notes.append(
             f"{len(joined.unmatched_features)} participant(s) with features but no complete "

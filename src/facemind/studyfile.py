@@ -84,8 +84,9 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         )
     unknown = sorted(set(data) - KEYS)
     if unknown:
-        raise InputError(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}",
-                         file=str(p))  # fmt: skip
+        raise InputError(
+            f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}", file=str(p)
+        )
     for key in ("instrument", "responses", "out"):
         if not data.get(key):
             raise InputError(f"the study file needs '{key}'", file=str(p))
@@ -106,16 +107,25 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         allowed = stage_settings(stage)
         wrong = sorted(set(settings) - allowed)
         if wrong:
-            raise InputError(f"'{stage}' has unknown setting(s) {', '.join(wrong)}; known: "
-                             f"{', '.join(sorted(allowed))}", file=str(p))  # fmt: skip
+            raise InputError(
+                f"'{stage}' has unknown setting(s) {', '.join(wrong)}; known: "
+                f"{', '.join(sorted(allowed))}",
+                file=str(p),
+            )
     if "face_model" in stages.get("extract", {}):
         stages["extract"]["face_model"] = base / stages["extract"]["face_model"]
     if "extract" in stages and not videos:
         raise InputError("the extract stage needs 'videos'", file=str(p))
-    return Study(path=p, instrument=str(data["instrument"]), responses=base / data["responses"],
-                 out=base / data["out"], videos=[base / v for v in videos],
-                 encoding=data.get("encoding"), id_column=data.get("id_column", "participant_id"),
-                 stages=stages)  # fmt: skip
+    return Study(
+        path=p,
+        instrument=str(data["instrument"]),
+        responses=base / data["responses"],
+        out=base / data["out"],
+        videos=[base / v for v in videos],
+        encoding=data.get("encoding"),
+        id_column=data.get("id_column", "participant_id"),
+        stages=stages,
+    )
 
 
 def stage_settings(stage: str) -> set[str]:
@@ -130,11 +140,24 @@ def stage_settings(stage: str) -> set[str]:
         from .evaluation import SweepConfig
 
         return {f.name for f in dataclasses.fields(SweepConfig)} - {"id_column", "frames"} | {
-            "subgroups", "subgroup_bins", "scheduler"}  # fmt: skip
-    given = {"extract": {"videos", "out", "progress", "executor"},
-             "features": {"frames", "out", "progress", "executor"},
-             "report": {"results", "responses", "instrument", "out", "extraction", "features",
-                        "id_column", "encoding"}}  # fmt: skip
+            "subgroups",
+            "subgroup_bins",
+            "scheduler",
+        }
+    given = {
+        "extract": {"videos", "out", "progress", "executor"},
+        "features": {"frames", "out", "progress", "executor"},
+        "report": {
+            "results",
+            "responses",
+            "instrument",
+            "out",
+            "extraction",
+            "features",
+            "id_column",
+            "encoding",
+        },
+    }
     return set(inspect.signature(getattr(api, stage)).parameters) - given[stage]
 
 
@@ -158,8 +181,10 @@ def check_study(study: Study) -> list[str]:
     inst = load_instrument(study.instrument)
     scores = api.score(study.responses, inst, id_column=study.id_column, encoding=study.encoding)
     people = set(scores[study.id_column].astype(str))
-    plan = [f"responses: {len(scores)} respondents of {inst.id}, every item column present "
-            "and every answer valid"]  # fmt: skip
+    plan = [
+        f"responses: {len(scores)} respondents of {inst.id}, every item column present "
+        "and every answer valid"
+    ]
     stages = study.stages
     if "extract" in stages:
         from .face.model import resolve_model, verify_model
@@ -183,18 +208,25 @@ def check_study(study: Study) -> list[str]:
                 n = min(n, info.duration * extract.sample_fps)
             frames += n
         if unreadable:
-            raise InputError(f"{len(unreadable)} of {len(tasks)} video(s) cannot be read: "
-                             f"{'; '.join(unreadable[:5])}", file=str(study.path))  # fmt: skip
+            raise InputError(
+                f"{len(unreadable)} of {len(tasks)} video(s) cannot be read: "
+                f"{'; '.join(unreadable[:5])}",
+                file=str(study.path),
+            )
         ids = {t.participant_id for t in tasks}
         joined = ids & people
         if not joined:
-            raise InputError("no video's participant id is among the responses' ids: "
-                             + describe_id_mismatch(sorted(ids), sorted(people)),
-                             file=str(study.path))  # fmt: skip
+            raise InputError(
+                "no video's participant id is among the responses' ids: "
+                + describe_id_mismatch(sorted(ids), sorted(people)),
+                file=str(study.path),
+            )
         seconds = frames / (FRAMES_PER_SECOND * max(1, jobs))
-        plan.append(f"extract: {len(tasks)} videos, about {frames:.0f} frames, into "
-                    f"{study.extraction}; {len(joined)} of {len(ids)} participant(s) have "
-                    f"answers; about {_duration(seconds)} with {jobs} worker(s)")  # fmt: skip
+        plan.append(
+            f"extract: {len(tasks)} videos, about {frames:.0f} frames, into "
+            f"{study.extraction}; {len(joined)} of {len(ids)} participant(s) have "
+            f"answers; about {_duration(seconds)} with {jobs} worker(s)"
+        )
     if "features" in stages:
         plan.append(
             f"features: {study.features} ({', '.join(f'{k}={v}' for k, v in stages['features'].items()) or 'defaults'})"
@@ -204,8 +236,10 @@ def check_study(study: Study) -> list[str]:
         config = SweepConfig(**{k: v for k, v in stages["sweep"].items() if k not in extra})
         config.validate(inst)
         fits = plan_size(config, inst)
-        plan.append(f"sweep: {fits} model fits into {study.results}; about "
-                    f"{_duration(fits * SECONDS_PER_FIT / max(1, config.jobs))}")  # fmt: skip
+        plan.append(
+            f"sweep: {fits} model fits into {study.results}; about "
+            f"{_duration(fits * SECONDS_PER_FIT / max(1, config.jobs))}"
+        )
     if "report" in stages:
         plan.append(f"report: {study.report}")
     return plan
@@ -230,8 +264,10 @@ def run_study(study: Study, say: Callable[[str], None] = print) -> dict[str, Pat
         settings = dict(stages["extract"])
         manifest = api.extract(study.videos, study.extraction, **settings)
         run = manifest.attrs["run"]
-        say(f"extract: {run['total']} videos, {run['skipped']} already done, "
-            f"{run['processed']} processed, {run['failed']} failed")  # fmt: skip
+        say(
+            f"extract: {run['total']} videos, {run['skipped']} already done, "
+            f"{run['processed']} processed, {run['failed']} failed"
+        )
         wrote["extract"] = study.extraction
     if "features" in stages:
         manifest = study.extraction / "manifest.parquet"
@@ -245,18 +281,29 @@ def run_study(study: Study, say: Callable[[str], None] = print) -> dict[str, Pat
         if _fresh(study.results, study.features, study.responses, study.path):
             say(f"sweep: {study.results} is up to date")
         else:
-            result = api.sweep(study.features, study.responses, study.instrument,
-                               out=study.results, encoding=study.encoding,
-                               id_column=study.id_column, **stages["sweep"])  # fmt: skip
+            result = api.sweep(
+                study.features,
+                study.responses,
+                study.instrument,
+                out=study.results,
+                encoding=study.encoding,
+                id_column=study.id_column,
+                **stages["sweep"],
+            )
             say(f"sweep: {len(result.folds)} fold rows written to {study.results}")
         wrote["sweep"] = study.results
     if "report" in stages:
         api.report(
-            study.results if "sweep" in stages else None, study.responses, study.instrument,
-            study.report, features=study.features if "features" in stages else None,
+            study.results if "sweep" in stages else None,
+            study.responses,
+            study.instrument,
+            study.report,
+            features=study.features if "features" in stages else None,
             extraction=study.extraction if "extract" in stages else None,
-            id_column=study.id_column, encoding=study.encoding, **stages["report"],
-        )  # fmt: skip
+            id_column=study.id_column,
+            encoding=study.encoding,
+            **stages["report"],
+        )
         say(f"report: {study.report}")
         wrote["report"] = study.report
     return wrote

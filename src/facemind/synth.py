@@ -291,9 +291,14 @@ def video_frames(
 
     au: dict[str, np.ndarray] = {}
     smile, _ = _events(
-        rng, 4 * np.exp(-0.45 * ld - 0.1 * la + u[0]), secs, t, (1.0, 3.0),
-        2.2 * np.exp(-0.25 * ld + u[1]), 2 * dt,
-    )  # fmt: skip
+        rng,
+        4 * np.exp(-0.45 * ld - 0.1 * la + u[0]),
+        secs,
+        t,
+        (1.0, 3.0),
+        2.2 * np.exp(-0.25 * ld + u[1]),
+        2 * dt,
+    )
     au["AU12"] = 0.15 + smile + noise(0.12)
     au["AU06"] = 0.1 + 0.7 * smile + noise(0.12)
     au["AU04"] = _softplus(0.2 + 0.45 * ld + 0.25 * ls + u[2]) + _ar1(rng, n, dt, 3.0, 0.25)
@@ -332,10 +337,15 @@ def video_frames(
         "frame": np.arange(n),
         "timestamp": t,
         "confidence": np.clip(rng.normal(0.95, 0.02, n), 0, 1),
-        "pose_pitch": pitch, "pose_yaw": yaw, "pose_roll": roll,
-        "pose_tx": tx, "pose_ty": ty, "pose_tz": tz,
-        "gaze_angle_x": gx, "gaze_angle_y": gy,
-    }  # fmt: skip
+        "pose_pitch": pitch,
+        "pose_yaw": yaw,
+        "pose_roll": roll,
+        "pose_tx": tx,
+        "pose_ty": ty,
+        "pose_tz": tz,
+        "gaze_angle_x": gx,
+        "gaze_angle_y": gy,
+    }
     for eye, off in ((0, 0.03), (1, -0.03)):
         ex, ey = gx + off, gy
         cols[f"gaze_{eye}_x"] = np.sin(ex) * np.cos(ey)
@@ -435,22 +445,35 @@ def _write_chunk(args) -> list[dict]:
     for idx, vid, pid, lat in plan:
         path = Path(out_dir) / "frames" / f"{vid}.parquet"
         frames = video_frames(
-            lat, rng=video_rng(cfg.seed, idx), fps=cfg.fps, duration=cfg.duration,
+            lat,
+            rng=video_rng(cfg.seed, idx),
+            fps=cfg.fps,
+            duration=cfg.duration,
             signal=cfg.signal,
-        )  # fmt: skip
+        )
         if not path.exists():
             schema.write_frame_table(frames, path, metadata={**meta, "facemind.video_id": vid})
         n_face = int(frames["face_detected"].sum())
         rows.append(
             {
-                "video_id": vid, "participant_id": pid, "path": f"synthetic:{vid}", "size": 0,
-                "status": "ok" if n_face else "no_face", "error": None,
-                "frames": len(frames), "face_frames": n_face, "fps": cfg.fps,
-                "duration": float(len(frames) / cfg.fps), "backend": "synthetic",
-                "backend_version": __version__, "model": None, "model_sha256": None,
-                "settings": settings, "synthetic": True,
+                "video_id": vid,
+                "participant_id": pid,
+                "path": f"synthetic:{vid}",
+                "size": 0,
+                "status": "ok" if n_face else "no_face",
+                "error": None,
+                "frames": len(frames),
+                "face_frames": n_face,
+                "fps": cfg.fps,
+                "duration": float(len(frames) / cfg.fps),
+                "backend": "synthetic",
+                "backend_version": __version__,
+                "model": None,
+                "model_sha256": None,
+                "settings": settings,
+                "synthetic": True,
             }
-        )  # fmt: skip
+        )
     return rows
 
 

@@ -80,19 +80,33 @@ def extract(
         jobs = 1 if scheduler else -1  # -1: one per core
     with progress_bar("extract") if progress else contextlib.nullcontext() as bar:
         manifest = extract(
-            inputs, out, face_model=model, save_crops=save_crops, min_confidence=min_confidence,
-            sample_fps=sample_fps, au_calibration=au_calibration, max_faces=max_faces, jobs=jobs,
-            scheduler=scheduler, retry_failed=retry_failed, prune=prune, progress=bar,
-        )  # fmt: skip
+            inputs,
+            out,
+            face_model=model,
+            save_crops=save_crops,
+            min_confidence=min_confidence,
+            sample_fps=sample_fps,
+            au_calibration=au_calibration,
+            max_faces=max_faces,
+            jobs=jobs,
+            scheduler=scheduler,
+            retry_failed=retry_failed,
+            prune=prune,
+            progress=bar,
+        )
     summary = SimpleNamespace(**manifest.attrs["run"])
     if summary.relabelled:
-        typer.echo(f"{summary.relabelled} video(s) done earlier got a new participant id "
-                   "from these inputs (frames kept)")  # fmt: skip
+        typer.echo(
+            f"{summary.relabelled} video(s) done earlier got a new participant id "
+            "from these inputs (frames kept)"
+        )
     if summary.pruned:
         typer.echo(f"{summary.pruned} video(s) not among these inputs dropped from {out}")
     if summary.not_given:
-        typer.echo(f"{summary.not_given} video(s) extracted earlier are not among these inputs "
-                   "and stay in the manifest (--prune drops them)")  # fmt: skip
+        typer.echo(
+            f"{summary.not_given} video(s) extracted earlier are not among these inputs "
+            "and stay in the manifest (--prune drops them)"
+        )
     typer.echo(
         f"{summary.total} videos: {summary.skipped} already done, {summary.processed} processed; "
         f"{summary.ok} ok, {summary.partial} partial, {summary.no_face} without a face, "
@@ -100,10 +114,14 @@ def extract(
         f"manifest: {ExtractionDir(out).manifest_path}"
     )
     if summary.other_faces:
-        lines = [f"{len(summary.other_faces)} video(s) show faces other than the participant's "
-                 "(whose face alone is used):"]  # fmt: skip
-        lines += [f"  {vid}: up to {most} faces in a frame, other faces in {n} frames"
-                  for vid, most, n in summary.other_faces[:10]]  # fmt: skip
+        lines = [
+            f"{len(summary.other_faces)} video(s) show faces other than the participant's "
+            "(whose face alone is used):"
+        ]
+        lines += [
+            f"  {vid}: up to {most} faces in a frame, other faces in {n} frames"
+            for vid, most, n in summary.other_faces[:10]
+        ]
         if len(summary.other_faces) > 10:
             lines.append(f"  ... and {len(summary.other_faces) - 10} more (see the manifest)")
         typer.echo("\n".join(lines))

@@ -40,8 +40,11 @@ def deprecation_notes(argv: list[str]) -> list[str]:
     command = next((a for a in argv if not a.startswith("-")), None)
     renamed = RENAMED.get(command or "", {})
     used = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
-    return [f"note: {command} {old} is now {new} (the old name still works)"
-            for old, new in renamed.items() if old in used]  # fmt: skip
+    return [
+        f"note: {command} {old} is now {new} (the old name still works)"
+        for old, new in renamed.items()
+        if old in used
+    ]
 
 
 def type_name(param: Any) -> str | None:

@@ -165,9 +165,11 @@ def predict_cmd(
         )
     else:
         result = trained.predict_videos(
-            videos, face_model=face_model, jobs=resolve_jobs(jobs),
+            videos,
+            face_model=face_model,
+            jobs=resolve_jobs(jobs),
             on_video=lambda v, status: err.print(f"extracted {v} ({status})"),
-        )  # fmt: skip
+        )
     write_table(result, output)
     scored = result["status"].isin(["ok", "partial"])
     for vid, error in result.attrs.get("partial", {}).items():
@@ -183,6 +185,8 @@ def predict_cmd(
         out.print(f"target: {result['target'].iloc[0]}")
     failed = result["status"].astype(str).str.startswith("extraction_failed")
     if failed.any():
-        err.print(f"facemind: {int(failed.sum())} video(s) could not be read; the others' "
-                  f"predictions are in {output}")  # fmt: skip
+        err.print(
+            f"facemind: {int(failed.sum())} video(s) could not be read; the others' "
+            f"predictions are in {output}"
+        )
         raise SystemExit(1)

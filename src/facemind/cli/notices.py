@@ -20,10 +20,11 @@ def warning_lines(texts: list[str]) -> list[str]:
         first.setdefault(key, line)
         counts[key] = counts.get(key, 0) + 1
     return [
-        f"warning ({counts[k]}x, --verbose shows each): {first[k]}" if counts[k] > 1
+        f"warning ({counts[k]}x, --verbose shows each): {first[k]}"
+        if counts[k] > 1
         else f"warning: {first[k]}"
         for k in first
-    ]  # fmt: skip
+    ]
 
 
 @contextmanager

@@ -41,9 +41,14 @@ def out_option(help: str, *legacy: str, default: Any = _ANNOTATED, **kwargs: Any
 def jobs_option(*legacy: str, default: Any = _ANNOTATED) -> Any:
     """``-j/--jobs``: local worker processes, one per core unless given (see ``out_option``)."""
     return _option(
-        default, "--jobs", "-j", *legacy, min=1, show_default=ONE_PER_CORE,
+        default,
+        "--jobs",
+        "-j",
+        *legacy,
+        min=1,
+        show_default=ONE_PER_CORE,
         help="Worker processes.",
-    )  # fmt: skip
+    )
 
 
 JobsOpt = Annotated[int | None, jobs_option()]

@@ -38,8 +38,12 @@ class LogProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label, self.write, self.step, self.seconds, self.clock = (
-            label, write, step, seconds, clock,
-        )  # fmt: skip
+            label,
+            write,
+            step,
+            seconds,
+            clock,
+        )
         self.start: float | None = None
         self.first = 0
         self.last_time = 0.0
@@ -86,9 +90,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     )
 
     bar = Progress(
-        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
-    )  # fmt: skip
+        f"[bold]{label}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     task = None
 
     def update(done: int, total: int) -> None:

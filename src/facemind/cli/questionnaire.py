@@ -42,9 +42,12 @@ def instruments_cmd(
     for iid in builtin_ids():
         inst = load_instrument(iid)
         table.add_row(
-            inst.id, inst.name, str(len(inst.items)), f"{inst.response_min}-{inst.response_max}",
+            inst.id,
+            inst.name,
+            str(len(inst.items)),
+            f"{inst.response_min}-{inst.response_max}",
             ", ".join(inst.subscales),
-        )  # fmt: skip
+        )
     out.print(table)
 
 
@@ -71,8 +74,9 @@ def score_cmd(
     from ..api import score
 
     with table_notes():
-        table = score(responses, instrument, id_column=id_column, missing=missing,
-                      encoding=encoding)  # fmt: skip
+        table = score(
+            responses, instrument, id_column=id_column, missing=missing, encoding=encoding
+        )
     write_table(table, output)
     for line in table.attrs["notes"]:
         err.print(f"[yellow]{line}[/]")
@@ -139,9 +143,15 @@ def sdi_cmd(
     fractions = _parse_fractions(removal)
     with table_notes():
         results = compute_sdi(
-            responses, instrument, group_by=group_by, standardize=standardize, center=center,
-            missing=missing, id_column=id_column, encoding=encoding,
-        )  # fmt: skip
+            responses,
+            instrument,
+            group_by=group_by,
+            standardize=standardize,
+            center=center,
+            missing=missing,
+            id_column=id_column,
+            encoding=encoding,
+        )
     write_table(sdi_mod.per_respondent(results, id_column=id_column), output)
     summ = sdi_mod.summary(results, removal_fractions=fractions)
     if summary is not None:

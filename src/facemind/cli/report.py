@@ -56,7 +56,15 @@ def report_cmd(
     from ..api import report
 
     path = report(
-        results, responses, instrument, output, extraction=extraction, features=features,
-        importance=importance, id_column=id_column, encoding=encoding, group_by=group_by,
-    )  # fmt: skip
+        results,
+        responses,
+        instrument,
+        output,
+        extraction=extraction,
+        features=features,
+        importance=importance,
+        id_column=id_column,
+        encoding=encoding,
+        group_by=group_by,
+    )
     err.print(f"report written to {path.resolve()}")

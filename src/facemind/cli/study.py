@@ -60,9 +60,14 @@ def synth_cmd(
     from ..synth import SynthConfig, write_cohort
 
     config = SynthConfig(
-        participants=participants, seed=seed, discrepant_share=discrepant_share, fps=fps,
-        duration=duration, videos_per_participant=videos_per_participant, signal=signal,
-    )  # fmt: skip
+        participants=participants,
+        seed=seed,
+        discrepant_share=discrepant_share,
+        fps=fps,
+        duration=duration,
+        videos_per_participant=videos_per_participant,
+        signal=signal,
+    )
     start = time.perf_counter()
     with _progress("synth") as progress:
         s = write_cohort(out_dir, config, jobs=resolve_jobs(jobs), progress=progress)
@@ -119,10 +124,16 @@ def features_cmd(
     start = time.perf_counter()
     with _progress("features") as progress:
         table = features(
-            frames_dir, groups=group_list, per=per, min_face_frames=min_face_frames,
-            activation_threshold=activation_threshold, blink_threshold=blink_threshold,
-            out=output, jobs=resolve_jobs(jobs), progress=progress,
-        )  # fmt: skip
+            frames_dir,
+            groups=group_list,
+            per=per,
+            min_face_frames=min_face_frames,
+            activation_threshold=activation_threshold,
+            blink_threshold=blink_threshold,
+            out=output,
+            jobs=resolve_jobs(jobs),
+            progress=progress,
+        )
     synthetic = " (SYNTHETIC data)" if "synthetic" in table.columns else ""
     out.print(
         f"{table.attrs['summary']}; {len(feature_columns(table))} features written to {output}"
@@ -328,10 +339,17 @@ def sweep_cmd(
     start = time.perf_counter()
     with quiet_warnings(verbose) as caught, _progress("sweep") as progress:
         result = sweep(
-            features, responses, instrument, out=output, progress=progress, scheduler=scheduler,
+            features,
+            responses,
+            instrument,
+            out=output,
+            progress=progress,
+            scheduler=scheduler,
             subgroups=_csv_list("--subgroups", subgroups) if subgroups is not None else None,
-            subgroup_bins=_bins(subgroup_bins), encoding=encoding, **settings,
-        )  # fmt: skip
+            subgroup_bins=_bins(subgroup_bins),
+            encoding=encoding,
+            **settings,
+        )
         caught.extend(result.warnings)
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)

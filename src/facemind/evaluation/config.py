@@ -76,8 +76,15 @@ class SweepConfig:
     cv_groups: str | None = None
 
     def __post_init__(self) -> None:
-        names = ("subscales", "models", "fractions", "protocols", "criteria", "run_folds",
-                 "train_sizes")  # fmt: skip
+        names = (
+            "subscales",
+            "models",
+            "fractions",
+            "protocols",
+            "criteria",
+            "run_folds",
+            "train_sizes",
+        )
         for name in names:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str | tuple):

@@ -80,7 +80,7 @@ def fold_errors(predictions: pd.DataFrame, id_column: str = "participant_id") ->
                 keyed.groupby(
                     ["subscale", "task", "model", "ranking", "repeat", "fold", "quintile"],
                     sort=False,
-                )  # fmt: skip
+                )
                 .agg(error=("error", "mean"), n=("error", "size"), ratio=("ratio", "first"))
                 .reset_index()
             )
@@ -105,8 +105,13 @@ def errors_by_discrepancy(
             g["error"].to_numpy(), float(g["ratio"].mean()), confidence, bounds
         )
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
-        row.update(n_folds=len(g), n_test=float(g["n"].mean()), error_mean=mean,
-                   error_ci_low=lo, error_ci_high=hi)  # fmt: skip
+        row.update(
+            n_folds=len(g),
+            n_test=float(g["n"].mean()),
+            error_mean=mean,
+            error_ci_low=lo,
+            error_ci_high=hi,
+        )
         out.append(row)
     table = pd.DataFrame(out)
     order = {sub: k for k, sub in enumerate(dict.fromkeys(folds["subscale"]))}
@@ -136,7 +141,11 @@ def discrepancy_contrast(
         diff = (wide.get(QUINTILES, np.nan) - wide.get(1, np.nan)).to_numpy(dtype=float)
         mean, lo, hi = corrected_t_interval(diff, float(g["ratio"].mean()), confidence, bounds)
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
-        row.update(n_folds=int(np.isfinite(diff).sum()), contrast_mean=mean,
-                   contrast_ci_low=lo, contrast_ci_high=hi)  # fmt: skip
+        row.update(
+            n_folds=int(np.isfinite(diff).sum()),
+            contrast_mean=mean,
+            contrast_ci_low=lo,
+            contrast_ci_high=hi,
+        )
         out.append(row)
     return pd.DataFrame(out)

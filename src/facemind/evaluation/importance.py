@@ -78,8 +78,9 @@ def check_importance_table(table: pd.DataFrame, source: str = "importance") -> p
 
     for column in IMPORTANCE_COLUMNS:
         if column not in table.columns:
-            raise InputError("not an importance table of facemind explain", file=source,
-                             column=column)  # fmt: skip
+            raise InputError(
+                "not an importance table of facemind explain", file=source, column=column
+            )
     return table
 
 
@@ -151,9 +152,12 @@ def _scorer(task: str, metric: str) -> Callable[[Any, pd.DataFrame, np.ndarray, 
         out = []
         for b in blocks:
             m = classification_metrics(
-                y, y if pred is None else pred[b], None if s is None else s[b], classes,
+                y,
+                y if pred is None else pred[b],
+                None if s is None else s[b],
+                classes,
                 probabilities=None if proba is None else proba[b],
-            )  # fmt: skip
+            )
             out.append(m[metric])
         return np.array(out)
 
@@ -203,9 +207,14 @@ def permutation_importance(
     metric = metric or _default_metric(task)
     score = _scorer(task, metric)
     study = prepare_study(
-        features, responses, inst, subscales=[subscale], id_column=id_column,
-        features_name=features_name, responses_name=responses_name,
-    )  # fmt: skip
+        features,
+        responses,
+        inst,
+        subscales=[subscale],
+        id_column=id_column,
+        features_name=features_name,
+        responses_name=responses_name,
+    )
     y_people = labels.make_target(
         study.scored[subscale], inst.subscales[subscale], task, positive_band=positive_band
     )
@@ -223,10 +232,14 @@ def permutation_importance(
     names = study.feature_names
     channels = list(dict.fromkeys(channel_of(n) for n in names))
     groups = list(dict.fromkeys(group_of(c) for c in channels))
-    units = [("group", g, "", [i for i, n in enumerate(names) if group_of(channel_of(n)) == g])
-             for g in groups]  # fmt: skip
-    units += [("channel", group_of(c), c, [i for i, n in enumerate(names) if channel_of(n) == c])
-              for c in channels]  # fmt: skip
+    units = [
+        ("group", g, "", [i for i, n in enumerate(names) if group_of(channel_of(n)) == g])
+        for g in groups
+    ]
+    units += [
+        ("channel", group_of(c), c, [i for i, n in enumerate(names) if channel_of(n) == c])
+        for c in channels
+    ]
     X = pd.DataFrame(study.X, columns=names, index=study.row_person)
     total = repeats * folds
     done = 0
@@ -256,32 +269,56 @@ def permutation_importance(
                         shuffled = values.copy()
                         shuffled[:, cols] = values[rng.permutation(len(te))][:, cols]
                         stack.append(shuffled)
-                frame = pd.DataFrame(np.vstack(stack), columns=names,
-                                     index=np.tile(Xte.index.to_numpy(), len(stack)))  # fmt: skip
+                frame = pd.DataFrame(
+                    np.vstack(stack), columns=names, index=np.tile(Xte.index.to_numpy(), len(stack))
+                )
                 got = score(est, frame, yte, len(stack)).reshape(len(chunk), permutations)
                 for (level, group, channel, _cols), permuted in zip(chunk, got, strict=True):
                     mean = float(np.nanmean(permuted))
                     drop = mean - base if metric in LOWER_IS_BETTER else base - mean
-                    drops.append({"level": level, "group": group, "channel": channel,
-                                  "repeat": r, "fold": k, "n_train": len(tr), "n_test": len(te),
-                                  "baseline": base, "drop": drop})  # fmt: skip
+                    drops.append(
+                        {
+                            "level": level,
+                            "group": group,
+                            "channel": channel,
+                            "repeat": r,
+                            "fold": k,
+                            "n_train": len(tr),
+                            "n_test": len(te),
+                            "baseline": base,
+                            "drop": drop,
+                        }
+                    )
             done += 1
             if progress is not None:
                 progress(done, total)
     per_fold = pd.DataFrame(drops)
     rows = []
     for level, group, channel, cols in units:
-        g = per_fold[(per_fold["level"] == level) & (per_fold["group"] == group)
-                     & (per_fold["channel"] == channel)]  # fmt: skip
+        g = per_fold[
+            (per_fold["level"] == level)
+            & (per_fold["group"] == group)
+            & (per_fold["channel"] == channel)
+        ]
         ratio = float((g["n_test"] / g["n_train"]).mean())
         mean, lo, hi = corrected_t_interval(
             g["drop"].to_numpy(), ratio, bounds=drop_bounds(metric, float(g["baseline"].mean()))
         )
-        rows.append({"level": level, "group": group, "channel": channel, "n_features": len(cols),
-                     "metric": metric, "baseline": float(g["baseline"].mean()),
-                     "drop_mean": mean, "drop_ci_low": lo, "drop_ci_high": hi,
-                     "n_folds": len(g), "permutations": permutations})  # fmt: skip
+        rows.append(
+            {
+                "level": level,
+                "group": group,
+                "channel": channel,
+                "n_features": len(cols),
+                "metric": metric,
+                "baseline": float(g["baseline"].mean()),
+                "drop_mean": mean,
+                "drop_ci_low": lo,
+                "drop_ci_high": hi,
+                "n_folds": len(g),
+                "permutations": permutations,
+            }
+        )
     table = pd.DataFrame(rows, columns=list(IMPORTANCE_COLUMNS))
     note = reliability_note(table)
-    return ImportanceResult(table, per_fold, study.notes + ([note] if note else []),
-                            study.n_people)  # fmt: skip
+    return ImportanceResult(table, per_fold, study.notes + ([note] if note else []), study.n_people)

@@ -65,8 +65,13 @@ def learning_curve(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.Da
     out = []
     for (sub, model, size), g in rows.groupby(["subscale", "model", "train_size"], sort=False):
         ratio = float((g["n_test"] / g["n_train"].clip(lower=1)).mean())
-        row: dict[str, Any] = {"subscale": sub, "model": model, "train_size": float(size),
-                               "n_folds": len(g), "n_train": float(g["n_train"].mean())}  # fmt: skip
+        row: dict[str, Any] = {
+            "subscale": sub,
+            "model": model,
+            "train_size": float(size),
+            "n_folds": len(g),
+            "n_train": float(g["n_train"].mean()),
+        }
         for m in metrics:
             mean, lo, hi = corrected_t_interval(
                 g[m].to_numpy(dtype=float), ratio, confidence, METRIC_BOUNDS.get(m)
@@ -76,8 +81,9 @@ def learning_curve(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.Da
     return pd.DataFrame(out)  # in the sweep's order: subscale, model, ascending size
 
 
-def _paired(g: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str, scale: float,
-            confidence: float) -> tuple[float, float, float]:  # fmt: skip
+def _paired(
+    g: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str, scale: float, confidence: float
+) -> tuple[float, float, float]:
     ratio = float((g["n_test"] / g["n_train"].clip(lower=1)).mean())
     diff = (a - b).dropna().to_numpy(dtype=float) / scale
     lo, hi = difference_bounds(metric)
@@ -100,11 +106,26 @@ def data_gain(
     out = []
     for (sub, model), g in rows.groupby(["subscale", "model"], sort=False):
         wide = g.pivot_table(index=["repeat", "fold"], columns="train_size", values=metric)
-        mean, lo, hi = _paired(g[g["train_size"] == top], wide[top], wide[below], metric,
-                               float(np.log2(top / below)), confidence)  # fmt: skip
-        out.append({"subscale": sub, "model": model, "metric": metric, "from_size": below,
-                    "to_size": top, "per_doubling_mean": mean, "per_doubling_ci_low": lo,
-                    "per_doubling_ci_high": hi})  # fmt: skip
+        mean, lo, hi = _paired(
+            g[g["train_size"] == top],
+            wide[top],
+            wide[below],
+            metric,
+            float(np.log2(top / below)),
+            confidence,
+        )
+        out.append(
+            {
+                "subscale": sub,
+                "model": model,
+                "metric": metric,
+                "from_size": below,
+                "to_size": top,
+                "per_doubling_mean": mean,
+                "per_doubling_ci_low": lo,
+                "per_doubling_ci_high": hi,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -128,8 +149,18 @@ def capacity_gain(
         for model in ladder[1:]:
             if model not in wide.columns or base not in wide.columns:
                 continue
-            mean, lo, hi = _paired(g[g["model"] == model], wide[model], wide[base], metric,
-                                   1.0, confidence)  # fmt: skip
-            out.append({"subscale": sub, "model": model, "baseline": base, "metric": metric,
-                        "gain_mean": mean, "gain_ci_low": lo, "gain_ci_high": hi})  # fmt: skip
+            mean, lo, hi = _paired(
+                g[g["model"] == model], wide[model], wide[base], metric, 1.0, confidence
+            )
+            out.append(
+                {
+                    "subscale": sub,
+                    "model": model,
+                    "baseline": base,
+                    "metric": metric,
+                    "gain_mean": mean,
+                    "gain_ci_low": lo,
+                    "gain_ci_high": hi,
+                }
+            )
     return pd.DataFrame(out)

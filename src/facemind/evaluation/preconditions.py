@@ -58,16 +58,24 @@ def check_sweep_data(
             for k in plan.fold_ids:
                 train_rows, test_rows = splits[r][k]
                 unit = WorkUnit(
-                    context=ctx, key=UnitKey(s, r, k, plan.models[0]), train_rows=train_rows,
-                    test_rows=test_rows, inputs=study.X, preprocessed=False, pre_steps=(),
-                )  # fmt: skip
+                    context=ctx,
+                    key=UnitKey(s, r, k, plan.models[0]),
+                    train_rows=train_rows,
+                    test_rows=test_rows,
+                    inputs=study.X,
+                    preprocessed=False,
+                    pre_steps=(),
+                )
                 train_people = np.unique(ctx.row_person[train_rows])
                 subsample = _subsamples(unit, train_people) if 0.0 in fractions else {}
                 sized = [(*settings[0], size) for size in subsample]
                 for protocol, criterion, fraction, *size in [*sized, *settings]:
                     at = FitSetting(plan.models[0], protocol, criterion, fraction, r, k)
-                    tr, te = _kept_rows(unit, at, train_people, []) if fraction > 0 else (
-                        train_rows, test_rows)  # fmt: skip
+                    tr, te = (
+                        _kept_rows(unit, at, train_people, [])
+                        if fraction > 0
+                        else (train_rows, test_rows)
+                    )
                     where = f"subscale {s!r}, fold {k + 1} of {cfg.folds}"
                     if cfg.repeats > 1:
                         where += f" (repeat {r + 1})"
@@ -80,9 +88,12 @@ def check_sweep_data(
                         empty.append(where)
                         continue
                     problem = fit_data_problem(
-                        ctx.y_rows[tr], ctx.row_person[tr], task=cfg.task,
-                        grid_search=cfg.grid_search, inner_folds=cfg.inner_folds,
-                    )  # fmt: skip
+                        ctx.y_rows[tr],
+                        ctx.row_person[tr],
+                        task=cfg.task,
+                        grid_search=cfg.grid_search,
+                        inner_folds=cfg.inner_folds,
+                    )
                     if problem is not None:
                         what, kind = problem
                         raise FacemindError(

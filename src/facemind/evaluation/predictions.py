@@ -55,14 +55,27 @@ def unit_predictions(
     for p in predicted:
         people = row_person[p.rows]
         s = p.setting
-        parts.append(pd.DataFrame({
-            id_column: person_ids[people], "subscale": key.subscale, "task": task,
-            "model": s.model, "protocol": s.protocol, "criterion": s.criterion,
-            "fraction": s.fraction, "repeat": s.repeat, "fold": s.fold,
-            "train_size": p.train_size, "y_true": y_rows[p.rows], "y_pred": p.y_pred,
-            "y_score": np.asarray(p.y_score, dtype=float),
-            "discrepancy": discrepancy[people], "score_group": score_group[people],
-        }))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    id_column: person_ids[people],
+                    "subscale": key.subscale,
+                    "task": task,
+                    "model": s.model,
+                    "protocol": s.protocol,
+                    "criterion": s.criterion,
+                    "fraction": s.fraction,
+                    "repeat": s.repeat,
+                    "fold": s.fold,
+                    "train_size": p.train_size,
+                    "y_true": y_rows[p.rows],
+                    "y_pred": p.y_pred,
+                    "y_score": np.asarray(p.y_score, dtype=float),
+                    "discrepancy": discrepancy[people],
+                    "score_group": score_group[people],
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=prediction_columns(id_column))
     return pd.concat(parts, ignore_index=True)

@@ -69,6 +69,13 @@ class CodedRecord:
         s = self.setting
         ids = frozenset(person_ids[np.asarray(self.step.codes, dtype=np.int64)])
         return FitRecord(
-            subscale, s.model, s.protocol, s.criterion, s.fraction, s.repeat, s.fold,
-            self.step.stage, ids,
-        )  # fmt: skip
+            subscale,
+            s.model,
+            s.protocol,
+            s.criterion,
+            s.fraction,
+            s.repeat,
+            s.fold,
+            self.step.stage,
+            ids,
+        )

@@ -187,15 +187,28 @@ def _contexts(
                 for criterion in cfg.criteria:
                     for fraction in (f for f in plan.fractions if f > 0):
                         paper_keep[(r, criterion, fraction)] = removal_keep(
-                            criterion, study.items[s], groups, fraction, inst,
+                            criterion,
+                            study.items[s],
+                            groups,
+                            fraction,
+                            inst,
                             seed=stable_seed(cfg.seed, s, r, "paper", criterion),
-                        )  # fmt: skip
+                        )
                         if recorder is not None:
                             recorder.records.extend(
-                                FitRecord(s, m, "paper", criterion, fraction, r, -1,
-                                          f"criterion:{criterion}", frozenset(study.person_ids))
+                                FitRecord(
+                                    s,
+                                    m,
+                                    "paper",
+                                    criterion,
+                                    fraction,
+                                    r,
+                                    -1,
+                                    f"criterion:{criterion}",
+                                    frozenset(study.person_ids),
+                                )
                                 for m in plan.models
-                            )  # fmt: skip
+                            )
         contexts[s] = SubscaleContext(
             row_person=study.row_person,
             items=study.items[s],
@@ -240,7 +253,7 @@ def _preprocess_jobs(
             train_rows=splits[r][k][0],
             seed=stable_seed(cfg.seed, "preprocess", r, k),
             record=record,
-        )  # fmt: skip
+        )
         for r in range(cfg.repeats)
         for k in plan.fold_ids
         for fam, model in families.items()
@@ -258,8 +271,9 @@ def _work_unit(
 ) -> WorkUnit:
     train_rows, test_rows = splits[key.repeat][key.fold]
     fam = _family(plan, key.model)
-    common = dict(context=contexts[key.subscale], key=key, train_rows=train_rows,
-                  test_rows=test_rows)  # fmt: skip
+    common = dict(
+        context=contexts[key.subscale], key=key, train_rows=train_rows, test_rows=test_rows
+    )
     if fam is None:
         return WorkUnit(**common, inputs=study.X, preprocessed=False, pre_steps=())
     pre = shared[PreprocessKey(key.repeat, key.fold, fam)]
@@ -310,8 +324,10 @@ class SweepResult:
         check_table_path(path, "path")
         tables = [(self.folds, Path(path)), (self.summary, summary_path(path))]
         if self.subgroups is not None:
-            tables += [(self.subgroups, subgroup_path(path)),
-                       (self.subgroup_summary, summary_path(subgroup_path(path)))]  # fmt: skip
+            tables += [
+                (self.subgroups, subgroup_path(path)),
+                (self.subgroup_summary, summary_path(subgroup_path(path))),
+            ]
         if self.predictions is not None:
             tables.append((self.predictions, predictions_path(path)))
         return [write_with_provenance(t, p, self.provenance) for t, p in tables]
@@ -370,30 +386,48 @@ def run_sweep(
     else:
         plan = (config or SweepConfig()).validate(inst)
     study = prepare_study(
-        features, responses, plan.instrument, subscales=plan.subscales,
-        id_column=plan.config.id_column, features_name=features_name,
+        features,
+        responses,
+        plan.instrument,
+        subscales=plan.subscales,
+        id_column=plan.config.id_column,
+        features_name=features_name,
         responses_name=responses_name,
-    )  # fmt: skip
+    )
     groups = None
     if plan.config.cv_groups is not None:
         groups = cv_group_codes(
-            responses, plan.config.cv_groups, study.person_ids, folds=plan.config.folds,
-            id_column=plan.config.id_column, source=responses_name,
-        )  # fmt: skip
+            responses,
+            plan.config.cv_groups,
+            study.person_ids,
+            folds=plan.config.folds,
+            id_column=plan.config.id_column,
+            source=responses_name,
+        )
     levels = None
     if subgroups:
         levels = subgroup_levels(
-            responses, subgroups, study.person_ids, id_column=plan.config.id_column,
-            bins=subgroup_bins, source=responses_name,
-        )  # fmt: skip
+            responses,
+            subgroups,
+            study.person_ids,
+            id_column=plan.config.id_column,
+            bins=subgroup_bins,
+            source=responses_name,
+        )
     if out is not None and checkpoint is None:
         checkpoint = checkpoint_path(out)
     remote = executor is not None or scheduler is not None
     with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
         result = sweep_study(
-            study, plan, recorder=recorder, progress=progress, checkpoint=checkpoint,
-            subgroups=levels, executor=pool, groups=groups,
-        )  # fmt: skip
+            study,
+            plan,
+            recorder=recorder,
+            progress=progress,
+            checkpoint=checkpoint,
+            subgroups=levels,
+            executor=pool,
+            groups=groups,
+        )
     result.provenance = _provenance(
         plan, {"responses": (responses, responses_name), "features": (features, features_name)}
     )
@@ -412,10 +446,16 @@ def _provenance(
     cfg = plan.config
     settings = {k: v for k, v in cfg.__dict__.items() if k != "jobs"}
     return make_record(
-        "sweep", instrument=plan.instrument, subscales=plan.subscales, task=cfg.task,
-        positive_band=cfg.positive_band, models=plan.models, settings=settings, seed=cfg.seed,
+        "sweep",
+        instrument=plan.instrument,
+        subscales=plan.subscales,
+        task=cfg.task,
+        positive_band=cfg.positive_band,
+        models=plan.models,
+        settings=settings,
+        seed=cfg.seed,
         tables=tables,
-    )  # fmt: skip
+    )
 
 
 def sweep_study(
@@ -461,9 +501,11 @@ def sweep_study(
         contexts = {s: replace(c, subgroups=subgroups) for s, c in contexts.items()}
     keys = [
         UnitKey(s, r, k, m)
-        for s in plan.subscales for r in range(cfg.repeats) for k in plan.fold_ids
+        for s in plan.subscales
+        for r in range(cfg.repeats)
+        for k in plan.fold_ids
         for m in plan.models
-    ]  # fmt: skip
+    ]
     store = None
     if checkpoint is not None and recorder is None and subgroups is None:
         store = Checkpoint(Path(checkpoint), fingerprint(cfg, study, groups), cfg.task)
@@ -552,19 +594,27 @@ def sweep_study(
 
 
 def _unit_predictions(
-    key: UnitKey, result: Any, study: Study, contexts: dict[str, SubscaleContext],
+    key: UnitKey,
+    result: Any,
+    study: Study,
+    contexts: dict[str, SubscaleContext],
     cfg: SweepConfig,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """One unit's predictions as a table, with each participant's cohort discrepancy."""
     from ..sdi import subscale_discrepancy
 
     ctx = contexts[key.subscale]
     return unit_predictions(
-        key, cfg.task, result.predictions, person_ids=study.person_ids,
-        row_person=study.row_person, y_rows=ctx.y_rows,
+        key,
+        cfg.task,
+        result.predictions,
+        person_ids=study.person_ids,
+        row_person=study.row_person,
+        y_rows=ctx.y_rows,
         discrepancy=subscale_discrepancy(study.items[key.subscale], study.raw[key.subscale]),
-        score_group=study.raw[key.subscale], id_column=cfg.id_column,
-    )  # fmt: skip
+        score_group=study.raw[key.subscale],
+        id_column=cfg.id_column,
+    )
 
 
 def _in_plan_order(folds: pd.DataFrame, plan: SweepPlan, then: Sequence[str] = ()) -> pd.DataFrame:

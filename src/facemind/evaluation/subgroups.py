@@ -118,8 +118,11 @@ def subgroup_levels(
                 raise InputError(
                     f"subgroup column has {len(distinct)} levels and a non-numeric value, "
                     "so it cannot be binned",
-                    file=source, row=row + 1, column=c, value=str(col[bad].iloc[0]),
-                )  # fmt: skip
+                    file=source,
+                    row=row + 1,
+                    column=c,
+                    value=str(col[bad].iloc[0]),
+                )
             edges = bins.get(c) if isinstance(bins, Mapping) else None
             labelled, how = _cut(c, numeric, edges, bins if isinstance(bins, int) else DEFAULT_BINS)
         else:
@@ -193,10 +196,16 @@ def level_rows(
         for k, level in enumerate(subgroups.levels[j]):
             mask = codes == k
             n = int(mask.sum())
-            rows.append({
-                "subgroup": name, "level": level, "too_few": n < subgroups.min_cases,
-                "n_test_fold": len(codes), "n_test": n, **(metrics_of(mask) if n else {}),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "subgroup": name,
+                    "level": level,
+                    "too_few": n < subgroups.min_cases,
+                    "n_test_fold": len(codes),
+                    "n_test": n,
+                    **(metrics_of(mask) if n else {}),
+                }
+            )
     return rows
 
 
@@ -243,14 +252,23 @@ def largest_gaps(rows: pd.DataFrame, metric: str, confidence: float = CONFIDENCE
         means = g.groupby("level")[metric].mean().dropna()
         row: dict[str, Any] = dict(zip([*GROUP_COLUMNS, "subgroup"], key, strict=True))
         if len(means) < 2:
-            out.append({**row, "high": "", "low": "", "gap_mean": np.nan,
-                        "gap_ci_low": np.nan, "gap_ci_high": np.nan})  # fmt: skip
+            out.append(
+                {
+                    **row,
+                    "high": "",
+                    "low": "",
+                    "gap_mean": np.nan,
+                    "gap_ci_low": np.nan,
+                    "gap_ci_high": np.nan,
+                }
+            )
             continue
         high, low = str(means.idxmax()), str(means.idxmin())
         per_fold = g.pivot_table(index=["repeat", "fold"], columns="level", values=metric)
         diff = (per_fold[high] - per_fold[low]).to_numpy()
         ratio = float((g["n_test_fold"] / g["n_train"].clip(lower=1)).mean())
         mean, lo, hi = corrected_t_interval(diff, ratio, confidence, difference_bounds(metric))
-        out.append({**row, "high": high, "low": low, "gap_mean": mean,
-                    "gap_ci_low": lo, "gap_ci_high": hi})  # fmt: skip
+        out.append(
+            {**row, "high": high, "low": low, "gap_mean": mean, "gap_ci_low": lo, "gap_ci_high": hi}
+        )
     return pd.DataFrame(out)

@@ -118,9 +118,15 @@ def summarize(folds: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
         mean, lo, hi = corrected_t_interval(
             g[primary].to_numpy() - ref, ratio, confidence, difference_bounds(primary)
         )
-        row[f"{primary}_gain_mean"], row[f"{primary}_gain_ci_low"], row[f"{primary}_gain_ci_high"] = (
-            mean, lo, hi,
-        )  # fmt: skip
+        (
+            row[f"{primary}_gain_mean"],
+            row[f"{primary}_gain_ci_low"],
+            row[f"{primary}_gain_ci_high"],
+        ) = (
+            mean,
+            lo,
+            hi,
+        )
         out.append(row)
     return pd.DataFrame(out)
 

@@ -262,9 +262,14 @@ def run_unit(unit: WorkUnit) -> UnitResult:
 
     def fit(at: FitSetting, tr: np.ndarray, te: np.ndarray, size: float = 1.0) -> tuple:
         if len(te) == 0:  # nobody left to score: not estimable, the metrics stay empty
-            row = {"n_train": len(tr), "n_test": 0, "n_fit": 0,
-                   "n_removed_train": len(unit.train_rows) - len(tr),
-                   "n_removed_test": len(unit.test_rows), "train_size": size}  # fmt: skip
+            row = {
+                "n_train": len(tr),
+                "n_test": 0,
+                "n_fit": 0,
+                "n_removed_train": len(unit.train_rows) - len(tr),
+                "n_removed_test": len(unit.test_rows),
+                "train_size": size,
+            }
             return row, [], te, (np.empty(0), np.empty(0))
         log = FitLog() if ctx.record else None
         metrics, n_fit, by_level, predicted = _fit_predict(unit, tr, te, rs, log)

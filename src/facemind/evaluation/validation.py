@@ -38,16 +38,22 @@ def cross_validate(
     metric a fold could not compute)."""
     inst = load_instrument(instrument)
     config = SweepConfig(
-        subscales=[subscale], models=[model], fractions=[0.0], protocols=["paper"],
-        criteria=["sdi"], folds=folds, frames=None if frames is None else str(frames),
+        subscales=[subscale],
+        models=[model],
+        fractions=[0.0],
+        protocols=["paper"],
+        criteria=["sdi"],
+        folds=folds,
+        frames=None if frames is None else str(frames),
         **{k: options[k] for k in SHARED_OPTIONS if k in options},
-    )  # fmt: skip
+    )
     plan = config.validate(inst)
     notes: list[str] = []
     if frames is not None:
         features, features_name, notes = plan.deep_inputs()
-    result = run_sweep(features, responses, inst, plan, features_name=features_name,
-                       responses_name=responses_name)  # fmt: skip
+    result = run_sweep(
+        features, responses, inst, plan, features_name=features_name, responses_name=responses_name
+    )
     row = result.summary.iloc[0]
 
     def value(name: str) -> float | None:
@@ -55,13 +61,19 @@ def cross_validate(
         return None if math.isnan(v) else v
 
     metrics = {
-        name[: -len("_mean")]: {k: value(name.replace("_mean", s)) for k, s in
-                                (("mean", "_mean"), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"))}
+        name[: -len("_mean")]: {
+            k: value(name.replace("_mean", s))
+            for k, s in (("mean", "_mean"), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"))
+        }
         for name in row.index
         if name.endswith("_mean") and not name.endswith("_gain_mean")
-    }  # fmt: skip
-    return {"folds": folds, "participants": int(row["n_train"] + row["n_test"]),
-            "metrics": metrics, "notes": [*notes, *result.notes]}  # fmt: skip
+    }
+    return {
+        "folds": folds,
+        "participants": int(row["n_train"] + row["n_test"]),
+        "metrics": metrics,
+        "notes": [*notes, *result.notes],
+    }
 
 
 def describe(validation: dict[str, Any]) -> str:

@@ -151,8 +151,7 @@ def geometry_features(head: np.ndarray) -> dict[str, np.ndarray]:
     """
     h = np.asarray(head, dtype=np.float64)
     y, z = h[..., 1], h[..., 2]
-    iod = np.maximum(np.linalg.norm(h[:, g.RIGHT_EYE_OUTER] - h[:, g.LEFT_EYE_OUTER], axis=1),
-                     1e-9)  # fmt: skip
+    iod = np.maximum(np.linalg.norm(h[:, g.RIGHT_EYE_OUTER] - h[:, g.LEFT_EYE_OUTER], axis=1), 1e-9)
     eye_line = y[:, list(_EYE_CORNERS)].mean(axis=1)
     mid_top, mid_bottom = y[:, g.LIP_INNER_TOP], y[:, g.LIP_INNER_BOTTOM]
     mouth = np.maximum(np.linalg.norm(h[:, g.MOUTH_RIGHT] - h[:, g.MOUTH_LEFT], axis=1), 1e-9)

@@ -58,8 +58,13 @@ def _fingerprint(p: Path) -> tuple[int, str]:
 def _task(path: Path, video_id: str | None, participant_id: str | None, **where) -> VideoTask:
     vid = check_video_id(video_id if video_id is not None else path.stem, **where)
     if not path.is_file():
-        raise InputError("video file not found", file=where.get("source") or str(path),
-                         row=where.get("row"), column="path", value=str(path))  # fmt: skip
+        raise InputError(
+            "video file not found",
+            file=where.get("source") or str(path),
+            row=where.get("row"),
+            column="path",
+            value=str(path),
+        )
     size, fp = _fingerprint(path)
     pid = participant_id if participant_id not in (None, "") else vid
     return VideoTask(vid, str(pid), str(path.resolve()), size, fp)
@@ -79,8 +84,11 @@ def _from_csv(csv: Path) -> list[VideoTask]:
         if not p.is_absolute():
             p = csv.parent / p
         vid = (rec.get("video_id") or "").strip() or None
-        tasks.append(_task(p, vid, (rec.get("participant_id") or "").strip() or None,
-                           source=str(csv), row=row))  # fmt: skip
+        tasks.append(
+            _task(
+                p, vid, (rec.get("participant_id") or "").strip() or None, source=str(csv), row=row
+            )
+        )
     return tasks
 
 
@@ -91,10 +99,12 @@ def collect_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[VideoTask]:
         p = Path(item)
         if p.is_dir():
             found = sorted(
-                q for q in p.rglob("*")
-                if q.is_file() and q.suffix.lower() in VIDEO_EXTENSIONS
+                q
+                for q in p.rglob("*")
+                if q.is_file()
+                and q.suffix.lower() in VIDEO_EXTENSIONS
                 and not any(part.startswith(".") for part in q.relative_to(p).parts)
-            )  # fmt: skip
+            )
             tasks.extend(_task(q, None, None) for q in found)
         elif p.suffix.lower() == ".csv":
             tasks.extend(_from_csv(p))
@@ -107,16 +117,22 @@ def collect_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[VideoTask]:
         if t.video_id in seen:
             raise InputError(
                 f"duplicate video id (also {seen[t.video_id]}); give distinct ids in a CSV list",
-                file=t.path, column="video_id", value=t.video_id,
-            )  # fmt: skip
+                file=t.path,
+                column="video_id",
+                value=t.video_id,
+            )
         seen[t.video_id] = t.path
     return tasks
 
 
 def settings_key(settings: ExtractSettings, model_sha256: str) -> str:
     """The settings string stored in the manifest (and compared on resume)."""
-    d = dict(settings.to_dict(), model_sha256=model_sha256, backend=backend_version(),
-             schema_version=SCHEMA_VERSION)  # fmt: skip
+    d = dict(
+        settings.to_dict(),
+        model_sha256=model_sha256,
+        backend=backend_version(),
+        schema_version=SCHEMA_VERSION,
+    )
     return json.dumps(d, sort_keys=True)
 
 
@@ -146,9 +162,13 @@ def model_bytes(model_path: str) -> bytes:
 
 
 def process_video(
-    task: VideoTask, out: str, model_path: str, model_sha256: str,
-    settings: ExtractSettings, settings_str: str,
-) -> dict[str, Any]:  # fmt: skip
+    task: VideoTask,
+    out: str,
+    model_path: str,
+    model_sha256: str,
+    settings: ExtractSettings,
+    settings_str: str,
+) -> dict[str, Any]:
     """Extract one video, write its frame table, crops and record; return the record."""
     layout = ExtractionDir(out)
     model = model_bytes(model_path)
@@ -161,9 +181,10 @@ def process_video(
     target = layout.frames_path(task.video_id)
     if res is not None and res.frames is not None:
         write_frame_table(
-            res.frames, target,
+            res.frames,
+            target,
             metadata={"facemind.video_id": task.video_id, "facemind.backend": BACKEND},
-        )  # fmt: skip
+        )
         if res.crops:
             _write_crops(layout, task.video_id, res.crops)
     elif target.exists():
@@ -188,7 +209,7 @@ def process_video(
         "model_sha256": model_sha256,
         "settings": settings_str,
         "synthetic": False,
-    }  # fmt: skip
+    }
     layout.write_record(record, resume={"fingerprint": task.fingerprint})
     record["seconds"] = time.perf_counter() - t0
     return record
@@ -338,10 +359,18 @@ def run_batch(
     def worker_failed(i: int, exc: Exception) -> dict[str, Any]:
         t = ordered[i]
         lost.append(f"{type(exc).__name__}: {exc}")
-        rec = {"video_id": t.video_id, "participant_id": t.participant_id, "path": t.path,
-               "size": t.size, "status": "failed",
-               "error": f"worker failed: {type(exc).__name__}: {exc}", "frames": 0,
-               "face_frames": 0, "backend": BACKEND, "settings": skey}  # fmt: skip
+        rec = {
+            "video_id": t.video_id,
+            "participant_id": t.participant_id,
+            "path": t.path,
+            "size": t.size,
+            "status": "failed",
+            "error": f"worker failed: {type(exc).__name__}: {exc}",
+            "frames": 0,
+            "face_frames": 0,
+            "backend": BACKEND,
+            "settings": skey,
+        }
         layout.write_record(rec)
         return rec
 
@@ -355,19 +384,29 @@ def run_batch(
     others = manifest[manifest["other_face_frames"].fillna(0) > 0]
     other_faces = [
         [str(v), int(m), int(n)]
-        for v, m, n in zip(others["video_id"], others["faces_max"], others["other_face_frames"],
-                           strict=True)
-    ]  # fmt: skip
+        for v, m, n in zip(
+            others["video_id"], others["faces_max"], others["other_face_frames"], strict=True
+        )
+    ]
     if ordered and len(lost) == len(ordered):
         raise FacemindError(
             f"every video to do ({len(ordered)}) failed in its worker process, none was "
             f"extracted ({lost[0]}); they are redone on the next run"
         )
     return BatchSummary(
-        total=len(tasks), skipped=len(earlier), processed=len(todo),
-        failed=counts["failed"], no_face=counts["no_face"], frames=counts["frames"],
-        seconds=time.perf_counter() - t0, manifest=manifest, partial=counts["partial"],
-        ok=counts["ok"], failures=sorted(failures), other_faces=other_faces,
-        relabelled=relabelled, not_given=0 if prune else len(stale),
+        total=len(tasks),
+        skipped=len(earlier),
+        processed=len(todo),
+        failed=counts["failed"],
+        no_face=counts["no_face"],
+        frames=counts["frames"],
+        seconds=time.perf_counter() - t0,
+        manifest=manifest,
+        partial=counts["partial"],
+        ok=counts["ok"],
+        failures=sorted(failures),
+        other_faces=other_faces,
+        relabelled=relabelled,
+        not_given=0 if prune else len(stale),
         pruned=len(stale) if prune else 0,
-    )  # fmt: skip
+    )

@@ -161,10 +161,16 @@ class _Outputs:
     def table(self, width: int, height: int, au_calibration: str) -> pd.DataFrame:
         n, f = self.n, self.n_face
         return frame_table(
-            self.frame[:n], self.timestamp[:n], self.face[:n],
-            self.mesh[:f], self.blendshapes[:f],
-            width, height, au_calibration=au_calibration, faces=self.faces[:n],
-        )  # fmt: skip
+            self.frame[:n],
+            self.timestamp[:n],
+            self.face[:n],
+            self.mesh[:f],
+            self.blendshapes[:f],
+            width,
+            height,
+            au_calibration=au_calibration,
+            faces=self.faces[:n],
+        )
 
 
 class _CropKeeper:
@@ -269,10 +275,15 @@ def extract_video(
     step = 1.0 / info.fps if info.fps else 0.0
     faces = out.faces[: out.n]
     result = VideoResult(
-        df, info, n_frames=out.n, face_frames=out.n_face, decoded=decoded,
-        duration=last_t + step, faces_max=int(faces.max()),
+        df,
+        info,
+        n_frames=out.n,
+        face_frames=out.n_face,
+        decoded=decoded,
+        duration=last_t + step,
+        faces_max=int(faces.max()),
         other_face_frames=int(np.count_nonzero(faces > out.face[: out.n])),
-    )  # fmt: skip
+    )
     short = _short_of_declared(decoded, last_t, info)
     if stopped is not None:
         detail = f"{short}; {stopped}" if short else stopped
@@ -303,9 +314,15 @@ def analyze_image(image: np.ndarray | str | Path, landmarker: Landmarker) -> dic
     if not landmarker.detect_into(image, 0.0, mesh[0], blend[0]):
         return None
     table = frame_table(
-        np.zeros(1, np.int64), np.zeros(1), np.ones(1, bool), mesh, blend,
-        image.shape[1], image.shape[0], au_calibration="none",
-    )  # fmt: skip
+        np.zeros(1, np.int64),
+        np.zeros(1),
+        np.ones(1, bool),
+        mesh,
+        blend,
+        image.shape[1],
+        image.shape[0],
+        au_calibration="none",
+    )
     row = table.iloc[0].to_dict()
     del row["frame"], row["timestamp"]
     return row

@@ -137,8 +137,11 @@ def startup_messages_dropped() -> Iterator[None]:
                 sys.stderr.flush()
                 os.dup2(saved, 2)
                 tmp.seek(0)
-                kept = [ln for ln in tmp.read().splitlines(keepends=True)
-                        if not _STARTUP_NOISE.match(ln)]  # fmt: skip
+                kept = [
+                    ln
+                    for ln in tmp.read().splitlines(keepends=True)
+                    if not _STARTUP_NOISE.match(ln)
+                ]
                 if kept:
                     os.write(2, b"".join(kept))
     finally:
@@ -211,13 +214,20 @@ class Landmarker:
             with startup_messages_dropped():
                 self._detector = vision.FaceDetector.create_from_options(options)
         w, h = image.width, image.height
-        found = sorted(self._detector.detect(image).detections,
-                       key=lambda d: -d.categories[0].score)  # fmt: skip
+        found = sorted(
+            self._detector.detect(image).detections, key=lambda d: -d.categories[0].score
+        )
         boxes = [
-            np.array([b.origin_x / w, b.origin_y / h, (b.origin_x + b.width) / w,
-                      (b.origin_y + b.height) / h])
+            np.array(
+                [
+                    b.origin_x / w,
+                    b.origin_y / h,
+                    (b.origin_x + b.width) / w,
+                    (b.origin_y + b.height) / h,
+                ]
+            )
             for b in (d.bounding_box for d in found)
-        ]  # fmt: skip
+        ]
         return [boxes[i] for i in distinct_faces(boxes)][: self.max_faces]
 
     def __enter__(self) -> Landmarker:
@@ -337,8 +347,15 @@ class Landmarker:
         self._box = face_box(points)
         return self._write(result, 0, points, mesh, blendshapes, matrix)
 
-    def _write(self, result: Any, k: int, points: np.ndarray, mesh: np.ndarray,
-               blendshapes: np.ndarray, matrix: np.ndarray | None) -> bool:  # fmt: skip
+    def _write(
+        self,
+        result: Any,
+        k: int,
+        points: np.ndarray,
+        mesh: np.ndarray,
+        blendshapes: np.ndarray,
+        matrix: np.ndarray | None,
+    ) -> bool:
         mesh[...] = points
         categories = result.face_blendshapes[k]
         if self._blend_order is None:

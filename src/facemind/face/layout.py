@@ -55,8 +55,11 @@ def check_video_id(video_id: str, *, source: str | None = None, row: int | None 
         raise InputError(
             "unsafe video id (no path separators, '..', leading dot, control characters, "
             "surrounding spaces; at most 200 characters)",
-            file=source, row=row, column="video_id", value=vid,
-        )  # fmt: skip
+            file=source,
+            row=row,
+            column="video_id",
+            value=vid,
+        )
     return vid
 
 

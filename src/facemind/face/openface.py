@@ -45,8 +45,9 @@ def read_openface_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         df = pd.read_csv(p, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot read as OpenFace CSV: {str(exc).splitlines()[0]}",
-                         file=str(p)) from None  # fmt: skip
+        raise InputError(
+            f"cannot read as OpenFace CSV: {str(exc).splitlines()[0]}", file=str(p)
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
     for col in REQUIRED:
         if col not in df.columns:
@@ -59,8 +60,9 @@ def _numeric(df: pd.DataFrame, col: str, source: str) -> np.ndarray:
     bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
-        raise InputError("not a number", file=source, row=i + 1, column=col,
-                         value=str(df[col].iloc[i]))  # fmt: skip
+        raise InputError(
+            "not a number", file=source, row=i + 1, column=col, value=str(df[col].iloc[i])
+        )
     return values.to_numpy(dtype=np.float64)
 
 
@@ -77,8 +79,12 @@ def openface_to_frames(df: pd.DataFrame, *, source: str = "OpenFace CSV") -> Ope
     num = {c: _numeric(df, c, source) for c in df.columns if c not in ("face_id",)}
     frame = num["frame"]
     if np.isnan(frame).any():
-        raise InputError("missing frame number", file=source,
-                         row=int(np.argmax(np.isnan(frame))) + 1, column="frame")  # fmt: skip
+        raise InputError(
+            "missing frame number",
+            file=source,
+            row=int(np.argmax(np.isnan(frame))) + 1,
+            column="frame",
+        )
     out: dict[str, np.ndarray] = {
         "frame": (frame - frame.min()).astype(np.int64),  # OpenFace counts from 1
         "timestamp": num["timestamp"],
@@ -134,8 +140,9 @@ def import_openface(
         p = Path(c)
         vid = check_video_id(p.stem, source=str(p))
         if vid in seen:
-            raise InputError(f"duplicate video id (also {seen[vid]})", file=str(p),
-                             column="video_id", value=vid)  # fmt: skip
+            raise InputError(
+                f"duplicate video id (also {seen[vid]})", file=str(p), column="video_id", value=vid
+            )
         seen[vid] = str(p)
         jobs.append((vid, p))
     # Read everything first: a bad file stops the import before anything is written.
@@ -144,27 +151,45 @@ def import_openface(
         df = imp.frames
         if fps is not None:
             df["timestamp"] = df["frame"].to_numpy(dtype=float) / fps
-        write_frame_table(df, layout.frames_path(vid),
-                          metadata={"facemind.video_id": vid, "facemind.backend": BACKEND})  # fmt: skip
+        write_frame_table(
+            df,
+            layout.frames_path(vid),
+            metadata={"facemind.video_id": vid, "facemind.backend": BACKEND},
+        )
         n, n_face = len(df), int(df["face_detected"].sum())
         ts = df["timestamp"].to_numpy()
         step = float(np.median(np.diff(ts))) if n > 1 else 0.0
         notes = []
         if imp.dropped_duplicate_faces:
-            notes.append(f"kept the most confident face per frame, left out "
-                         f"{imp.dropped_duplicate_faces} rows of other faces")  # fmt: skip
+            notes.append(
+                f"kept the most confident face per frame, left out "
+                f"{imp.dropped_duplicate_faces} rows of other faces"
+            )
         if fps is None and 0 < step < 0.005:
-            notes.append(f"timestamps advance {step * 1000:g} ms per frame (image-sequence "
-                         "output?); rerun with `fps` set to the real frame rate")  # fmt: skip
+            notes.append(
+                f"timestamps advance {step * 1000:g} ms per frame (image-sequence "
+                "output?); rerun with `fps` set to the real frame rate"
+            )
         if imp.missing_columns:
             notes.append(f"{len(imp.missing_columns)} OpenFace columns absent (left null)")
-        layout.write_record({
-            "video_id": vid, "participant_id": vid, "path": str(p.resolve()),
-            "size": p.stat().st_size, "status": "ok" if n_face else "no_face",
-            "error": "; ".join(notes) or None, "frames": n, "face_frames": n_face,
-            "fps": (1.0 / step) if step > 0 else None,
-            "duration": float(ts[-1] - ts[0] + step) if n else None,
-            "backend": BACKEND, "backend_version": "2.x", "model": None, "model_sha256": None,
-            "settings": "{}", "synthetic": False,
-        })  # fmt: skip
+        layout.write_record(
+            {
+                "video_id": vid,
+                "participant_id": vid,
+                "path": str(p.resolve()),
+                "size": p.stat().st_size,
+                "status": "ok" if n_face else "no_face",
+                "error": "; ".join(notes) or None,
+                "frames": n,
+                "face_frames": n_face,
+                "fps": (1.0 / step) if step > 0 else None,
+                "duration": float(ts[-1] - ts[0] + step) if n else None,
+                "backend": BACKEND,
+                "backend_version": "2.x",
+                "model": None,
+                "model_sha256": None,
+                "settings": "{}",
+                "synthetic": False,
+            }
+        )
     return layout.build_manifest()

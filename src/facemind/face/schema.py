@@ -151,9 +151,12 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
     if len(df) > 1 and not np.all(np.diff(ts) >= 0):
         bad = int(np.argmax(np.diff(ts) < 0)) + 1
         raise InputError(
-            "timestamps must not decrease", file=source, row=bad + 1, column="timestamp",
+            "timestamps must not decrease",
+            file=source,
+            row=bad + 1,
+            column="timestamp",
             value=float(ts[bad]),
-        )  # fmt: skip
+        )
     no_face = ~out["face_detected"]
     for col in CORE_COLUMNS[3:]:
         values = (
@@ -171,9 +174,12 @@ def conform(df: pd.DataFrame, *, source: str = "frame table") -> pd.DataFrame:
         if faces.isna().any() or (faces < 0).any():
             bad = int(np.flatnonzero(faces.isna().to_numpy() | (faces < 0).to_numpy())[0])
             raise InputError(
-                "face counts must be whole numbers of 0 or more", file=source, row=bad + 1,
-                column=FACES_COLUMN, value=df[FACES_COLUMN].iloc[bad],
-            )  # fmt: skip
+                "face counts must be whole numbers of 0 or more",
+                file=source,
+                row=bad + 1,
+                column=FACES_COLUMN,
+                value=df[FACES_COLUMN].iloc[bad],
+            )
         out[FACES_COLUMN] = faces.astype("int16").to_numpy()
     if MP_LANDMARKS_COLUMN in df.columns:
         out[MP_LANDMARKS_COLUMN] = [

@@ -103,8 +103,9 @@ def resolve_item_columns(
         if len(found) > 1:
             raise InputError(
                 f"item {item!r} appears under several columns {found}; keep one",
-                file=source, column=found[1],
-            )  # fmt: skip
+                file=source,
+                column=found[1],
+            )
         if found:
             mapping[item] = found[0]
         else:
@@ -123,8 +124,9 @@ def resolve_item_columns(
         hint = f" (did you mean {', '.join(hints[:5])}?)" if hints else ""
         raise InputError(
             f"item column(s) missing for instrument {inst.id!r}: {shown}{hint}",
-            file=source, column=missing[0],
-        )  # fmt: skip
+            file=source,
+            column=missing[0],
+        )
     return mapping
 
 
@@ -140,7 +142,9 @@ SHOWN_CELLS = 20
 def _bad_cells(col: pd.Series, inst: Instrument) -> tuple[np.ndarray, list[tuple[int, str, Any]]]:
     """Numeric values of one item column and its bad cells: ``(row index, reason, value)``."""
     if pd.api.types.is_bool_dtype(col):
-        return np.full(len(col), np.nan), [(0, "boolean item values are not allowed", bool(col.iloc[0]))]  # fmt: skip
+        return np.full(len(col), np.nan), [
+            (0, "boolean item values are not allowed", bool(col.iloc[0]))
+        ]
     bad: list[tuple[int, str, Any]] = []
     if pd.api.types.is_integer_dtype(col) and not col.hasnans:
         ints = col.to_numpy()
@@ -153,16 +157,22 @@ def _bad_cells(col: pd.Series, inst: Instrument) -> tuple[np.ndarray, list[tuple
         text = col.astype("string").str.strip()
         text = text.mask(text == "")
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad += [(int(i), "non-numeric item value", str(text.iloc[i]))
-                for i in np.flatnonzero(text.notna().to_numpy() & np.isnan(values))]  # fmt: skip
+        bad += [
+            (int(i), "non-numeric item value", str(text.iloc[i]))
+            for i in np.flatnonzero(text.notna().to_numpy() & np.isnan(values))
+        ]
     finite = ~np.isnan(values)
     checks = [
         (finite & ~np.isfinite(values), "item values must be finite"),
         (finite & np.isfinite(values) & (np.mod(values, 1) != 0), "item values must be integers"),
-        (finite & np.isfinite(values) & (np.mod(values, 1) == 0)
-         & ((values < inst.response_min) | (values > inst.response_max)),
-         f"item value out of range {inst.response_min}-{inst.response_max}"),
-    ]  # fmt: skip
+        (
+            finite
+            & np.isfinite(values)
+            & (np.mod(values, 1) == 0)
+            & ((values < inst.response_min) | (values > inst.response_max)),
+            f"item value out of range {inst.response_min}-{inst.response_max}",
+        ),
+    ]
     for mask, reason in checks:
         bad += [(int(i), reason, _show(col.iloc[i])) for i in np.flatnonzero(mask)]
     return values, sorted(bad, key=lambda b: b[0])
@@ -173,8 +183,10 @@ def _shifted_hint(values: list[np.ndarray], inst: Instrument) -> str:
     answered = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.empty(0)
     lo, hi = inst.response_min, inst.response_max
     if answered.size and answered.min() >= lo + 1 and answered.max() == hi + 1:
-        return (f"; every answer lies in {lo + 1}-{hi + 1}, one above the instrument's {lo}-{hi}: "
-                f"if the file codes answers from {lo + 1}, subtract 1 from every item")  # fmt: skip
+        return (
+            f"; every answer lies in {lo + 1}-{hi + 1}, one above the instrument's {lo}-{hi}: "
+            f"if the file codes answers from {lo + 1}, subtract 1 from every item"
+        )
     return ""
 
 
@@ -187,8 +199,10 @@ def _cells_error(
     row, _, column, reason, value = cells[0]
     message = reason
     if len(cells) > 1:
-        shown = [f"row {r + 1} column {c!r} value {v!r} ({why})"
-                 for r, _, c, why, v in cells[1:SHOWN_CELLS]]  # fmt: skip
+        shown = [
+            f"row {r + 1} column {c!r} value {v!r} ({why})"
+            for r, _, c, why, v in cells[1:SHOWN_CELLS]
+        ]
         more = f" and {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
         message += f"; {len(cells)} bad item values in all, also {'; '.join(shown)}{more}"
     return InputError(message + hint, file=source, **at(row + 1), column=column, value=value)
@@ -238,8 +252,11 @@ def validate_responses(
         first = int(np.flatnonzero((ids == ids.iloc[bad]).to_numpy())[0])
         raise InputError(
             f"duplicate participant id (first seen at row {rows[first]})",
-            file=source, **at(bad + 1), column=id_column, value=_show(ids.iloc[bad]),
-        )  # fmt: skip
+            file=source,
+            **at(bad + 1),
+            column=id_column,
+            value=_show(ids.iloc[bad]),
+        )
     mapping = resolve_item_columns([str(c) for c in df.columns], inst, source, other=(id_column,))
     values: dict[str, np.ndarray] = {}
     cells: list[tuple[int, int, str, str, Any]] = []

@@ -71,9 +71,14 @@ def available_models() -> list[str]:
 
 #: Other names people give the registered models (looked up case-insensitively).
 MODEL_ALIASES: dict[str, str] = {
-    "xgboost": "gbt", "xgb": "gbt", "logistic": "logreg", "logistic_regression": "logreg",
-    "random_forest": "rf", "randomforest": "rf", "svc": "svm",
-}  # fmt: skip
+    "xgboost": "gbt",
+    "xgb": "gbt",
+    "logistic": "logreg",
+    "logistic_regression": "logreg",
+    "random_forest": "rf",
+    "randomforest": "rf",
+    "svc": "svm",
+}
 
 
 def canonical_model(name: str) -> str:

@@ -239,9 +239,12 @@ class SequenceModel(DeepModel):
         from .nets import TemporalNet
 
         return TemporalNet(
-            len(self.channels_), self.n_outputs_, width=self.width, levels=self.levels,
+            len(self.channels_),
+            self.n_outputs_,
+            width=self.width,
+            levels=self.levels,
             dropout=self.dropout,
-        )  # fmt: skip
+        )
 
     def _window(self, z: np.ndarray, m: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
         w = self.window
@@ -326,8 +329,10 @@ class _CropModel(DeepModel):
             vid = _manifest_row(manifest, r, folder.root)
             files = select_crops(folder.crop_files(vid), self.k)
             if not files:
-                raise InputError("no face crops for this video (extract it with `save_crops` > 0)",
-                                 file=str(folder.crop_dir(vid)))  # fmt: skip
+                raise InputError(
+                    "no face crops for this video (extract it with `save_crops` > 0)",
+                    file=str(folder.crop_dir(vid)),
+                )
             key = ("crops", str(folder.crop_dir(vid)), tuple(f.name for f in files), self.size)
             out.append(
                 cached(key, lambda files=files: np.stack([load_crop(f, self.size) for f in files]))
@@ -560,8 +565,13 @@ def _builder(cls: type[DeepModel]) -> Any:
         task: str, *, random_state: int = 0, n_jobs: int = 1, frames: Any = None, **params: Any
     ) -> DeepModel:
         require_torch()
-        return cls(task, frames=None if frames is None else str(frames),
-                   random_state=random_state, threads=max(1, n_jobs), **params)  # fmt: skip
+        return cls(
+            task,
+            frames=None if frames is None else str(frames),
+            random_state=random_state,
+            threads=max(1, n_jobs),
+            **params,
+        )
 
     build.__doc__ = f"Unfitted :class:`{cls.__name__}` (checks that PyTorch is installed)."
     return build
@@ -572,13 +582,25 @@ build_frames_cnn = _builder(FramesCNN)
 build_clip_cnn = _builder(ClipCNN)
 
 for _name, _build, _input, _what in (
-    ("sequence", build_sequence, "frames",
-     "temporal CNN over per-frame AUs, pose, gaze and blendshapes (PyTorch)"),
-    ("frames-cnn", build_frames_cnn, "crops",
-     "ResNet-style CNN over K face crops with cross-frame attention (PyTorch)"),
-    ("clip-cnn", build_clip_cnn, "crops",
-     "multiscale 3D CNN over K face crops stacked in time (PyTorch)"),
-):  # fmt: skip
+    (
+        "sequence",
+        build_sequence,
+        "frames",
+        "temporal CNN over per-frame AUs, pose, gaze and blendshapes (PyTorch)",
+    ),
+    (
+        "frames-cnn",
+        build_frames_cnn,
+        "crops",
+        "ResNet-style CNN over K face crops with cross-frame attention (PyTorch)",
+    ),
+    (
+        "clip-cnn",
+        build_clip_cnn,
+        "crops",
+        "multiscale 3D CNN over K face crops stacked in time (PyTorch)",
+    ),
+):
     register_model(
         ModelSpec(_name, _build, tasks=ALL_TASKS, requires="deep", input=_input, description=_what)
     )

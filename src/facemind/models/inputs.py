@@ -133,8 +133,9 @@ def sequence_arrays(
     if missing:
         raise InputError(
             f"frame table lacks {len(missing)} channel(s) the model needs (schema mismatch)",
-            file=source, column=missing[0],
-        )  # fmt: skip
+            file=source,
+            column=missing[0],
+        )
     ts = frames["timestamp"].to_numpy(dtype=float)
     face = frames["face_detected"].to_numpy(dtype=bool)
     values = frames[list(channels)].to_numpy(dtype=np.float32, na_value=np.nan)
@@ -179,8 +180,14 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
     """uint8 crops (n, h, w, 3) resized to (n, size, size, 3), bilinear as :func:`load_crop`."""
     from PIL import Image
 
-    return np.stack([
-        np.asarray(Image.fromarray(np.ascontiguousarray(c)).resize(
-            (size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
-        for c in crops
-    ])  # fmt: skip
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(np.ascontiguousarray(c)).resize(
+                    (size, size), Image.Resampling.BILINEAR
+                ),
+                dtype=np.uint8,
+            )
+            for c in crops
+        ]
+    )

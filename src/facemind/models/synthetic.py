@@ -67,9 +67,12 @@ def write_synthetic_extraction(
 
     out = Path(out)
     config = SynthConfig(
-        participants=participants, seed=seed, discrepant_share=discrepant_share, fps=fps,
+        participants=participants,
+        seed=seed,
+        discrepant_share=discrepant_share,
+        fps=fps,
         duration=duration,
-    )  # fmt: skip
+    )
     write_cohort(out, config)
     responses = pd.read_csv(out / "responses.csv", dtype={"participant_id": str})
     manifest = pd.read_parquet(out / "manifest.parquet")

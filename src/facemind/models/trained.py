@@ -119,9 +119,13 @@ class TrainedModel:
     ) -> pd.DataFrame:
         cols, target = self._columns()
         out = pd.DataFrame(
-            {"participant_id": list(ids if participants is None else participants),
-             "video_id": list(ids), "subscale": self.meta["subscale"], "target": target}
-        )  # fmt: skip
+            {
+                "participant_id": list(ids if participants is None else participants),
+                "video_id": list(ids),
+                "subscale": self.meta["subscale"],
+                "target": target,
+            }
+        )
         pred = np.asarray(pred)
         classes = list(self.meta["classes"])
         if self.task == "regression":
@@ -171,16 +175,18 @@ class TrainedModel:
             raise InputError(
                 f"feature schema mismatch: {len(missing)} of the model's {len(cols)} feature "
                 f"columns are missing (trained on {self.meta.get('features_name', 'another table')})",
-                file=source, column=missing[0],
-            )  # fmt: skip
+                file=source,
+                column=missing[0],
+            )
         for c in cols:
             if not pd.api.types.is_numeric_dtype(table[c].dtype) or pd.api.types.is_bool_dtype(
                 table[c].dtype
             ):
                 raise InputError(
                     f"feature schema mismatch: column is {table[c].dtype}, the model expects numbers",
-                    file=source, column=c,
-                )  # fmt: skip
+                    file=source,
+                    column=c,
+                )
         X = table[cols].astype(np.float64)
         X = X.where(np.isfinite(X), np.nan)
         X.index = pd.RangeIndex(len(X))

@@ -100,8 +100,9 @@ def reliability_figure(panels: list[tuple[str, list[tuple[str, np.ndarray]]]]) -
             color = figures.PALETTE[i % len(figures.PALETTE)]
             ax.plot(x, y, "-", color=color, lw=1.2, label=label)
             ax.scatter(x, y, s=8 + 60 * b[used, 0] / b[:, 0].max(), color=color, zorder=3)
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability",
-               ylabel="observed rate")  # fmt: skip
+        ax.set(
+            xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability", ylabel="observed rate"
+        )
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
@@ -113,10 +114,15 @@ def calibration_section(data: ReportData) -> str:
     folds, summ = data.folds, data.summary
     head = "<h2>Calibration</h2>"
     if folds is None or "calibration" not in folds.columns or summ is None or summ.empty:
-        return head + "<p class='note'>Calibration needs classification sweep results with a calibration column.</p>"  # fmt: skip
+        return (
+            head
+            + "<p class='note'>Calibration needs classification sweep results with a calibration column.</p>"
+        )
     headline = _headline(folds)
     protocol, criterion = _setting(folds)
-    settings = [(0.0, "0%")] + ([(headline, f"{protocol} {headline:.0%} {criterion}")] if headline else [])  # fmt: skip
+    settings = [(0.0, "0%")] + (
+        [(headline, f"{protocol} {headline:.0%} {criterion}")] if headline else []
+    )
     rows, panels = [], []
     base_protocol = str(folds["protocol"].iloc[0])
     for (sub, model), g in folds.groupby(["subscale", "model"], sort=False):
@@ -131,9 +137,15 @@ def calibration_section(data: ReportData) -> str:
                 lines.append((label, bins))
             if not s.empty and "brier_mean" in s.columns:
                 r = s.iloc[0]
-                rows.append({"subscale": sub, "model": model_name(model), "setting": label,
-                             "Brier": _ci(r["brier_mean"], r["brier_ci_low"], r["brier_ci_high"]),
-                             "ECE": _ci(r["ece_mean"], r["ece_ci_low"], r["ece_ci_high"])})  # fmt: skip
+                rows.append(
+                    {
+                        "subscale": sub,
+                        "model": model_name(model),
+                        "setting": label,
+                        "Brier": _ci(r["brier_mean"], r["brier_ci_low"], r["brier_ci_high"]),
+                        "ECE": _ci(r["ece_mean"], r["ece_ci_low"], r["ece_ci_high"]),
+                    }
+                )
         if lines:
             panels.append((f"{sub} / {model_name(model)}", lines))
     out = [head]
@@ -148,10 +160,15 @@ def calibration_section(data: ReportData) -> str:
         "n/a: the model gives no probabilities.</p>"
     )
     if panels:
-        out.append(_img(reliability_figure(panels), "reliability diagrams",
-                               "Reliability diagrams, test folds pooled: observed rate of the positive "
-                               "class against the mean predicted probability in each of 10 bins (marker "
-                               "area = cases); on the dotted diagonal the probabilities are calibrated."))  # fmt: skip
+        out.append(
+            _img(
+                reliability_figure(panels),
+                "reliability diagrams",
+                "Reliability diagrams, test folds pooled: observed rate of the positive "
+                "class against the mean predicted probability in each of 10 bins (marker "
+                "area = cases); on the dotted diagonal the probabilities are calibrated.",
+            )
+        )
     return "".join(out)
 
 
@@ -183,20 +200,39 @@ def subgroups_section(data: ReportData) -> str:
     for fraction, protocol, criterion, label in settings:
         for r in _pick(summ, fraction, protocol, criterion).itertuples():
             key = (r.subscale, r.model, r.subgroup, r.level)
-            row = table.setdefault(key, {"subscale": r.subscale, "model": model_name(r.model),
-                                         "variable": r.subgroup, "level": r.level,
-                                         "test cases per fold": f"{r.n_test:.1f}"})  # fmt: skip
+            row = table.setdefault(
+                key,
+                {
+                    "subscale": r.subscale,
+                    "model": model_name(r.model),
+                    "variable": r.subgroup,
+                    "level": r.level,
+                    "test cases per fold": f"{r.n_test:.1f}",
+                },
+            )
             few = f" ({r.too_few_folds}/{r.n_folds} folds too few)" if r.too_few_folds else ""
-            row[f"{metric.upper()} {label}"] = _ci(
-                getattr(r, f"{metric}_mean"), getattr(r, f"{metric}_ci_low"),
-                getattr(r, f"{metric}_ci_high"),
-            ) + few  # fmt: skip
+            row[f"{metric.upper()} {label}"] = (
+                _ci(
+                    getattr(r, f"{metric}_mean"),
+                    getattr(r, f"{metric}_ci_low"),
+                    getattr(r, f"{metric}_ci_high"),
+                )
+                + few
+            )
         for r in _pick(gaps, fraction, protocol, criterion).itertuples():
             if not r.high:  # fewer than two levels with enough test cases: no gap to estimate
                 continue
-            gap_rows.append({"subscale": r.subscale, "model": model_name(r.model), "setting": label,
-                             "variable": r.subgroup, "highest": r.high, "lowest": r.low,
-                             "gap": _ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high)})  # fmt: skip
+            gap_rows.append(
+                {
+                    "subscale": r.subscale,
+                    "model": model_name(r.model),
+                    "setting": label,
+                    "variable": r.subgroup,
+                    "highest": r.high,
+                    "lowest": r.low,
+                    "gap": _ci(r.gap_mean, r.gap_ci_low, r.gap_ci_high),
+                }
+            )
     if table:
         out.append(_table(pd.DataFrame(list(table.values()))))
     if gap_rows:
@@ -231,8 +267,12 @@ def importance_figure(table: pd.DataFrame, top: int = 15) -> bytes:
     for ax, part, name in ((axes[0], groups, "group"), (axes[1], chans, "channel")):
         y = np.arange(len(part))
         mean = part["drop_mean"].to_numpy(dtype=float)
-        err = np.vstack([mean - part["drop_ci_low"].to_numpy(dtype=float),
-                         part["drop_ci_high"].to_numpy(dtype=float) - mean])  # fmt: skip
+        err = np.vstack(
+            [
+                mean - part["drop_ci_low"].to_numpy(dtype=float),
+                part["drop_ci_high"].to_numpy(dtype=float) - mean,
+            ]
+        )
         colors = [figures.PALETTE[0] if lo > 0 else "#BBBBBB" for lo in part["drop_ci_low"]]
         ax.barh(y, mean, xerr=np.nan_to_num(err), color=colors, ecolor="k", capsize=2)
         ax.set_yticks(y, part[name].astype(str), fontsize=8)
@@ -251,16 +291,24 @@ def importance_section(data: ReportData) -> str:
     if t is None or t.empty:
         return ""
     groups = t[t["level"] == "group"].sort_values("drop_mean", ascending=False)
-    rows = [{"group": r.group, "features": r.n_features,
-             "drop": _ci(r.drop_mean, r.drop_ci_low, r.drop_ci_high)} for r in groups.itertuples()]  # fmt: skip
+    rows = [
+        {
+            "group": r.group,
+            "features": r.n_features,
+            "drop": _ci(r.drop_mean, r.drop_ci_low, r.drop_ci_high),
+        }
+        for r in groups.itertuples()
+    ]
     metric = _esc(t["metric"].iloc[0])
     chance = CHANCE.get(str(t["metric"].iloc[0]))
     baseline = float(t["baseline"].mean())
     flag = ""
     if chance is not None and baseline <= chance:
-        flag = (f"<p class='warn'>The model's {metric} on the test folds, {baseline:.3f}, is not "
-                f"above chance ({chance:g}): it predicts no better than guessing, so these drops "
-                "say little about which channels carry the signal.</p>")  # fmt: skip
+        flag = (
+            f"<p class='warn'>The model's {metric} on the test folds, {baseline:.3f}, is not "
+            f"above chance ({chance:g}): it predicts no better than guessing, so these drops "
+            "say little about which channels carry the signal.</p>"
+        )
     return (
         "<h2>Which channels matter</h2>"
         + flag
@@ -270,7 +318,7 @@ def importance_section(data: ReportData) -> str:
             f"Drop in {metric} on held-out folds when a channel group's (left) or channel's "
             "(right) features are permuted together within the test fold; bars: mean over folds "
             "and repeats, whiskers: 95% corrected t-interval; blue: interval above 0.",
-        )  # fmt: skip
+        )
         + _table(pd.DataFrame(rows))
         + "<p class='note'>The model was fitted on each training fold only; importance is measured "
         "on the test fold, so it shows what the model uses on people it has not seen.</p>"

@@ -36,8 +36,11 @@ HEAD = "<h2>Heterogeneity or capacity?</h2>"
 def _iv(row: pd.Series | None, prefix: str) -> Interval:
     if row is None:
         return Interval(np.nan, np.nan, np.nan)
-    return Interval(float(row[f"{prefix}_mean"]), float(row[f"{prefix}_ci_low"]),
-                    float(row[f"{prefix}_ci_high"]))  # fmt: skip
+    return Interval(
+        float(row[f"{prefix}_mean"]),
+        float(row[f"{prefix}_ci_low"]),
+        float(row[f"{prefix}_ci_high"]),
+    )
 
 
 def heterogeneity_sentence(plain: Interval, matched: Interval) -> tuple[str, bool]:
@@ -45,16 +48,25 @@ def heterogeneity_sentence(plain: Interval, matched: Interval) -> tuple[str, boo
     if not np.isfinite(matched.mean):
         return "No predictions to place the errors (run the sweep with --save-predictions).", False
     if matched.above(+1):
-        return (f"Errors concentrate in the most discrepant fifth of respondents with the same "
-                f"score: {matched.text(signed=True)} over the least discrepant fifth "
-                f"(everyone: {plain.text(signed=True)}).", True)  # fmt: skip
+        return (
+            f"Errors concentrate in the most discrepant fifth of respondents with the same "
+            f"score: {matched.text(signed=True)} over the least discrepant fifth "
+            f"(everyone: {plain.text(signed=True)}).",
+            True,
+        )
     if plain.above(+1):
-        return (f"Errors concentrate in the most discrepant fifth ({plain.text(signed=True)}), "
-                "but not among respondents with the same score "
-                f"({matched.text(signed=True)}): low discrepancy goes with extreme totals, "
-                "which are easy cases.", False)  # fmt: skip
-    return (f"Errors do not concentrate in the most discrepant respondents (same score: "
-            f"{matched.text(signed=True)}; everyone: {plain.text(signed=True)}).", False)  # fmt: skip
+        return (
+            f"Errors concentrate in the most discrepant fifth ({plain.text(signed=True)}), "
+            "but not among respondents with the same score "
+            f"({matched.text(signed=True)}): low discrepancy goes with extreme totals, "
+            "which are easy cases.",
+            False,
+        )
+    return (
+        f"Errors do not concentrate in the most discrepant respondents (same score: "
+        f"{matched.text(signed=True)}; everyone: {plain.text(signed=True)}).",
+        False,
+    )
 
 
 def data_sentence(gain: Interval, better: int, label: str) -> tuple[str, bool]:
@@ -95,8 +107,10 @@ def reading(heterogeneity: bool, more_data: bool, capacity: bool, informative: b
             "most discrepant respondents, and neither more data nor larger models helped."
         )
     if heterogeneity:
-        return (f"Both: errors sit with the most discrepant respondents, and {' and '.join(limits)} "
-                "still help.")  # fmt: skip
+        return (
+            f"Both: errors sit with the most discrepant respondents, and {' and '.join(limits)} "
+            "still help."
+        )
     if limits:
         return f"Capacity or data, not heterogeneity, limit accuracy here: {' and '.join(limits)} help."
     return (
@@ -122,26 +136,38 @@ def heterogeneity_section(data: ReportData) -> str:
     errors = errors_by_discrepancy(preds, id_column=data.id_column) if preds is not None else None
     curve = learning_curve(folds)
     gains, cap = data_gain(folds, metric), capacity_gain(folds, metric)
-    out = [HEAD, "<p>The paper's second claim is that symptom heterogeneity, not model capacity, "
-           "limits accuracy. Three tests on held-out data, fits without removal, folds "
-           f"{html.escape(grouping(data.provenance))}: do errors sit with the respondents whose "
-           "answers are least like those of others with the same score; would more training "
-           "data help; would larger models?</p>"]  # fmt: skip
+    out = [
+        HEAD,
+        "<p>The paper's second claim is that symptom heterogeneity, not model capacity, "
+        "limits accuracy. Three tests on held-out data, fits without removal, folds "
+        f"{html.escape(grouping(data.provenance))}: do errors sit with the respondents whose "
+        "answers are least like those of others with the same score; would more training "
+        "data help; would larger models?</p>",
+    ]
     if errors is not None and not errors.empty:
         errors = _by_capacity(errors)
-        out.append(_img(figures.discrepancy_errors(errors, task == "regression"),
-                        "error by discrepancy quintile",
-                        "Held-out error (" + ("mean absolute error" if task == "regression"
-                        else "share misclassified") + ") by discrepancy quintile of the test "
-                        "participants, mean over folds with 95% bands: solid = quintiles within "
-                        "each score group (respondents with the same total), dashed = over "
-                        "everyone."))  # fmt: skip
+        out.append(
+            _img(
+                figures.discrepancy_errors(errors, task == "regression"),
+                "error by discrepancy quintile",
+                "Held-out error ("
+                + ("mean absolute error" if task == "regression" else "share misclassified")
+                + ") by discrepancy quintile of the test "
+                "participants, mean over folds with 95% bands: solid = quintiles within "
+                "each score group (respondents with the same total), dashed = over "
+                "everyone.",
+            )
+        )
     if not curve.empty and curve["train_size"].nunique() > 1:
-        out.append(_img(figures.learning_curves(_by_capacity(curve), metric, name),
-                        "metric by training size and model",
-                        f"{name} (mean over folds, 95% bands) against the training participants "
-                        "per fold: nested stratified subsamples of every training fold, each "
-                        "tested on the whole test fold; models in order of capacity."))  # fmt: skip
+        out.append(
+            _img(
+                figures.learning_curves(_by_capacity(curve), metric, name),
+                "metric by training size and model",
+                f"{name} (mean over folds, 95% bands) against the training participants "
+                "per fold: nested stratified subsamples of every training fold, each "
+                "tested on the whole test fold; models in order of capacity.",
+            )
+        )
     rows, readings = [], []
     for sub in dict.fromkeys(folds["subscale"]):
         full = folds[(folds["subscale"] == sub) & (folds["fraction"] == 0.0)]
@@ -161,13 +187,20 @@ def heterogeneity_section(data: ReportData) -> str:
         d_text, d = data_sentence(gain, better, label)
         k_text, k = capacity_sentence(sub_cap, better, label)
         informative = any(np.isfinite(i.low) for i in (matched, gain)) or not sub_cap.empty
-        readings.append(f"<p><b>{html.escape(sub)}</b> (best model {html.escape(model_name(best))}): "
-                        f"{html.escape(h_text)} {html.escape(d_text)} {html.escape(k_text)}</p>"
-                        f"<p class='reading'>{html.escape(reading(h, d, k, informative))}</p>")  # fmt: skip
-        rows.append({"subscale": sub, "best model": model_name(best),
-                     "top - bottom fifth, same score": matched.cell(),
-                     "top - bottom fifth, everyone": plain.cell(),
-                     f"{name} per doubling of data": gain.cell()})  # fmt: skip
+        readings.append(
+            f"<p><b>{html.escape(sub)}</b> (best model {html.escape(model_name(best))}): "
+            f"{html.escape(h_text)} {html.escape(d_text)} {html.escape(k_text)}</p>"
+            f"<p class='reading'>{html.escape(reading(h, d, k, informative))}</p>"
+        )
+        rows.append(
+            {
+                "subscale": sub,
+                "best model": model_name(best),
+                "top - bottom fifth, same score": matched.cell(),
+                "top - bottom fifth, everyone": plain.cell(),
+                f"{name} per doubling of data": gain.cell(),
+            }
+        )
     out.extend(readings)
     if rows:
         out.append(_table(pd.DataFrame(rows)))
@@ -177,8 +210,10 @@ def heterogeneity_section(data: ReportData) -> str:
     if curve.empty or curve["train_size"].nunique() < 2:
         missing.append("--train-sizes 0.25,0.5,1 (learning curves)")
     if missing:
-        out.append(f"<p class='note'>Run the sweep with {' and '.join(missing)} for the rest "
-                   "of this section.</p>")  # fmt: skip
+        out.append(
+            f"<p class='note'>Run the sweep with {' and '.join(missing)} for the rest "
+            "of this section.</p>"
+        )
     return "".join(out)
 
 

@@ -38,9 +38,12 @@ def _participants(data: ReportData) -> str:
     if data.features is not None:
         try:
             study = prepare_study(
-                data.features, data.responses, data.instrument, id_column=data.id_column,
+                data.features,
+                data.responses,
+                data.instrument,
+                id_column=data.id_column,
                 responses_name=data.source,
-            )  # fmt: skip
+            )
         except FacemindError as exc:
             return parts[0] + f"; features could not be joined: {_esc(exc)}"
         parts.append(
@@ -89,8 +92,10 @@ def grouping(record: dict | None) -> str:
     """How the folds were grouped: by participant, or by the ``cv_groups`` column."""
     column = ((record or {}).get("settings") or {}).get("cv_groups")
     if column:
-        return (f"grouped by {_esc(column)} (no {_esc(column)} on both sides of a split: "
-                "validation across sites)")  # fmt: skip
+        return (
+            f"grouped by {_esc(column)} (no {_esc(column)} on both sides of a split: "
+            "validation across sites)"
+        )
     return "grouped by participant"
 
 
@@ -148,8 +153,10 @@ def _tuning(record: dict | None) -> str:
     """How hyperparameters were chosen, from the results' provenance when it is there."""
     settings = (record or {}).get("settings", {})
     if "grid_search" not in settings:
-        return ("hyperparameters at facemind's defaults unless --grid-search was set (not stored "
-                "in the results)")  # fmt: skip
+        return (
+            "hyperparameters at facemind's defaults unless --grid-search was set (not stored "
+            "in the results)"
+        )
     if settings["grid_search"]:
         return "hyperparameters by an inner grid search on each training fold"
     return "hyperparameters at facemind's defaults (no grid search)"
@@ -181,22 +188,36 @@ def checklist_section(data: ReportData) -> str:
                 "not stored in the results)"
             )
     items = [
-        ("Data source", _esc(data.source)
-         + (" — SYNTHETIC, simulated by facemind synth" if synthetic else " — not marked synthetic")),
+        (
+            "Data source",
+            _esc(data.source)
+            + (
+                " — SYNTHETIC, simulated by facemind synth"
+                if synthetic
+                else " — not marked synthetic"
+            ),
+        ),
         ("Participants and missing data", _participants(data)),
         ("Outcome", outcome),
         ("Predictors", _predictors(data)),
         ("Sample size", _sample(folds) if have else "no sweep results"),
-        ("Missing answers and values",
-         "respondents missing any answer on a modelled subscale are left out (complete cases, "
-         "counted above); missing feature values are imputed from the training fold"),
-    ]  # fmt: skip
+        (
+            "Missing answers and values",
+            "respondents missing any answer on a modelled subscale are left out (complete cases, "
+            "counted above); missing feature values are imputed from the training fold",
+        ),
+    ]
     if have:
         models = ", ".join(_esc(model_name(m)) for m in dict.fromkeys(folds["model"]))
         balanced = bool((folds["n_fit"] < folds["n_train"]).any()) if "n_fit" in folds else False
-        items.append(("Model and tuning", f"{models}; " + (
-            "classes balanced by downsampling the training fold; " if balanced else "")
-            + _tuning(data.provenance)))  # fmt: skip
+        items.append(
+            (
+                "Model and tuning",
+                f"{models}; "
+                + ("classes balanced by downsampling the training fold; " if balanced else "")
+                + _tuning(data.provenance),
+            )
+        )
         items.append(("Validation", _validation(folds, data.provenance)))
         perf = REGRESSION_METRICS if task == "regression" else ("f1", "roc_auc")
         items.append(("Performance (0%, 95% interval)", _performance(summ, perf)))
@@ -208,12 +229,20 @@ def checklist_section(data: ReportData) -> str:
     if data.importance is not None and not data.importance.empty:
         t = data.importance[data.importance["level"] == "group"]
         above = [str(g) for g, lo in zip(t["group"], t["drop_ci_low"], strict=True) if lo > 0]
-        items.append(("Which predictors matter",
-                      f"permutation importance on held-out folds: interval above 0 for "
-                      f"{', '.join(map(_esc, above)) or 'no group'}"))  # fmt: skip
-    for name in ("Recruitment, eligibility and setting", "Consent and ethics approval",
-                 "Dates of data collection", "Blinding of outcome assessment",
-                 "Funding and conflicts of interest"):  # fmt: skip
+        items.append(
+            (
+                "Which predictors matter",
+                f"permutation importance on held-out folds: interval above 0 for "
+                f"{', '.join(map(_esc, above)) or 'no group'}",
+            )
+        )
+    for name in (
+        "Recruitment, eligibility and setting",
+        "Consent and ethics approval",
+        "Dates of data collection",
+        "Blinding of outcome assessment",
+        "Funding and conflicts of interest",
+    ):
         items.append((name, UNKNOWN))
     body = "".join(
         f"<tr><td>{_esc(k)}</td><td style='text-align:left'>{v}</td></tr>" for k, v in items

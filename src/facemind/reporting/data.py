@@ -102,9 +102,12 @@ def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
     record = read_provenance(results)
     if record is not None:
         check_results(
-            record, results=results, instrument=data.instrument, responses=data.responses,
+            record,
+            results=results,
+            instrument=data.instrument,
+            responses=data.responses,
             responses_name=data.source,
-        )  # fmt: skip
+        )
     _take_provenance(data, record)
     side = summary_path(results)
     data.summary = read_table(side) if side.exists() else summarize(data.folds)
@@ -141,8 +144,9 @@ def load_report_data(
         check_choice("group_by", group_by, ("total", "band"))
 
     resp, source = study_table(responses, id_column, encoding)
-    data = ReportData(responses=resp, instrument=load_instrument(instrument),
-                      id_column=id_column, source=source)  # fmt: skip
+    data = ReportData(
+        responses=resp, instrument=load_instrument(instrument), id_column=id_column, source=source
+    )
     if isinstance(results, SweepResult):
         data.folds, data.summary, data.subgroups = results.folds, results.summary, results.subgroups
         data.predictions = results.predictions

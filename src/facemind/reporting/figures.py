@@ -110,8 +110,9 @@ def removal_curves(summary: pd.DataFrame, metric: str) -> bytes:
                 ax.set_ylabel(metric.upper() if len(metric) <= 3 else metric, fontsize=11)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout(rect=(0, 0, 1, 0.93 if len(subs) == 1 else 0.96))
-    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=10,
-               frameon=False)  # fmt: skip
+    fig.legend(
+        handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=10, frameon=False
+    )
     return to_png(fig)
 
 
@@ -128,9 +129,12 @@ def confusion_grid(
     cell = 1.0 + 0.55 * k
     slanted = k > 2 or max(len(str(n)) for n in class_names) > 8
     fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(2.6 + cell * n_cols + 1.0, 0.6 + cell * n_rows),
-        squeeze=False, layout="constrained",
-    )  # fmt: skip
+        n_rows,
+        n_cols,
+        figsize=(2.6 + cell * n_cols + 1.0, 0.6 + cell * n_rows),
+        squeeze=False,
+        layout="constrained",
+    )
     image = None
     for r, row in enumerate(grid):
         for c, m in enumerate(row):
@@ -142,8 +146,15 @@ def confusion_grid(
             share = np.divide(m, totals, out=np.zeros_like(m, dtype=float), where=totals > 0)
             image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
             for (i, j), v in np.ndenumerate(m):
-                ax.text(j, i, f"{share[i, j]:.0%}\n(n={int(v)})", ha="center", va="center",
-                        fontsize=9, color="white" if share[i, j] > 0.5 else "black")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    f"{share[i, j]:.0%}\n(n={int(v)})",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
             ax.set_xticks(range(k), class_names if r == n_rows - 1 else [""] * k, fontsize=8)
             if slanted:  # long or many names: slanted, each ending under its column
                 ax.tick_params(axis="x", labelrotation=30)
@@ -153,14 +164,25 @@ def confusion_grid(
             if r == 0:
                 ax.set_title(column_titles[c].replace(", ", "\n", 1), fontsize=9)
             if c == 0:
-                ax.set_ylabel(row_titles[r].replace(" - ", "\n", 1), rotation=0, ha="right",
-                              va="center", fontsize=9, fontweight="bold")  # fmt: skip
+                ax.set_ylabel(
+                    row_titles[r].replace(" - ", "\n", 1),
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                    fontsize=9,
+                    fontweight="bold",
+                )
             if r == n_rows - 1:
                 ax.set_xlabel("predicted", fontsize=8)
     fig.suptitle("rows: true class; columns: predicted class", fontsize=9)
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=min(1.0, 3.0 / n_rows), format=lambda v, _: f"{v:.0%}",
-                     label="share of the true class")  # fmt: skip
+        fig.colorbar(
+            image,
+            ax=axes,
+            shrink=min(1.0, 3.0 / n_rows),
+            format=lambda v, _: f"{v:.0%}",
+            label="share of the true class",
+        )
     return to_png(fig)
 
 
@@ -172,8 +194,14 @@ def cluster_scatter(x: np.ndarray, labels: dict[int, np.ndarray], columns: Seque
     for ax, (k, lab) in zip(axes[0], labels.items(), strict=True):
         for c in range(k):
             sel = lab == c
-            ax.scatter(x[sel, 0] + jitter[sel, 0], x[sel, 1] + jitter[sel, 1], s=5, alpha=0.5,
-                       color=PALETTE[c % len(PALETTE)], label=f"cluster {c} (n={sel.sum()})")  # fmt: skip
+            ax.scatter(
+                x[sel, 0] + jitter[sel, 0],
+                x[sel, 1] + jitter[sel, 1],
+                s=5,
+                alpha=0.5,
+                color=PALETTE[c % len(PALETTE)],
+                label=f"cluster {c} (n={sel.sum()})",
+            )
         ax.set_xlabel(f"{columns[0]} (z)")
         ax.set_ylabel(f"{columns[1]} (z)")
         ax.set_title(f"{k} clusters", fontsize=10)
@@ -220,8 +248,9 @@ def _legend_above(fig: Any, ax: Any, top: float, ncol: int) -> None:
     """The first panel's legend, centred above the panels."""
     handles, labels = ax.get_legend_handles_labels()
     fig.tight_layout(rect=(0, 0, 1, top))
-    fig.legend(handles, labels, loc="upper center", ncol=min(ncol, len(labels)), fontsize=9,
-               frameon=False)  # fmt: skip
+    fig.legend(
+        handles, labels, loc="upper center", ncol=min(ncol, len(labels)), fontsize=9, frameon=False
+    )
 
 
 def discrepancy_errors(errors: pd.DataFrame, regression: bool) -> bytes:
@@ -233,14 +262,25 @@ def discrepancy_errors(errors: pd.DataFrame, regression: bool) -> bytes:
     for ax, sub in zip(axes[0], subs, strict=True):
         for i, model in enumerate(models):
             for ranking, style in (("matched", "-"), ("plain", "--")):
-                line = errors[(errors["subscale"] == sub) & (errors["model"] == model)
-                              & (errors["ranking"] == ranking)].sort_values("quintile")  # fmt: skip
+                line = errors[
+                    (errors["subscale"] == sub)
+                    & (errors["model"] == model)
+                    & (errors["ranking"] == ranking)
+                ].sort_values("quintile")
                 if line.empty:
                     continue
                 color = PALETTE[i % len(PALETTE)]
                 label = f"{model_name(model)}, {'within score group' if ranking == 'matched' else 'everyone'}"
-                _band_line(ax, line["quintile"], line["error_mean"], line["error_ci_low"],
-                           line["error_ci_high"], style, color, label)  # fmt: skip
+                _band_line(
+                    ax,
+                    line["quintile"],
+                    line["error_mean"],
+                    line["error_ci_low"],
+                    line["error_ci_high"],
+                    style,
+                    color,
+                    label,
+                )
         ax.set_xticks(range(1, 6), ["1\nleast", "2", "3", "4", "5\nmost"])
         ax.set_xlabel("discrepancy quintile of the test participants")
         ax.set_title(sub, fontsize=11)
@@ -263,8 +303,16 @@ def learning_curves(curve: pd.DataFrame, metric: str, metric_label: str) -> byte
             if line.empty:
                 continue
             color = PALETTE[i % len(PALETTE)]
-            _band_line(ax, line["n_train"], line[f"{metric}_mean"], line[f"{metric}_ci_low"],
-                       line[f"{metric}_ci_high"], "-", color, model_name(model))  # fmt: skip
+            _band_line(
+                ax,
+                line["n_train"],
+                line[f"{metric}_mean"],
+                line[f"{metric}_ci_low"],
+                line[f"{metric}_ci_high"],
+                "-",
+                color,
+                model_name(model),
+            )
         ax.set_xscale("log", base=2)
         ticks = sorted({round(float(v)) for v in curve.loc[curve["subscale"] == sub, "n_train"]})
         ax.set_xticks(ticks, [str(t) for t in ticks])

@@ -143,10 +143,12 @@ def _removed(folds: pd.DataFrame | None) -> pd.DataFrame:
     first = folds[folds["model"] == folds["model"].iloc[0]]
     keys = ["subscale", "protocol", "criterion", "fraction"]
     g = first.groupby(keys)
-    out = pd.DataFrame({
-        "cohort": g["n_removed_test"].sum() / g["repeat"].nunique(),
-        "train": g["n_removed_train"].mean(),
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "cohort": g["n_removed_test"].sum() / g["repeat"].nunique(),
+            "train": g["n_removed_train"].mean(),
+        }
+    )
     return out.reset_index()
 
 
@@ -244,8 +246,10 @@ def findings_section(
         )
     out = ["<h2>Findings</h2>"]
     if head is None or crit is None:
-        out.append(f"<p class='note'>{_why_no_removal(fractions, crit)}: the findings "
-                   "list the metric at 0% only.</p>")  # fmt: skip
+        out.append(
+            f"<p class='note'>{_why_no_removal(fractions, crit)}: the findings "
+            "list the metric at 0% only.</p>"
+        )
     out.append(
         f"<p>Metric: {mname} on held-out folds"
         + (" (higher is better)" if better > 0 else " (lower is better)")
@@ -398,10 +402,13 @@ def _why_no_removal(fractions: list[float], crit: str | None) -> str:
         return "The sweep ran no removal (only 0%)"
     shares = ", ".join(f"{f:.0%}" for f in swept)
     if crit is None:
-        return (f"The sweep removed {shares} by random choice only, with no criterion to "
-                "compare it with")  # fmt: skip
-    return (f"Removal of {shares} ran but removed nobody (too few participants for any "
-            "of these shares)")  # fmt: skip
+        return (
+            f"The sweep removed {shares} by random choice only, with no criterion to "
+            "compare it with"
+        )
+    return (
+        f"Removal of {shares} ran but removed nobody (too few participants for any of these shares)"
+    )
 
 
 def _removing(removed: pd.DataFrame, sub: str, fractions: list[float]) -> list[float]:

@@ -67,8 +67,10 @@ class ReportContext:
             return ""
         flags = [self.origins.get(s) for s in sources]
         if any(f is True for f in flags):
-            return ('<p class="origin synthetic">Synthetic data: simulated by facemind synth; '
-                    "it describes no real person.</p>")  # fmt: skip
+            return (
+                '<p class="origin synthetic">Synthetic data: simulated by facemind synth; '
+                "it describes no real person.</p>"
+            )
         return '<p class="origin real">Real data: recorded videos processed by facemind.</p>'
 
 
@@ -142,9 +144,14 @@ def scores_section(ctx: ReportContext) -> str:
     """Score histograms with cut-offs and band counts per subscale."""
     inst, scores = ctx.data.instrument, ctx.scores
     out = ["<h2>Scores</h2>", ctx.origin("responses")]
-    out.append(_img(figures.score_histograms(scores, inst.subscales), "score histograms",
-                    "Distribution of each scored total (raw item sum x the subscale's multiplier, the "
-                    "scale the bands are defined on); dotted lines are the band cut-offs."))  # fmt: skip
+    out.append(
+        _img(
+            figures.score_histograms(scores, inst.subscales),
+            "score histograms",
+            "Distribution of each scored total (raw item sum x the subscale's multiplier, the "
+            "scale the bands are defined on); dotted lines are the band cut-offs.",
+        )
+    )
     rows = []
     for name, sub in inst.subscales.items():
         if not sub.bands:
@@ -163,17 +170,32 @@ def sdi_section(ctx: ReportContext) -> str:
     rows = []
     for name, res in results.items():
         curve = res.removal_curve(sdi.DEFAULT_REMOVAL_FRACTIONS)
-        rows.append({"subscale": name, "n": res.n, "groups": len(res.groups),
-                     **{f"SDI -{f:.0%}": v for f, v in zip(curve["fraction"], curve["sdi"], strict=True)}})  # fmt: skip
+        rows.append(
+            {
+                "subscale": name,
+                "n": res.n,
+                "groups": len(res.groups),
+                **{
+                    f"SDI -{f:.0%}": v for f, v in zip(curve["fraction"], curve["sdi"], strict=True)
+                },
+            }
+        )
     out.append(_table(pd.DataFrame(rows)))
     out.extend(f"<p class='warn'>{html.escape(w)}</p>" for w in small_group_warnings(results))
-    out.append('<p class="note">SDI after removing X%: the most discrepant X% of every total-score group '
-               "removed, group table recomputed on the rest (discrepancies not renormalized).</p>")  # fmt: skip
+    out.append(
+        '<p class="note">SDI after removing X%: the most discrepant X% of every total-score group '
+        "removed, group table recomputed on the rest (discrepancies not renormalized).</p>"
+    )
     multipliers = {n: s.multiplier for n, s in ctx.data.instrument.subscales.items()}
-    out.append(_img(figures.to_png(sdi_figure(results, multipliers)), "SDI per group",
-                    "Left: GDI (mean + sd of discrepancy) of each group of respondents with the same "
-                    "total, on the scored scale of the Scores section; dashed line the SDI. Right: how "
-                    "discrepant respondents are (0 = typical profile for their score)."))  # fmt: skip
+    out.append(
+        _img(
+            figures.to_png(sdi_figure(results, multipliers)),
+            "SDI per group",
+            "Left: GDI (mean + sd of discrepancy) of each group of respondents with the same "
+            "total, on the scored scale of the Scores section; dashed line the SDI. Right: how "
+            "discrepant respondents are (0 = typical profile for their score).",
+        )
+    )
     return "".join(out)
 
 
@@ -213,12 +235,17 @@ def sweep_section(ctx: ReportContext) -> str:
     task = str(summ["task"].iloc[0])
     metric = "mae" if task == "regression" else "f1"
     out = [f"<h2>Models ({html.escape(task)})</h2>", ctx.origin("responses", "features")]
-    out.append(_img(figures.removal_curves(summ, metric), "removal curves",
-                    f"{metric_name(metric)} (mean over folds, band = 95% corrected t-interval, truncated to "
-                    "the metric's range) against the share of respondents removed: solid = paper protocol "
-                    "(test folds filtered too), dashed = train-only (test on everyone); colours = removal "
-                    "criterion (random is the control). The numbers are in the Findings tables.",
-                    wide=True))  # fmt: skip
+    out.append(
+        _img(
+            figures.removal_curves(summ, metric),
+            "removal curves",
+            f"{metric_name(metric)} (mean over folds, band = 95% corrected t-interval, truncated to "
+            "the metric's range) against the share of respondents removed: solid = paper protocol "
+            "(test folds filtered too), dashed = train-only (test on everyone); colours = removal "
+            "criterion (random is the control). The numbers are in the Findings tables.",
+            wide=True,
+        )
+    )
     out.append(confusion_section(data, task))
     return "".join(out)
 
@@ -265,12 +292,16 @@ def confusion_section(data: ReportData, task: str) -> str:
     size = next(m.shape[0] for row in grid for m in row if m is not None)
     if len(names) != size:
         names = ["negative", "positive"] if size == 2 else [str(i) for i in range(size)]
-    return _img(figures.confusion_grid(grid, [f"{s} - {model_name(m)}" for s, m in pairs],
-                                       [c for c, _ in columns], names),
-                "confusion matrices",
-                "Confusion matrices summed over test folds: rows true class, columns predicted; each "
-                "cell is the share of its row (one colour scale for all) with the count below. Under "
-                "the paper protocol the test folds shrink too.", wide=True)  # fmt: skip
+    return _img(
+        figures.confusion_grid(
+            grid, [f"{s} - {model_name(m)}" for s, m in pairs], [c for c, _ in columns], names
+        ),
+        "confusion matrices",
+        "Confusion matrices summed over test folds: rows true class, columns predicted; each "
+        "cell is the share of its row (one colour scale for all) with the count below. Under "
+        "the paper protocol the test folds shrink too.",
+        wide=True,
+    )
 
 
 def _summed(part: pd.DataFrame) -> np.ndarray | None:
@@ -291,9 +322,14 @@ def cluster_section(ctx: ReportContext) -> str:
     clustering = labels.cluster_scores(complete, cols, (2, 3))
     x = labels.standardize(complete[cols].to_numpy(dtype=float))
     out = ["<h2>Data-driven clusters</h2>", ctx.origin("responses")]
-    out.append(_img(figures.cluster_scatter(x, clustering.labels, cols), "clusters",
-                    f"Agglomerative (Ward) clusters of the standardized {', '.join(cols)} scores, shown on the "
-                    "first two; clusters are numbered by severity."))  # fmt: skip
+    out.append(
+        _img(
+            figures.cluster_scatter(x, clustering.labels, cols),
+            "clusters",
+            f"Agglomerative (Ward) clusters of the standardized {', '.join(cols)} scores, shown on the "
+            "first two; clusters are numbered by severity.",
+        )
+    )
     table = clustering.table.copy()
     table["sizes"] = table["sizes"].astype(str)
     out.append(_table(table))
@@ -332,9 +368,14 @@ def extraction_section(ctx: ReportContext) -> str:
         else "?"
     )
     out.append(f"<p>{len(manifest)} videos; backend: {html.escape(backends)}.</p>")
-    out.append(_img(figures.coverage_histogram(manifest), "extraction quality",
-                    "Left: share of frames in which a face was found, per video; right: videos per status "
-                    "(ok, no_face, failed)."))  # fmt: skip
+    out.append(
+        _img(
+            figures.coverage_histogram(manifest),
+            "extraction quality",
+            "Left: share of frames in which a face was found, per video; right: videos per status "
+            "(ok, no_face, failed).",
+        )
+    )
     bad = manifest[manifest["status"] != "ok"]
     if len(bad):
         reasons = bad.groupby(["status", bad["error"].fillna("")]).size().reset_index(name="videos")
@@ -356,9 +397,11 @@ def features_section(ctx: ReportContext) -> str:
         f"<p>{len(feats)} rows ({unit}), {int(table['features'].sum())} feature columns.</p>"
     )
     out.append(_table(table, floatfmt="{:.1%}"))
-    out.append("<p class='note'>missing share: empty cells among the group's features; rows without "
-               "any: rows in which every feature of the group is empty (no usable frames of that "
-               "channel).</p>")  # fmt: skip
+    out.append(
+        "<p class='note'>missing share: empty cells among the group's features; rows without "
+        "any: rows in which every feature of the group is empty (no usable frames of that "
+        "channel).</p>"
+    )
     return "".join(out)
 
 
@@ -398,8 +441,10 @@ def _banner(ctx: ReportContext) -> str:
     if not ctx.labelled:
         return ""
     real = [k for k, v in ctx.origins.items() if v is False]
-    text = ("SYNTHETIC DATA: the participants, answers, facial features and model results in this "
-            "report were simulated by facemind synth; nothing in them describes real people.")  # fmt: skip
+    text = (
+        "SYNTHETIC DATA: the participants, answers, facial features and model results in this "
+        "report were simulated by facemind synth; nothing in them describes real people."
+    )
     if "manifest" in real:
         text += " The Extraction quality section is real: it describes real videos."
     text += " Every section says which it is."
