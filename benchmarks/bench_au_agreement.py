@@ -9,8 +9,12 @@ videos show two people: person A in ``single_face``, ``face_noface`` and ``nofac
 Printed: per-AU Pearson r and mean level difference (facemind minus OpenFace, 0-5 scale) per
 video; r of pose (pitch, yaw, roll) and gaze angles; the mouth coupling (r with OpenFace's
 AU25 + AU26) of our pitch, AU06, AU07 and AU45 beside that of OpenFace's own; pitch r after
-removing what OpenFace's AU12, AU25 and AU26 explain of its pitch; per video the mean AU r and
-the lowest AU. An AU whose OpenFace sd is at most 0.1 in a video gets no r there.
+removing what OpenFace's AU12, AU25 and AU26 explain of its pitch; the same couplings within a
+second (each signal minus its 1 s running median: speech moves the mouth within a second,
+posture more slowly); per video the mean AU r and the lowest AU; and the pitch and AU figures
+again without OpenFace's tracking failures (frames where its rotation is more than 20 degrees
+from its own 1 s running median, as after it lost and re-found the face in the talking-face
+video). An AU whose OpenFace sd is at most 0.1 in a video gets no r there.
 
 Leave-one-person-out: for each AU, the variants of its source in ``aus.AU_MAP`` (blendshapes
 alone, landmark measures alone, both; neutral percentile 5 or 50) are scored on one person
@@ -43,6 +47,9 @@ FLAT_SD = 0.1
 EXPRESSION_AUS = ("AU12", "AU25", "AU26")
 MOUTH_AUS = ("AU25", "AU26")  # OpenFace's mouth opening
 COUPLED = ("pose_pitch", "AU06", "AU07", "AU45")
+# OpenFace's rotation this far (degrees) from its own running median over one second: a head
+# does not turn that far and back within a second, so these are OpenFace's tracking failures.
+FAILURE_DEG = 20.0
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,12 +79,39 @@ def aligned(ours: pd.DataFrame, of: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     return both.loc[idx[mask]], of.loc[idx[mask]]
 
 
-def compare(ours: pd.DataFrame, of: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
-    """Per column: (r, mean difference ours - OpenFace, OpenFace sd) on frames both found."""
+def running_median(x: np.ndarray, fps: float) -> np.ndarray:
+    """``x``'s median over a centred window of one second (an odd number of frames)."""
+    from scipy.ndimage import median_filter
+
+    return median_filter(x, size=2 * int(round(fps / 2)) + 1, mode="nearest")
+
+
+def reference_failures(of: pd.DataFrame, fps: float) -> np.ndarray:
+    """Rows of ``of`` (its face frames) whose rotation is ``FAILURE_DEG`` from its 1 s median."""
+    rot = np.degrees(of[["pose_Rx", "pose_Ry", "pose_Rz"]].to_numpy(float))
+    med = np.column_stack([running_median(rot[:, k], fps) for k in range(3)])
+    return np.abs(rot - med).max(axis=1) > FAILURE_DEG
+
+
+def compare(
+    ours: pd.DataFrame, of: pd.DataFrame, fps: float, *, drop_failures: bool = False
+) -> dict[str, tuple[float, float, float]]:
+    """Per column: (r, mean difference ours - OpenFace, OpenFace sd) on frames both found.
+
+    ``drop_failures`` leaves out OpenFace's tracking failures (:func:`reference_failures`).
+    Also: the mouth coupling of ``COUPLED`` over the video and within a second (each signal
+    minus its 1 s running median: the time scale of speech, not of posture).
+    """
     from facemind.face.schema import AU_NAMES
 
     a, b = aligned(ours, of)
-    out: dict[str, tuple[float, float, float]] = {"frames": (len(a), 0.0, 0.0)}
+    failed = reference_failures(b, fps)
+    if drop_failures:
+        a, b = a[~failed], b[~failed]
+    out: dict[str, tuple[float, float, float]] = {
+        "frames": (len(a), 0.0, 0.0),
+        "failures": (int(failed.sum()), 0.0, 0.0),
+    }
     for au in AU_NAMES:
         x, y = a[au].to_numpy(float), b[f"{au}_r"].to_numpy(float)
         out[au] = (pearson(x, y), float(np.mean(x - y)), float(np.std(y)))
@@ -87,9 +121,12 @@ def compare(ours: pd.DataFrame, of: pd.DataFrame) -> dict[str, tuple[float, floa
     mouth = sum(b[f"{au}_r"].to_numpy(float) for au in MOUTH_AUS)
     for col in COUPLED:
         of_col = "pose_Rx" if col == "pose_pitch" else f"{col}_r"
-        out[f"mouth~{col}"] = (
-            pearson(a[col].to_numpy(float), mouth),
-            pearson(b[of_col].to_numpy(float), mouth),
+        x, y = a[col].to_numpy(float), b[of_col].to_numpy(float)
+        out[f"mouth~{col}"] = (pearson(x, mouth), pearson(y, mouth), 0.0)
+        fast_mouth = mouth - running_median(mouth, fps)
+        out[f"fast~{col}"] = (
+            pearson(x - running_median(x, fps), fast_mouth),
+            pearson(y - running_median(y, fps), fast_mouth),
             0.0,
         )
     out["pitch_partial"] = partial_pitch(a["pose_pitch"].to_numpy(float), b)
@@ -194,12 +231,13 @@ def main() -> None:
         for need in (assets / name, ref / f"{Path(name).stem}.csv"):
             if not need.is_file():
                 raise SystemExit(f"{need}: file not found (see --assets and --openface)")
-    results, vrs = {}, {}
+    results, clean, vrs = {}, {}, {}
     for name in VIDEOS:
         stem = Path(name).stem
         of = pd.read_csv(ref / f"{stem}.csv", skipinitialspace=True)
         res = extract(assets / name, assets / "face_landmarker.task", args.au_calibration)
-        results[stem] = compare(res.frames, of)
+        results[stem] = compare(res.frames, of, res.info.fps)
+        clean[stem] = compare(res.frames, of, res.info.fps, drop_failures=True)
         vrs[stem] = variant_rs(res, of, res.info.width, res.info.height, args.au_calibration)
     stems = list(results)
     print(f"{'':13}" + "".join(f"{s[:22]:>24}" for s in stems))
@@ -217,6 +255,13 @@ def main() -> None:
     for col in COUPLED:
         cells = "".join(
             f"{results[s]['mouth~' + col][0]:>10.2f}{results[s]['mouth~' + col][1]:>7.2f}{'':>7}"
+            for s in stems
+        )
+        print(f"{col:13}" + cells)
+    print("within a second (each signal minus its 1 s running median), ours / OpenFace's own")
+    for col in COUPLED:
+        cells = "".join(
+            f"{results[s]['fast~' + col][0]:>10.2f}{results[s]['fast~' + col][1]:>7.2f}{'':>7}"
             for s in stems
         )
         print(f"{col:13}" + cells)
@@ -238,6 +283,18 @@ def main() -> None:
             f"{s}: mean AU r {np.mean(list(rs.values())):.2f} over {len(rs)} AUs (target "
             f">= 0.6), lowest {low} {rs[low]:.2f} (target >= 0); {pose}; mean |level "
             f"difference| {diffs:.2f}"
+        )
+    print(
+        f"\nwithout OpenFace's tracking failures (its rotation more than {FAILURE_DEG:.0f} deg "
+        "from its own 1 s running median):"
+    )
+    for s in stems:
+        c = clean[s]
+        rs = [c[au][0] for au in AU_NAMES if c[au][2] > FLAT_SD]
+        print(
+            f"{s}: {int(c['failures'][0])} frames left out; mean AU r {np.mean(rs):.2f}; "
+            f"pitch r {c['pose_pitch'][0]:.2f}; pitch mouth coupling ours "
+            f"{c['mouth~pose_pitch'][0]:.2f} / OpenFace's {c['mouth~pose_pitch'][1]:.2f}"
         )
     table = reliability_table(results, vrs)
     print(f"\nreliability ({RULE}):\n")

@@ -336,3 +336,53 @@ def test_pitch_does_not_follow_the_mouth(detections):
     again = P.fit_head(back, *size)
     assert np.allclose(again.rotation, fit.rotation, atol=1e-9)
     assert np.allclose(again.camera, fit.camera, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def talking(assets_dir, face_model):
+    """facemind's extraction of WolfgangLanger_Pexels.mp4 (a second person, 472 frames: crying,
+    a hand over the mouth, then laughing; the head moves)."""
+    from facemind.face.extract import ExtractSettings, extract_video
+
+    settings = ExtractSettings()
+    path = assets_dir / "WolfgangLanger_Pexels.mp4"
+    return extract_video(path, lambda: settings.landmarker(face_model), settings)
+
+
+def _within_second(x: np.ndarray, fps: float) -> np.ndarray:
+    """``x`` minus its running median over one second: the time scale of speech."""
+    return x - ndimage.median_filter(x, size=2 * int(round(fps / 2)) + 1, mode="nearest")
+
+
+def test_mouth_moves_neither_pose_nor_upper_face_on_the_talking_face(talking):
+    """On a second person's real frames: (a) by design, the lower lip and jaw moved 1 cm down in
+    the head's axes (the mouth opened further) leave the pose and the upper-face landmark measures exactly as they were;
+    (b) within a second (where the lips move with speech and the posture hardly does), pitch,
+    AU06, AU07 and AU45 do not follow the lip gap (measured |r| 0.00-0.10). Over the whole
+    clip pitch and the lip gap do go together (r about -0.6): she looks up while her mouth is
+    open, a posture that the pixels confirm (benchmarks/check_pitch_flow.py)."""
+    df = talking.frames
+    assert df["face_detected"].all()
+    w, h = talking.info.width, talking.info.height
+    mesh = np.stack(df[MP_LANDMARKS_COLUMN].to_numpy()).reshape(len(df), -1, 3)
+    mesh_px = mesh.astype(np.float64) * np.array([w, h, w])
+    fit = P.fit_head(mesh_px, w, h)
+    head = fit.head_points(mesh_px)
+    feats = geometry_features(head)
+    moved = head.copy()
+    moved[:, [14, 17, 84, 87, 314, 317, *JAW]] += (0.0, 1.0, 0.0)  # lower lip, jaw
+    back = np.einsum("nij,nkj->nki", fit.rotation, moved) * fit.scale[:, None, None]
+    back += fit.shift[:, None, :]
+    again = P.fit_head(back, w, h)
+    assert np.allclose(again.camera, fit.camera, atol=1e-9)
+    moved_feats = geometry_features(again.head_points(back))
+    assert (moved_feats["lip_gap"] > feats["lip_gap"] + 0.05).all()
+    for name in ("upper_lid", "lower_lid", "cheek", "brow_inner"):
+        assert np.allclose(moved_feats[name], feats[name], atol=1e-9), name
+    fps = talking.info.fps
+    gap = _within_second(feats["lip_gap"], fps)
+    assert gap.std() > 0.005  # the lips do move within seconds
+    for col in ("pose_pitch", "AU06", "AU07", "AU45"):
+        r = np.corrcoef(_within_second(df[col].to_numpy(float), fps), gap)[0, 1]
+        assert abs(r) < 0.2, (col, r)
+    assert np.corrcoef(df["pose_pitch"], feats["lip_gap"])[0, 1] < -0.4
