@@ -60,6 +60,7 @@ from .config import (
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
+from .execution import run_sweep, sweep_study
 from .heterogeneity import discrepancy_contrast, errors_by_discrepancy
 from .importance import ImportanceResult, permutation_importance
 from .learning import CAPACITY_ORDER, capacity_gain, data_gain, learning_curve
@@ -79,7 +80,7 @@ from .metrics import (
 )
 from .predictions import prediction_columns, predictions_path
 from .recording import FitRecord, FitRecorder
-from .runner import SweepResult, run_sweep, sweep_study
+from .result import SweepResult
 from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
 from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
 
