@@ -78,11 +78,11 @@ from .metrics import (
     regression_metrics,
     result_columns,
 )
-from .predictions import prediction_columns, predictions_path
+from .predictions import prediction_columns
 from .recording import FitRecord, FitRecorder
-from .result import SweepResult
-from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
-from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
+from .result import SweepResult, predictions_path, subgroup_path, summary_path
+from .subgroups import Subgroups, subgroup_levels, summarize_subgroups
+from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize
 
 __all__ = [
     "CAPACITY_ORDER",

@@ -1,8 +1,10 @@
 """A sweep's results: the per-fold table, its summary, the subgroup and prediction tables,
-and where they come from (provenance)."""
+and where they come from (provenance); the files they are saved to, read back and named here
+only."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +12,43 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import check_table_path
+from ..io import check_table_path, read_table
 from .config import SweepPlan
+from .subgroups import summarize_subgroups
+from .summary import summarize
+
+
+def _beside(results: str | Path, part: str) -> Path:
+    p = Path(results)
+    return p.with_name(f"{p.stem}_{part}{p.suffix}")
+
+
+def summary_path(results: str | Path) -> Path:
+    """Where the summary of ``results`` goes: ``<stem>_summary<suffix>`` beside it."""
+    return _beside(results, "summary")
+
+
+def subgroup_path(results: str | Path) -> Path:
+    """Where the per-fold subgroup rows of ``results`` go: ``<stem>_subgroups<suffix>``."""
+    return _beside(results, "subgroups")
+
+
+def predictions_path(results: str | Path) -> Path:
+    """Where the predictions of ``results`` go: ``<stem>_predictions<suffix>`` beside it."""
+    return _beside(results, "predictions")
+
+
+def result_files(results: str | Path) -> dict[str, Path]:
+    """The file of each table of a sweep's results whose per-fold table is ``results``, by
+    :class:`SweepResult` field: ``folds`` (``results`` itself), ``summary``, ``subgroups``,
+    ``subgroup_summary`` (``<stem>_subgroups_summary<suffix>``) and ``predictions``."""
+    return {
+        "folds": Path(results),
+        "summary": summary_path(results),
+        "subgroups": subgroup_path(results),
+        "subgroup_summary": summary_path(subgroup_path(results)),
+        "predictions": predictions_path(results),
+    }
 
 
 @dataclass
@@ -43,23 +80,49 @@ class SweepResult:
     def save(self, path: str | Path) -> list[Path]:
         """Write the per-fold table to ``path`` (CSV or Parquet by extension), the summary
         beside it (``<stem>_summary<ext>``), the subgroup tables and the predictions
-        (``<stem>_predictions<ext>``) when there are any, each with its provenance; return
-        the paths written."""
+        (``<stem>_predictions<ext>``) when there are any, each with its provenance
+        (:func:`result_files`); return the paths written."""
         from ..provenance import write_with_provenance
-        from .predictions import predictions_path
-        from .subgroups import subgroup_path
-        from .summary import summary_path
 
         check_table_path(path, "path")
-        tables = [(self.folds, Path(path)), (self.summary, summary_path(path))]
+        files = result_files(path)
+        names = ["folds", "summary"]
         if self.subgroups is not None:
-            tables += [
-                (self.subgroups, subgroup_path(path)),
-                (self.subgroup_summary, summary_path(subgroup_path(path))),
-            ]
+            names += ["subgroups", "subgroup_summary"]
         if self.predictions is not None:
-            tables.append((self.predictions, predictions_path(path)))
-        return [write_with_provenance(t, p, self.provenance) for t, p in tables]
+            names.append("predictions")
+        return [write_with_provenance(getattr(self, n), files[n], self.provenance) for n in names]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SweepResult:
+        """The results :meth:`save` wrote to ``path``: the per-fold table, the tables beside
+        it that exist (:func:`result_files`) and its provenance (``{}`` when it has none).
+
+        A summary missing from beside the per-fold (or subgroup) table is computed from it.
+        What is not saved is left empty: ``notes``, ``components``, ``cpu_seconds`` and
+        ``warnings``, and 0 ``n_participants`` and ``n_rows``.
+        """
+        from ..provenance import read_provenance
+
+        files = result_files(path)
+        folds = read_table(files["folds"])
+        provenance = read_provenance(files["folds"]) or {}
+        tables = {n: read_table(p) for n, p in files.items() if n != "folds" and p.exists()}
+        subgroups = tables.get("subgroups")
+        subgroup_summary = tables.get("subgroup_summary")
+        if subgroups is not None and subgroup_summary is None:
+            subgroup_summary = summarize_subgroups(subgroups)
+        return cls(
+            folds=folds,
+            summary=tables["summary"] if "summary" in tables else summarize(folds),
+            notes=[],
+            n_participants=0,
+            n_rows=0,
+            provenance=provenance,
+            subgroups=subgroups,
+            subgroup_summary=subgroup_summary,
+            predictions=tables.get("predictions"),
+        )
 
 
 def sweep_provenance(
