@@ -238,6 +238,28 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint(data, tmp_path):
     assert calls[0][0] == 0
 
 
+def test_the_checkpoint_beside_the_results_stays_until_they_are_written(data, tmp_path):
+    features, resp = data
+    cfg = small(models=["logreg", "svm"])
+    out = tmp_path / "res.csv"
+    parts = tmp_path / ".res.csv.parts"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two_units(done, total):
+        if done == 3 + 2:  # 3 shared preprocessing fits, then 2 of the 6 model units
+            raise Stop
+
+    with pytest.raises(Stop):
+        ev.run_sweep(features, resp, INST, cfg, out=out, progress=stop_after_two_units)
+    assert len(list(parts.glob("*.parquet"))) == 2 and not out.exists()
+    calls = []
+    ev.run_sweep(features, resp, INST, cfg, out=out, progress=lambda d, t: calls.append(d))
+    assert calls[0] == 2  # resumed from the parts beside the results
+    assert out.exists() and not parts.exists()
+
+
 @pytest.mark.parametrize("ext", ["parquet", "csv"])
 def test_saved_results_load_back_as_they_were_written(data, tmp_path, ext):
     from dataclasses import replace

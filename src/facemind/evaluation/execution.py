@@ -3,7 +3,6 @@ checkpoint, gathered into a :class:`.result.SweepResult`."""
 
 from __future__ import annotations
 
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ import pandas as pd
 from ..instruments import Instrument, load_instrument
 from ..parallel import map_unordered, open_executor, share
 from ..study import Study, prepare_study
-from .checkpoint import Checkpoint, checkpoint_path, fingerprint
+from .checkpoint import Checkpoint, fingerprint, kept_until_saved
 from .config import SweepConfig, SweepPlan
 from .metrics import result_columns
 from .plan import (
@@ -101,8 +100,8 @@ def run_sweep(
     """Join ``features`` to the scored ``responses`` (:func:`facemind.study.prepare_study`)
     and run :func:`sweep_study` on them.
 
-    With ``out`` (a table path), finished units are kept beside it (:func:`checkpoint_path`)
-    until the results are saved there; ``scheduler`` runs on that Dask cluster.
+    With ``out`` (a table path), finished units are kept beside it until the results are saved
+    there (:func:`.checkpoint.kept_until_saved`); ``scheduler`` runs on that Dask cluster.
 
     ``config`` is validated against the instrument here, unless it is already a
     :class:`SweepPlan` (from :meth:`SweepConfig.validate`); ``subgroups`` are columns of
@@ -146,26 +145,23 @@ def run_sweep(
             bins=subgroup_bins,
             source=responses_name,
         )
-    if out is not None and checkpoint is None:
-        checkpoint = checkpoint_path(out)
     remote = executor is not None or scheduler is not None
-    with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
-        result = sweep_study(
-            study,
-            plan,
-            recorder=recorder,
-            progress=progress,
-            checkpoint=checkpoint,
-            subgroups=levels,
-            executor=pool,
-            groups=groups,
-        )
-    result.provenance = sweep_provenance(
-        plan, {"responses": (responses, responses_name), "features": (features, features_name)}
-    )
-    if out is not None:
-        result.save(out)
-        shutil.rmtree(checkpoint_path(out), ignore_errors=True)
+    with kept_until_saved(out, checkpoint) as folder:
+        with open_executor(executor, scheduler=scheduler) if remote else nullcontext() as pool:
+            result = sweep_study(
+                study,
+                plan,
+                recorder=recorder,
+                progress=progress,
+                checkpoint=folder,
+                subgroups=levels,
+                executor=pool,
+                groups=groups,
+            )
+        tables = {"responses": (responses, responses_name), "features": (features, features_name)}
+        result.provenance = sweep_provenance(plan, tables)
+        if out is not None:
+            result.save(out)
     return result
 
 
