@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("api", "studyfile"),  # the Python API (loaded on first use); a study file's stages
     ("demo",),  # the demo study
     ("reporting",),  # the HTML report
-    ("evaluation",),  # the sweep: config, criteria, metrics, runner, summary
+    ("evaluation",),  # the sweep: config, criteria, metrics, plan, execution, result, summary
     ("predict",),  # training and prediction on new videos
     ("study", "provenance"),  # features joined to scored responses; where results come from
     ("models",),  # estimators, registry, persistence

@@ -238,6 +238,49 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint(data, tmp_path):
     assert calls[0][0] == 0
 
 
+def test_the_checkpoint_beside_the_results_stays_until_they_are_written(data, tmp_path):
+    features, resp = data
+    cfg = small(models=["logreg", "svm"])
+    out = tmp_path / "res.csv"
+    parts = tmp_path / ".res.csv.parts"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two_units(done, total):
+        if done == 3 + 2:  # 3 shared preprocessing fits, then 2 of the 6 model units
+            raise Stop
+
+    with pytest.raises(Stop):
+        ev.run_sweep(features, resp, INST, cfg, out=out, progress=stop_after_two_units)
+    assert len(list(parts.glob("*.parquet"))) == 2 and not out.exists()
+    calls = []
+    ev.run_sweep(features, resp, INST, cfg, out=out, progress=lambda d, t: calls.append(d))
+    assert calls[0] == 2  # resumed from the parts beside the results
+    assert out.exists() and not parts.exists()
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv"])
+def test_saved_results_load_back_as_they_were_written(data, tmp_path, ext):
+    from dataclasses import replace
+
+    features, resp = data
+    out = tmp_path / f"res.{ext}"
+    cfg = small(save_predictions=True)
+    result = ev.run_sweep(features, resp, INST, cfg, subgroups=["gender"], out=out)
+    back = ev.SweepResult.load(out)
+    assert back.provenance == result.provenance and back.provenance["command"] == "sweep"
+    for name in ("folds", "summary", "subgroups", "subgroup_summary", "predictions"):
+        # from CSV, ids come back as pandas' string type
+        exact = ext == "parquet"
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(result, name), check_dtype=exact)
+    plain = tmp_path / f"plain.{ext}"
+    replace(result, subgroups=None, subgroup_summary=None, predictions=None).save(plain)
+    again = ev.SweepResult.load(plain)
+    assert again.subgroups is again.subgroup_summary is again.predictions is None
+    pd.testing.assert_frame_equal(again.summary, result.summary)
+
+
 def test_three_class_and_regression_tasks(data):
     features, resp = data
     r3 = ev.run_sweep(features, resp, INST, small(task="3class", fractions=[0.0, 0.1]))

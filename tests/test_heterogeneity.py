@@ -199,12 +199,12 @@ def test_train_sizes_are_checked_and_counted():
     seed=st.integers(0, 2**16),
 )
 def test_grouped_folds_never_split_a_group(groups, classes, folds, seed):
-    from facemind.evaluation.runner import _splits
+    from facemind.evaluation.plan import grouped_splits
 
     groups = np.asarray(groups)
     strata = np.asarray(classes[: len(groups)])
     assume(len(np.unique(groups)) >= folds)  # fewer groups are refused before splitting
-    splits = _splits(strata, groups, folds, seed)
+    splits = grouped_splits(strata, groups, folds, seed)
     tested = np.concatenate([test for _, test in splits])
     assert sorted(tested) == list(range(len(groups)))  # every row tested exactly once
     for train, test in splits:

@@ -9,7 +9,8 @@ import pytest
 from facemind import evaluation as ev
 from facemind.cli import main
 from facemind.errors import InputError
-from facemind.evaluation.subgroups import largest_gaps, subgroup_levels, subgroup_path
+from facemind.evaluation.result import subgroup_path
+from facemind.evaluation.subgroups import largest_gaps, subgroup_levels
 from facemind.synth import make_responses
 
 

@@ -304,9 +304,8 @@ def sweep_cmd(
 ) -> None:
     """Cross-validated models x removal protocols x criteria x fractions, one row per fold."""
     from ..api import sweep
-    from ..evaluation import SweepConfig, plan_size, summary_path
-    from ..evaluation.predictions import predictions_path
-    from ..evaluation.subgroups import subgroup_path
+    from ..evaluation import SweepConfig, plan_size
+    from ..evaluation.result import result_files
     from ..instruments import load_instrument
     from .notices import quiet_warnings
 
@@ -353,12 +352,13 @@ def sweep_cmd(
         caught.extend(result.warnings)
     for note in result.notes:
         err.print(f"note: {note}", soft_wrap=True)
-    summary = summary_path(output)
+    files = result_files(output)
+    summary = files["summary"]
     if result.subgroups is not None:
-        side = subgroup_path(output)
-        out.print(f"subgroup metrics in {side} and {summary_path(side)}", soft_wrap=True)
+        side, side_summary = files["subgroups"], files["subgroup_summary"]
+        out.print(f"subgroup metrics in {side} and {side_summary}", soft_wrap=True)
     if result.predictions is not None:
-        side = predictions_path(output)
+        side = files["predictions"]
         out.print(f"{len(result.predictions)} out-of-fold predictions in {side}", soft_wrap=True)
     fits = plan_size(SweepConfig(**settings), load_instrument(instrument))
     out.print(

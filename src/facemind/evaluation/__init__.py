@@ -60,6 +60,7 @@ from .config import (
     plan_size,
 )
 from .criteria import criterion_scores, removal_keep
+from .execution import run_sweep, sweep_study
 from .heterogeneity import discrepancy_contrast, errors_by_discrepancy
 from .importance import ImportanceResult, permutation_importance
 from .learning import CAPACITY_ORDER, capacity_gain, data_gain, learning_curve
@@ -77,11 +78,11 @@ from .metrics import (
     regression_metrics,
     result_columns,
 )
-from .predictions import prediction_columns, predictions_path
+from .predictions import prediction_columns
 from .recording import FitRecord, FitRecorder
-from .runner import SweepResult, run_sweep, sweep_study
-from .subgroups import Subgroups, subgroup_levels, subgroup_path, summarize_subgroups
-from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize, summary_path
+from .result import SweepResult, predictions_path, subgroup_path, summary_path
+from .subgroups import Subgroups, subgroup_levels, summarize_subgroups
+from .summary import CONFIDENCE, GROUP_COLUMNS, corrected_t_interval, summarize
 
 __all__ = [
     "CAPACITY_ORDER",

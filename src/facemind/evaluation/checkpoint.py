@@ -1,10 +1,13 @@
 """Sweep checkpoints: each finished unit's rows (and predictions), kept until the results are
-written, in a folder named by a fingerprint of the data and the settings."""
+written, in a folder named by a fingerprint of the data and the settings; where that folder
+is, and its removal once the results are written (:func:`kept_until_saved`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,3 +79,21 @@ def checkpoint_path(results: str | Path) -> Path:
     """The folder that keeps a sweep's finished units until ``results`` is written."""
     p = Path(results)
     return p.with_name(f".{p.name}.parts")
+
+
+@contextmanager
+def kept_until_saved(
+    results: str | Path | None, folder: str | Path | None = None
+) -> Iterator[Path | None]:
+    """The checkpoint folder of a sweep whose results go to ``results``: ``folder`` when given,
+    else :func:`checkpoint_path` of ``results`` (None when neither is given).
+
+    When the block ends without an error (the results are written), the folder beside
+    ``results`` is removed; a sweep interrupted before leaves it for a rerun to resume from.
+    A ``folder`` given without ``results`` is kept.
+    """
+    if results is None:
+        yield None if folder is None else Path(folder)
+        return
+    yield checkpoint_path(results) if folder is None else Path(folder)
+    shutil.rmtree(checkpoint_path(results), ignore_errors=True)

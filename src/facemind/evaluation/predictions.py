@@ -13,8 +13,6 @@ their keys; every per-fold metric can be recomputed from its rows.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -30,12 +28,6 @@ VALUES: tuple[str, ...] = ("y_true", "y_pred", "y_score", "discrepancy", "score_
 def prediction_columns(id_column: str = "participant_id") -> list[str]:
     """Columns of the predictions table, in order."""
     return [id_column, *KEYS, *VALUES]
-
-
-def predictions_path(results: str | Path) -> Path:
-    """Where the predictions of ``results`` go: ``<stem>_predictions<suffix>`` beside it."""
-    p = Path(results)
-    return p.with_name(f"{p.stem}_predictions{p.suffix}")
 
 
 def unit_predictions(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,12 +33,6 @@ DEFAULT_BINS = 4
 #: Levels with fewer test cases than this in a fold are marked ``too_few``.
 MIN_CASES = 10
 SUBGROUP_COLUMNS: tuple[str, ...] = ("subgroup", "level", "too_few", "n_test_fold")
-
-
-def subgroup_path(results: str | Path) -> Path:
-    """Where the per-fold subgroup rows of ``results`` go: ``<stem>_subgroups<suffix>``."""
-    p = Path(results)
-    return p.with_name(f"{p.stem}_subgroups{p.suffix}")
 
 
 @dataclass(frozen=True, eq=False)

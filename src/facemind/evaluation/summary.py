@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .metrics import metric_names
-
-
-def summary_path(results: str | Path) -> Path:
-    """Where the summary of ``results`` goes: ``<stem>_summary<suffix>`` beside it."""
-    p = Path(results)
-    return p.with_name(f"{p.stem}_summary{p.suffix}")
-
 
 GROUP_COLUMNS: tuple[str, ...] = ("subscale", "task", "model", "protocol", "criterion", "fraction")
 FOLD_COLUMNS: tuple[str, ...] = (

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..instruments import Instrument, load_instrument
 from .config import SweepConfig
-from .runner import run_sweep
+from .execution import run_sweep
 
 #: Training options that the sweep takes too (the others do not change the estimate's folds).
 SHARED_OPTIONS = ("task", "positive_band", "balance", "grid_search", "seed", "id_column")

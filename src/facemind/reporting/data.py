@@ -90,31 +90,29 @@ def _check_subscales(data: ReportData, results: str) -> None:
             )
 
 
-def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
-    """The per-fold table at ``results`` and what lies beside it (summary, subgroups), after
-    refusing results of another instrument, spec or responses table."""
-    from ..evaluation import summarize, summary_path
-    from ..evaluation.predictions import predictions_path
-    from ..evaluation.subgroups import subgroup_path
-    from ..provenance import check_results, read_provenance
+def _take_results(data: ReportData, result: SweepResult) -> None:
+    data.folds, data.summary, data.subgroups = result.folds, result.summary, result.subgroups
+    data.predictions = result.predictions
+    _take_provenance(data, result.provenance)
 
-    data.folds = read_table(results)
-    record = read_provenance(results)
-    if record is not None:
+
+def _read_results(data: ReportData, results: str | os.PathLike[str]) -> None:
+    """The results saved at ``results`` (:meth:`SweepResult.load`: the per-fold table and
+    what lies beside it), after refusing results of another instrument, spec or responses
+    table."""
+    from ..evaluation import SweepResult
+    from ..provenance import check_results
+
+    result = SweepResult.load(results)
+    if result.provenance:
         check_results(
-            record,
+            result.provenance,
             results=results,
             instrument=data.instrument,
             responses=data.responses,
             responses_name=data.source,
         )
-    _take_provenance(data, record)
-    side = summary_path(results)
-    data.summary = read_table(side) if side.exists() else summarize(data.folds)
-    if subgroup_path(results).exists():
-        data.subgroups = read_table(subgroup_path(results))
-    if predictions_path(results).exists():
-        data.predictions = read_table(predictions_path(results))
+    _take_results(data, result)
 
 
 def load_report_data(
@@ -148,9 +146,7 @@ def load_report_data(
         responses=resp, instrument=load_instrument(instrument), id_column=id_column, source=source
     )
     if isinstance(results, SweepResult):
-        data.folds, data.summary, data.subgroups = results.folds, results.summary, results.subgroups
-        data.predictions = results.predictions
-        _take_provenance(data, results.provenance)
+        _take_results(data, results)
         _check_subscales(data, "the sweep result")
     elif results is not None:
         _read_results(data, results)
