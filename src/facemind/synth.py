@@ -56,14 +56,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from scipy.signal import lfilter
 
 from . import __version__
 from .errors import FacemindError, ParameterError
 from .face import schema
-from .io import atomic_path, write_table
+from .face.layout import ExtractionDir, manifest_row
+from .io import atomic_path, read_table, write_table
 from .parallel import map_ordered, open_executor
 
 #: DASS-21 item numbers of each subscale (PAPER.md).
@@ -78,6 +77,8 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(f"dass_{i}" for i in range(1, 22))
 SCHOOLS = 6
 LATENT_CORRELATION = np.array([[1.0, 0.60, 0.65], [0.60, 1.0, 0.70], [0.65, 0.70, 1.0]])
 SYNTH_METADATA = {"facemind.synthetic": "true", "facemind.backend": "synthetic"}
+#: The cohort's responses, beside its extraction folder's files.
+RESPONSES_FILE = "responses.csv"
 
 
 @dataclass(frozen=True)
@@ -441,9 +442,10 @@ def _write_chunk(args) -> list[dict]:
     cfg = SynthConfig(**cfg_dict)
     settings = json.dumps(cfg_dict, sort_keys=True)
     meta = {**SYNTH_METADATA, "facemind.seed": str(cfg.seed)}
+    layout = ExtractionDir(out_dir)
     rows = []
     for idx, vid, pid, lat in plan:
-        path = Path(out_dir) / "frames" / f"{vid}.parquet"
+        path = layout.frames_path(vid)
         frames = video_frames(
             lat,
             rng=video_rng(cfg.seed, idx),
@@ -455,26 +457,33 @@ def _write_chunk(args) -> list[dict]:
             schema.write_frame_table(frames, path, metadata={**meta, "facemind.video_id": vid})
         n_face = int(frames["face_detected"].sum())
         rows.append(
-            {
-                "video_id": vid,
-                "participant_id": pid,
-                "path": f"synthetic:{vid}",
-                "size": 0,
-                "status": "ok" if n_face else "no_face",
-                "error": None,
-                "frames": len(frames),
-                "face_frames": n_face,
-                "fps": cfg.fps,
-                "duration": float(len(frames) / cfg.fps),
-                "backend": "synthetic",
-                "backend_version": __version__,
-                "model": None,
-                "model_sha256": None,
-                "settings": settings,
-                "synthetic": True,
-            }
+            manifest_row(
+                video_id=vid,
+                participant_id=pid,
+                path=f"synthetic:{vid}",
+                size=0,
+                status="ok" if n_face else "no_face",
+                frames=len(frames),
+                face_frames=n_face,
+                fps=cfg.fps,
+                duration=float(len(frames) / cfg.fps),
+                backend="synthetic",
+                backend_version=__version__,
+                settings=settings,
+                synthetic=True,
+            )
         )
     return rows
+
+
+# Dtypes of the manifest's columns that the synthetic backend leaves empty.
+_MANIFEST_DTYPES = {
+    "error": "string",
+    "model": "string",
+    "model_sha256": "string",
+    "faces_max": "float64",
+    "other_face_frames": "float64",
+}
 
 
 @dataclass
@@ -507,6 +516,7 @@ def write_cohort(
     """
     config.validate()
     out = Path(out)
+    layout = ExtractionDir(out)
     settings_path = out / "synth_settings.json"
     cfg_dict = asdict(config)
     if settings_path.exists():
@@ -516,20 +526,20 @@ def write_cohort(
                 f"{out}: holds a synthetic cohort made with other settings ({previous}); "
                 "choose another `out` or remove it"
             )
-    elif (out / "frames").exists() and any((out / "frames").iterdir()):
+    elif layout.frames_dir.exists() and any(layout.frames_dir.iterdir()):
         raise FacemindError(
-            f"{out}/frames: not empty and not a synthetic cohort; choose another `out`"
+            f"{layout.frames_dir}: not empty and not a synthetic cohort; choose another `out`"
         )
-    (out / "frames").mkdir(parents=True, exist_ok=True)
+    layout.frames_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(settings_path) as tmp:
         tmp.write_text(json.dumps(cfg_dict, sort_keys=True) + "\n", encoding="utf-8")
 
     responses = make_responses(
         config.participants, seed=config.seed, discrepant_share=config.discrepant_share
     )
-    write_table(responses, out / "responses.csv")
+    write_table(responses, responses_path(out))
     plan = list(_video_plan(responses, config.videos_per_participant))
-    reused = sum((out / "frames" / f"{vid}.parquet").exists() for _, vid, _, _ in plan)
+    reused = sum(layout.frames_path(vid).exists() for _, vid, _, _ in plan)
     tasks = [(plan[i : i + chunk], str(out), cfg_dict) for i in range(0, len(plan), chunk)]
     rows: list[dict] = []
     if progress is not None:
@@ -540,9 +550,8 @@ def write_cohort(
             rows.extend(part)
             if progress is not None:
                 progress(len(rows), len(plan))
-    manifest = pd.DataFrame(rows, columns=list(schema.MANIFEST_COLUMNS))
-    manifest = manifest.astype({"error": "string", "model": "string", "model_sha256": "string"})
-    write_manifest(manifest, out / "manifest.parquet", metadata=SYNTH_METADATA)
+    manifest = pd.DataFrame(rows).astype(_MANIFEST_DTYPES)
+    layout.write_manifest(manifest, metadata=SYNTH_METADATA)
     return SynthSummary(
         out=out,
         participants=len(responses),
@@ -553,15 +562,11 @@ def write_cohort(
     )
 
 
-def write_manifest(
-    manifest: pd.DataFrame, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None
-) -> Path:
-    """Write a manifest (columns of :data:`schema.MANIFEST_COLUMNS`) atomically as Parquet."""
-    table = pa.Table.from_pandas(manifest[list(schema.MANIFEST_COLUMNS)], preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta.update({k.encode(): v.encode() for k, v in (metadata or {}).items()})
-    table = table.replace_schema_metadata(meta)
-    p = Path(path)
-    with atomic_path(p) as tmp:
-        pq.write_table(table, tmp)
-    return p
+def responses_path(out: str | os.PathLike[str]) -> Path:
+    """The responses table of the cohort written to ``out``."""
+    return Path(out) / RESPONSES_FILE
+
+
+def read_responses(out: str | os.PathLike[str]) -> pd.DataFrame:
+    """The responses of the cohort written to ``out`` (participant ids as text)."""
+    return read_table(responses_path(out), dtype={"participant_id": str})
