@@ -1,7 +1,7 @@
 """SYNTHETIC extraction directories with face crops, for tests and benchmarks of the deep models.
 
-:func:`write_synthetic_extraction` writes a synthetic cohort (:mod:`facemind.synth`: responses,
-frame tables, manifest, all labeled synthetic) and, per video, ``k`` drawn 112x112 "face
+:func:`write_synthetic_extraction` writes a synthetic cohort (:func:`.cohort.write_cohort`:
+responses, frame tables, manifest, all labeled synthetic) and, per video, ``k`` drawn 112x112 "face
 crops" in the layout of ``extract --save-crops`` (``crops/<video_id>/<frame>.png``). A crop is
 a cartoon face (skin-toned ellipse, eyes, brows, mouth) whose mouth curvature and brow height
 follow the participant's latent depression (frowning with higher depression), with random
@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..face.layout import CROP_SIZE, ExtractionDir
 from ..io import atomic_path
+from .cohort import SynthConfig, read_responses, write_cohort
 
 SIZE = CROP_SIZE
 
@@ -63,8 +64,6 @@ def write_synthetic_extraction(
     marked synthetic) and ``out/crops/<video_id>/<frame>.png`` (``crops`` per video).
     """
     from PIL import Image
-
-    from ..synth import SynthConfig, read_responses, write_cohort
 
     out = Path(out)
     config = SynthConfig(
