@@ -8,9 +8,11 @@ Layout of an extraction folder ``DIR``::
     DIR/manifest.parquet               all records, columns schema.MANIFEST_COLUMNS
 
 A record is written atomically right after its frame table, so an interrupted run loses at
-most the videos in flight; the manifest is rebuilt from the records. :class:`ExtractionDir`
-is the one reader and writer of this layout for extraction, features, the deep models and
-prediction.
+most the videos in flight; the manifest is rebuilt from the records (the synthetic cohort,
+which keeps no records, writes its manifest at once). :class:`ExtractionDir` is the one
+reader and writer of this layout (extraction, OpenFace import, the synthetic cohort and its
+crops, features, the deep models, prediction, the report), and :func:`manifest_row` the one
+maker of a manifest row.
 """
 
 from __future__ import annotations
