@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from facemind.models.deep import ClipCNN, FramesCNN, SequenceModel
-from facemind.models.synthetic import draw_crop
-from facemind.synth import iter_frame_tables, make_responses
+from facemind.synth import draw_crop, iter_frame_tables, make_responses
 
 
 def main() -> None:

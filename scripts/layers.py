@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("study", "provenance"),  # features joined to scored responses; where results come from
     ("models",),  # estimators, registry, persistence
     ("functionals",),  # frame tables -> per-video functionals
-    ("synth",),  # synthetic cohorts, written in the frame schema of face/
+    ("synth",),  # synthetic cohorts and crops, written in the frame schema and layout of face/
     ("face",),  # decoding, landmarker, signals, schema, extraction folder, batch runner
     ("labels", "sdi", "screening", "instruments"),  # the questionnaire side
     ("io", "errors", "parallel", ""),  # tables and atomic writes, errors, executors

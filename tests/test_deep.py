@@ -24,8 +24,7 @@ from facemind.models.deep import (
     resample,
 )
 from facemind.models.nets import ClipNet, FrameNet, TemporalNet
-from facemind.models.synthetic import draw_crop, write_synthetic_extraction
-from facemind.synth import iter_frame_tables, make_responses
+from facemind.synth import draw_crop, iter_frame_tables, make_responses, write_synthetic_extraction
 
 torch.set_num_threads(1)
 

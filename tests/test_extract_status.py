@@ -302,3 +302,15 @@ def test_extraction_dir_locates_counts_and_summarises(batch):
     assert layout.crop_path("a_good", 36) == out / "crops" / "a_good" / "000036.png"
     with pytest.raises(InputError, match="no manifest.parquet"):
         ExtractionDir.locate(out.parent / "videos")
+
+
+def test_manifest_row_names_every_manifest_column_once():
+    import inspect
+
+    from facemind.face.layout import manifest_row
+    from facemind.face.schema import MANIFEST_COLUMNS
+
+    assert set(inspect.signature(manifest_row).parameters) == set(MANIFEST_COLUMNS)
+    row = manifest_row(video_id="v", participant_id="p", status="ok")
+    assert list(row) == list(MANIFEST_COLUMNS)
+    assert row["synthetic"] is False and row["frames"] is None

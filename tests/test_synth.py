@@ -81,7 +81,7 @@ def test_planted_discrepant_respondents_are_the_heterogeneous_ones():
 @given(st.lists(st.integers(0, 21), min_size=1, max_size=30), st.integers(0, 2**16))
 def test_pour_keeps_totals_and_range(totals, seed):
     t = np.asarray(totals)
-    out = synth._pour(t, 7, np.random.default_rng(seed))
+    out = synth.responses._pour(t, 7, np.random.default_rng(seed))
     assert out.shape == (len(t), 7)
     assert np.array_equal(out.sum(axis=1), t)
     assert out.min() >= 0 and out.max() <= 3

@@ -14,8 +14,8 @@ from facemind.cli import main
 from facemind.errors import FacemindError
 from facemind.functionals import extract_features
 from facemind.models.persist import MODEL_JSON
-from facemind.models.synthetic import write_synthetic_extraction
 from facemind.predict import Predictor, train_model
+from facemind.synth import write_synthetic_extraction
 
 torch.set_num_threads(1)
 

@@ -21,7 +21,7 @@ from .errors import FacemindError
 from .instruments import load_instrument, score_responses, validate_responses
 from .io import read_table, write_json, write_table
 from .reporting.sdi_plot import plot_sdi
-from .synth import SynthConfig, make_responses, write_cohort
+from .synth import SynthConfig, make_responses, responses_path, write_cohort
 
 #: Channel groups of the demo's features; landmarks are left out to keep the demo to minutes.
 DEMO_GROUPS = ("aus", "pose", "gaze", "blendshapes")
@@ -99,7 +99,7 @@ def run_demo(
     write_cohort(
         cohort, SynthConfig(participants=participants, seed=seed, fps=4.0, duration=45.0), jobs=jobs
     )
-    result.files["responses"] = cohort / "responses.csv"
+    result.files["responses"] = responses_path(cohort)
     step("scoring DASS-21 and computing the SDI")
     _score_and_sdi(result, result.files["responses"])
     step("computing facial features from the frame tables")
@@ -177,6 +177,7 @@ def _extract_real(
 ) -> Path | None:
     """Extract the real sample videos in ``videos`` when the face model can be found."""
     from .face.batch import run_batch
+    from .face.layout import ExtractionDir
     from .face.model import resolve_model
     from .face.video import VIDEO_EXTENSIONS
 
@@ -196,7 +197,7 @@ def _extract_real(
     target = result.out / "real-extraction"
     step(f"extracting {len(files)} real sample videos with MediaPipe -> {target}")
     summary = run_batch(files, target, model_path, progress=progress)
-    result.files["real_extraction"] = target / "manifest.parquet"
+    result.files["real_extraction"] = ExtractionDir(target).manifest_path
     result.notes.append(
         f"real videos: {summary.total} extracted, {summary.no_face} without a face, "
         f"{summary.partial} partial, {summary.failed} failed"

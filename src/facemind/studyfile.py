@@ -256,6 +256,7 @@ def _fresh(output: Path, *inputs: Path) -> bool:
 def run_study(study: Study, say: Callable[[str], None] = print) -> dict[str, Path]:
     """Run the study's stages in order (see the module docstring); return what each wrote."""
     from . import api
+    from .face.layout import ExtractionDir
 
     stages, wrote = study.stages, {}
     if not stages:
@@ -270,7 +271,7 @@ def run_study(study: Study, say: Callable[[str], None] = print) -> dict[str, Pat
         )
         wrote["extract"] = study.extraction
     if "features" in stages:
-        manifest = study.extraction / "manifest.parquet"
+        manifest = ExtractionDir(study.extraction).manifest_path
         if _fresh(study.features, manifest, study.path):
             say(f"features: {study.features} is up to date")
         else:

@@ -31,7 +31,7 @@ from ..io import read_table
 from ..parallel import map_unordered, open_executor, resolve_jobs
 from .extract import ExtractSettings, extract_video
 from .landmarker import backend_version
-from .layout import ExtractionDir, check_video_id
+from .layout import ExtractionDir, check_video_id, manifest_row
 from .model import MODEL_NAME, resolve_model, verify_model
 from .schema import SCHEMA_VERSION, write_frame_table
 from .video import VIDEO_EXTENSIONS
@@ -190,26 +190,26 @@ def process_video(
     elif target.exists():
         target.unlink()  # a stale table from an older version of this input
     info = res.info if res is not None else None
-    record = {
-        "video_id": task.video_id,
-        "participant_id": task.participant_id,
-        "path": task.path,
-        "size": task.size,
-        "status": status,
-        "error": error,
-        "frames": res.n_frames if res is not None else 0,
-        "face_frames": res.face_frames if res is not None else 0,
-        "faces_max": res.faces_max if res is not None else 0,
-        "other_face_frames": res.other_face_frames if res is not None else 0,
-        "fps": info.fps if info else None,
-        "duration": res.duration if res is not None and res.info is not None else None,
-        "backend": BACKEND,
-        "backend_version": backend_version().split()[-1],
-        "model": MODEL_NAME,
-        "model_sha256": model_sha256,
-        "settings": settings_str,
-        "synthetic": False,
-    }
+    record = manifest_row(
+        video_id=task.video_id,
+        participant_id=task.participant_id,
+        path=task.path,
+        size=task.size,
+        status=status,
+        error=error,
+        frames=res.n_frames if res is not None else 0,
+        face_frames=res.face_frames if res is not None else 0,
+        faces_max=res.faces_max if res is not None else 0,
+        other_face_frames=res.other_face_frames if res is not None else 0,
+        fps=info.fps if info else None,
+        duration=res.duration if res is not None and res.info is not None else None,
+        backend=BACKEND,
+        backend_version=backend_version().split()[-1],
+        model=MODEL_NAME,
+        model_sha256=model_sha256,
+        settings=settings_str,
+        synthetic=False,
+    )
     layout.write_record(record, resume={"fingerprint": task.fingerprint})
     record["seconds"] = time.perf_counter() - t0
     return record

@@ -8,9 +8,11 @@ Layout of an extraction folder ``DIR``::
     DIR/manifest.parquet               all records, columns schema.MANIFEST_COLUMNS
 
 A record is written atomically right after its frame table, so an interrupted run loses at
-most the videos in flight; the manifest is rebuilt from the records. :class:`ExtractionDir`
-is the one reader and writer of this layout for extraction, features, the deep models and
-prediction.
+most the videos in flight; the manifest is rebuilt from the records (the synthetic cohort,
+which keeps no records, writes its manifest at once). :class:`ExtractionDir` is the one
+reader and writer of this layout (extraction, OpenFace import, the synthetic cohort and its
+crops, features, the deep models, prediction, the report), and :func:`manifest_row` the one
+maker of a manifest row.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..io import read_table, write_json, write_table
+from ..io import atomic_path, read_table, write_json, write_table
 from .schema import MANIFEST_COLUMNS
 
 #: Side in pixels of the aligned face crops that extraction saves and the crop models read.
@@ -61,6 +65,33 @@ def check_video_id(video_id: str, *, source: str | None = None, row: int | None 
             value=vid,
         )
     return vid
+
+
+def manifest_row(
+    *,
+    video_id: str,
+    participant_id: str,
+    status: str,
+    path: str | None = None,
+    size: int | None = None,
+    error: str | None = None,
+    frames: int | None = None,
+    face_frames: int | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    backend: str | None = None,
+    backend_version: str | None = None,
+    model: str | None = None,
+    model_sha256: str | None = None,
+    settings: str | None = None,
+    synthetic: bool = False,
+    faces_max: int | None = None,
+    other_face_frames: int | None = None,
+) -> dict[str, Any]:
+    """One manifest row: every column of ``schema.MANIFEST_COLUMNS``, in that order; what is
+    not given is ``None`` (``synthetic``: False)."""
+    given = locals()
+    return {c: given[c] for c in MANIFEST_COLUMNS}
 
 
 def manifest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -195,6 +226,20 @@ class ExtractionDir:
                 pass  # unreadable: written again
         write_table(df, self.manifest_path)
         return df
+
+    def write_manifest(
+        self, manifest: pd.DataFrame, *, metadata: dict[str, str] | None = None
+    ) -> Path:
+        """Write ``manifest`` (its columns of ``schema.MANIFEST_COLUMNS``, dtypes as they are)
+        atomically as the manifest, ``metadata`` added to the Parquet file's metadata: for a
+        manifest made at once (the synthetic cohort) rather than from records."""
+        table = pa.Table.from_pandas(manifest[list(MANIFEST_COLUMNS)], preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta.update({k.encode(): v.encode() for k, v in (metadata or {}).items()})
+        table = table.replace_schema_metadata(meta)
+        with atomic_path(self.manifest_path) as tmp:
+            pq.write_table(table, tmp)
+        return self.manifest_path
 
     def read_manifest(self) -> pd.DataFrame:
         """The manifest, ids checked (read once while the file is unchanged; a copy each call).

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .geometry import gaze_angles
-from .layout import ExtractionDir, check_video_id
+from .layout import ExtractionDir, check_video_id, manifest_row
 from .schema import AU_NAMES, N_LANDMARKS, write_frame_table
 
 BACKEND = "openface"
@@ -173,23 +173,21 @@ def import_openface(
         if imp.missing_columns:
             notes.append(f"{len(imp.missing_columns)} OpenFace columns absent (left null)")
         layout.write_record(
-            {
-                "video_id": vid,
-                "participant_id": vid,
-                "path": str(p.resolve()),
-                "size": p.stat().st_size,
-                "status": "ok" if n_face else "no_face",
-                "error": "; ".join(notes) or None,
-                "frames": n,
-                "face_frames": n_face,
-                "fps": (1.0 / step) if step > 0 else None,
-                "duration": float(ts[-1] - ts[0] + step) if n else None,
-                "backend": BACKEND,
-                "backend_version": "2.x",
-                "model": None,
-                "model_sha256": None,
-                "settings": "{}",
-                "synthetic": False,
-            }
+            manifest_row(
+                video_id=vid,
+                participant_id=vid,
+                path=str(p.resolve()),
+                size=p.stat().st_size,
+                status="ok" if n_face else "no_face",
+                error="; ".join(notes) or None,
+                frames=n,
+                face_frames=n_face,
+                fps=(1.0 / step) if step > 0 else None,
+                duration=float(ts[-1] - ts[0] + step) if n else None,
+                backend=BACKEND,
+                backend_version="2.x",
+                settings="{}",
+                synthetic=False,
+            )
         )
     return layout.build_manifest()

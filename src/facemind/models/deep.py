@@ -73,9 +73,9 @@ __all__ = [
 ]
 
 
-def _manifest_row(manifest: pd.DataFrame, r: int, root: Any) -> str:
+def _manifest_row(manifest: pd.DataFrame, r: int, manifest_path: Any) -> str:
     if not 0 <= r < len(manifest):
-        raise ValueError(f"{INPUT_COLUMN} {r} is not a row of {root}/manifest.parquet")
+        raise ValueError(f"{INPUT_COLUMN} {r} is not a row of {manifest_path}")
     return str(manifest["video_id"].iloc[r])
 
 
@@ -178,7 +178,7 @@ class SequenceModel(DeepModel):
         wanted = getattr(self, "channels_", None) or self.candidate_channels()
         out = []
         for r in rows:
-            path = folder.frames_path(_manifest_row(manifest, r, folder.root))
+            path = folder.frames_path(_manifest_row(manifest, r, folder.manifest_path))
             if not path.is_file():
                 raise InputError("frame table not found", file=str(path))
             present = set(pq.read_schema(path).names)
@@ -326,7 +326,7 @@ class _CropModel(DeepModel):
         manifest = folder.read_manifest()
         out = []
         for r in rows:
-            vid = _manifest_row(manifest, r, folder.root)
+            vid = _manifest_row(manifest, r, folder.manifest_path)
             files = select_crops(folder.crop_files(vid), self.k)
             if not files:
                 raise InputError(

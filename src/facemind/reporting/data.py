@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import InputError
+from ..face.layout import ExtractionDir
 from ..instruments import Instrument, load_instrument
 from ..io import read_table
 from ..study import study_table
@@ -165,7 +165,7 @@ def load_report_data(
         table, name = study_table(importance, id_column, encoding)
         data.importance = check_importance_table(table, name)
     if extraction is not None:
-        manifest = Path(extraction) / "manifest.parquet"
+        manifest = ExtractionDir(extraction).manifest_path
         if not manifest.exists():
             raise InputError("no manifest.parquet in the extraction folder", file=str(extraction))
         data.manifest = read_table(manifest)

@@ -1,7 +1,7 @@
 """SYNTHETIC extraction directories with face crops, for tests and benchmarks of the deep models.
 
-:func:`write_synthetic_extraction` writes a synthetic cohort (:mod:`facemind.synth`: responses,
-frame tables, manifest, all labeled synthetic) and, per video, ``k`` drawn 112x112 "face
+:func:`write_synthetic_extraction` writes a synthetic cohort (:func:`.cohort.write_cohort`:
+responses, frame tables, manifest, all labeled synthetic) and, per video, ``k`` drawn 112x112 "face
 crops" in the layout of ``extract --save-crops`` (``crops/<video_id>/<frame>.png``). A crop is
 a cartoon face (skin-toned ellipse, eyes, brows, mouth) whose mouth curvature and brow height
 follow the participant's latent depression (frowning with higher depression), with random
@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..face.layout import CROP_SIZE, ExtractionDir
 from ..io import atomic_path
+from .cohort import SynthConfig, read_responses, write_cohort
 
-SIZE = 112
+SIZE = CROP_SIZE
 
 
 def draw_crop(latent: float, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
@@ -63,8 +65,6 @@ def write_synthetic_extraction(
     """
     from PIL import Image
 
-    from ..synth import SynthConfig, write_cohort
-
     out = Path(out)
     config = SynthConfig(
         participants=participants,
@@ -74,8 +74,9 @@ def write_synthetic_extraction(
         duration=duration,
     )
     write_cohort(out, config)
-    responses = pd.read_csv(out / "responses.csv", dtype={"participant_id": str})
-    manifest = pd.read_parquet(out / "manifest.parquet")
+    layout = ExtractionDir(out)
+    responses = read_responses(out)
+    manifest = layout.read_manifest()
     latent = dict(
         zip(responses["participant_id"].astype(str), responses["latent_depression"], strict=True)
     )
@@ -83,9 +84,8 @@ def write_synthetic_extraction(
         zip(manifest["video_id"].astype(str), manifest["participant_id"].astype(str), strict=True)
     ):
         rng = np.random.default_rng([seed, 7, i])
-        folder = out / "crops" / vid
         for j in range(crops):
-            target = folder / f"{j * 10:06d}.png"
+            target = layout.crop_path(vid, j * 10)
             if target.exists():
                 continue
             with atomic_path(target) as tmp:
